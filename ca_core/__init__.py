@@ -1,0 +1,1 @@
+"""The CA core: keys, hierarchy, signing, serials, CRLs, exports, keys encrypted at rest."""
