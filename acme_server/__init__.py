@@ -1,0 +1,1 @@
+"""The Starlette application, ACME and REST interfaces, workers and the `kms` CLI."""

@@ -1,0 +1,1 @@
+"""The `kms` command line: a thin layer over acme_server.services."""

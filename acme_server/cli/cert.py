@@ -1,0 +1,316 @@
+"""`kms cert list|show|issue|export|revoke`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from acme_server.cli.common import (
+    CLIError,
+    build_settings,
+    emit_fields,
+    emit_json,
+    emit_table,
+    json_option,
+    run,
+    settings_options,
+    with_services,
+)
+from acme_server.services.certificates import export_pem, export_pkcs12, find_certificate
+from acme_server.services.context import Services
+from acme_server.services.enrollment import EnrollRequest, enroll
+from acme_server.services.issuance import IssuedCertificate
+from acme_server.services.revocation import revoke
+from policy.model import CertificateStatus, RevocationReason
+from store import CertificateRecord
+
+REASONS = [r.value for r in RevocationReason]
+
+
+def certificate_json(cert: CertificateRecord) -> dict[str, Any]:
+    return {
+        "id": cert.id,
+        "serialNumber": cert.serial_hex,
+        "status": cert.status,
+        "commonName": cert.common_name,
+        "friendlyName": cert.friendly_name,
+        "subject": cert.subject,
+        "altNames": cert.sans,
+        "keyAlgorithm": cert.key_algorithm,
+        "hashAlgorithm": cert.hash_algorithm,
+        "notBefore": cert.not_before.isoformat(),
+        "notAfter": cert.not_after.isoformat(),
+        "profileId": cert.profile_id,
+        "caId": cert.ca_id,
+        "requestMethod": cert.request_method,
+        "fingerprintSha256": cert.fingerprint_sha256,
+        "metadata": cert.metadata,
+        "renewedFromId": cert.renewed_from_id,
+        "renewedById": cert.renewed_by_id,
+        "revokedAt": cert.revoked_at.isoformat() if cert.revoked_at else None,
+        "revocationReason": cert.revocation_reason,
+        "hasPrivateKey": cert.encrypted_private_key is not None,
+    }
+
+
+@click.group("cert")
+def cert_group() -> None:
+    """Issued certificates."""
+
+
+@cert_group.command("list")
+@click.option("--status", type=click.Choice([s.value for s in CertificateStatus]), default=None)
+@click.option("--profile", "profile_id", default=None, help="Profile id.")
+@click.option("--ca", "ca_id", default=None, help="Issuing CA id.")
+@click.option("--name", default=None, help="Common name or SAN contains this text.")
+@click.option("--meta", multiple=True, help="Metadata filter key=value (repeatable).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@settings_options
+@json_option
+def list_command(
+    status: str | None,
+    profile_id: str | None,
+    ca_id: str | None,
+    name: str | None,
+    meta: tuple[str, ...],
+    limit: int,
+    offset: int,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+) -> None:
+    """List certificates, newest first."""
+    metadata: dict[str, str] = {}
+    for pair in meta:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--meta {pair!r}: use key=value")
+        metadata[key] = value
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+    filters: dict[str, Any] = {
+        "status": status,
+        "profile_id": profile_id,
+        "ca_id": ca_id,
+        "name_contains": name,
+        "metadata": metadata or None,
+    }
+
+    async def action(services: Services) -> tuple[list[CertificateRecord], int]:
+        rows = await services.store.list_certificates(**filters, limit=limit, offset=offset)
+        return rows, await services.store.count_certificates(**filters)
+
+    rows, total = run(with_services(settings, action))
+    if as_json:
+        emit_json({"certificates": [certificate_json(c) for c in rows], "totalCount": total})
+        return
+    emit_table(
+        f"Certificates ({len(rows)} of {total})",
+        ["ID", "Common name", "Serial", "Status", "Not after (UTC)"],
+        [
+            [c.id, c.common_name, c.serial_hex, c.status, f"{c.not_after:%Y-%m-%d %H:%M}"]
+            for c in rows
+        ],
+    )
+
+
+@cert_group.command("show")
+@click.argument("ref")
+@settings_options
+@json_option
+def show_command(
+    ref: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Show a certificate by id or serial."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> CertificateRecord:
+        return await find_certificate(services, ref)
+
+    cert = run(with_services(settings, action))
+    data = certificate_json(cert)
+    if as_json:
+        emit_json({**data, "certificate": cert.certificate_pem, "certificateChain": cert.chain_pem})
+        return
+    sans = ", ".join(f"{s['type']}:{s['value']}" for s in cert.sans)
+    emit_fields(
+        f"Certificate {cert.common_name or cert.id}",
+        [(k, v) for k, v in data.items() if k not in ("altNames", "metadata")]
+        + [
+            ("altNames", sans),
+            ("metadata", ", ".join(f"{k}={v}" for k, v in cert.metadata.items())),
+        ],
+    )
+
+
+@cert_group.command("issue")
+@click.option(
+    "--profile",
+    "profile_ref",
+    default=None,
+    help="Profile slug or id (default profile if omitted).",
+)
+@click.option("--common-name", "--cn", "common_name", default="", help="Subject CN.")
+@click.option(
+    "--san", "sans", multiple=True, help="dns:NAME, ip:ADDR, email:ADDR or uri:URI (repeatable)."
+)
+@click.option("--csr", "csr_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--ttl", default=None, help="Validity such as 90d (profile default if omitted).")
+@click.option(
+    "--key-algorithm", default=None, help="Managed key type (profile default if omitted)."
+)
+@click.option("--meta", multiple=True, help="Metadata key=value (repeatable).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write PEM bundle here.",
+)
+@settings_options
+@json_option
+def issue_command(
+    profile_ref: str | None,
+    common_name: str,
+    sans: tuple[str, ...],
+    csr_file: Path | None,
+    ttl: str | None,
+    key_algorithm: str | None,
+    meta: tuple[str, ...],
+    out: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Issue a certificate from a CSR or with a server-generated key."""
+    metadata = {}
+    for pair in meta:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--meta {pair!r}: use key=value")
+        metadata[key] = value
+    csr_pem = csr_file.read_text() if csr_file else None
+    request = EnrollRequest(
+        profile_ref=profile_ref,
+        common_name=common_name,
+        sans=tuple(sans),
+        csr_pem=csr_pem,
+        ttl=ttl,
+        key_algorithm=key_algorithm,
+        metadata=metadata,
+    )
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> tuple[IssuedCertificate, str]:
+        issued = await enroll(services, request)
+        return issued, export_pem(services, issued.record)
+
+    issued, bundle = run(with_services(settings, action))
+    if out is not None:
+        out.touch(mode=0o600)
+        out.write_text(bundle)
+    if as_json:
+        emit_json(certificate_json(issued.record))
+    else:
+        click.echo(
+            f"Issued {issued.record.serial_hex} ({issued.record.id})"
+            f" until {issued.record.not_after:%Y-%m-%d}"
+        )
+        if out is None:
+            click.echo(bundle, nl=False)
+
+
+@cert_group.command("export")
+@click.argument("ref")
+@click.option(
+    "--format", "fmt", type=click.Choice(["pem", "pkcs12"]), default="pem", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File (default stdout).",
+)
+@click.option(
+    "--password",
+    default=None,
+    help="PKCS#12 password (or KMS_EXPORT_PASSWORD).",
+    envvar="KMS_EXPORT_PASSWORD",
+)
+@click.option("--alias", default="", help="PKCS#12 friendly name.")
+@click.option("--no-key", is_flag=True, help="Leave the private key out of a PEM export.")
+@settings_options
+def export_command(
+    ref: str,
+    fmt: str,
+    out: Path | None,
+    password: str | None,
+    alias: str,
+    no_key: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+) -> None:
+    """Export a certificate, its chain and (when held) its key as PEM or PKCS#12."""
+    if fmt == "pkcs12" and not password:
+        raise CLIError("PKCS#12 export needs --password (or KMS_EXPORT_PASSWORD)")
+    if fmt == "pkcs12" and out is None:
+        raise CLIError("PKCS#12 is binary: give --out FILE")
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> bytes:
+        record = await find_certificate(services, ref)
+        if fmt == "pkcs12":
+            assert password is not None
+            return export_pkcs12(services, record, password=password, alias=alias)
+        return export_pem(services, record, include_key=not no_key).encode()
+
+    data = run(with_services(settings, action))
+    if out is None:
+        click.echo(data.decode(), nl=False)
+        return
+    out.touch(mode=0o600)
+    out.write_bytes(data)
+    click.echo(f"Wrote {out}", err=True)
+
+
+@cert_group.command("revoke")
+@click.argument("ref")
+@click.option(
+    "--reason",
+    type=click.Choice(REASONS, case_sensitive=False),
+    default="UNSPECIFIED",
+    show_default=True,
+)
+@settings_options
+@json_option
+def revoke_command(
+    ref: str,
+    reason: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Revoke a certificate; its CA's CRL is regenerated at once."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> CertificateRecord:
+        record = await find_certificate(services, ref)
+        return await revoke(services, record, RevocationReason(reason.upper()))
+
+    cert = run(with_services(settings, action))
+    if as_json:
+        emit_json(certificate_json(cert))
+    else:
+        assert cert.revoked_at is not None
+        click.echo(
+            f"Revoked {cert.serial_hex} at {cert.revoked_at.isoformat()} ({cert.revocation_reason})"
+        )

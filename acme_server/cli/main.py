@@ -1,0 +1,26 @@
+"""Entry point of the `kms` command."""
+
+from __future__ import annotations
+
+import click
+
+from acme_server.cli.ca import ca_group
+from acme_server.cli.cert import cert_group
+from acme_server.cli.server import db_group, init_command, serve_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="kms-ca")
+def cli() -> None:
+    """kms: an ACME-first private certificate authority."""
+
+
+cli.add_command(init_command)
+cli.add_command(serve_command)
+cli.add_command(db_group)
+cli.add_command(ca_group)
+cli.add_command(cert_group)
+
+
+def main() -> None:
+    cli()

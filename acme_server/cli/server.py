@@ -1,0 +1,167 @@
+"""`kms init`, `kms serve` and `kms db upgrade`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from acme_server.cli.common import (
+    CLIError,
+    build_settings,
+    emit_json,
+    json_option,
+    run,
+    settings_options,
+    with_services,
+)
+from acme_server.logs import configure_logging
+from acme_server.services.bootstrap import InitReport, ServerTLS, ensure_server_tls, initialise
+from acme_server.services.context import Services
+from acme_server.settings import Settings
+
+
+@click.command("init")
+@settings_options
+@click.option("--organization", default="KMS", show_default=True, help="O= of the new CAs.")
+@json_option
+def init_command(
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    organization: str,
+    as_json: bool,
+) -> None:
+    """Create a root CA, an intermediate, a default policy and profile (once)."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> InitReport:
+        return await initialise(services, organization=organization)
+
+    report = run(with_services(settings, action))
+    if as_json:
+        emit_json({"created": list(report.created), "defaultProfile": report.profile.slug})
+        return
+    if not report.created:
+        click.echo(
+            f"Already initialised in {settings.data_dir} (default profile {report.profile.slug!r})."
+        )
+    for line in report.created:
+        click.echo(f"Created {line}")
+
+
+@click.command("serve")
+@settings_options
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8443).")
+@click.option("--workers", type=int, default=None, help="Server processes sharing the database.")
+@click.option("--external-url", default=None, help="Base URL clients use, e.g. behind a proxy.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--plain-http", is_flag=True, default=None, help="Serve HTTP (TLS ends at a proxy).")
+def serve_command(
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    external_url: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    plain_http: bool | None,
+) -> None:
+    """Initialise on first use, then serve ACME, the REST API and the PKI files."""
+    settings = build_settings(
+        config_file,
+        data_dir=data_dir,
+        database_url=database_url,
+        host=host,
+        port=port,
+        workers=workers,
+        external_url=external_url,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        plain_http=plain_http,
+    )
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+
+    async def prepare(services: Services) -> tuple[InitReport, ServerTLS | None]:
+        report = await initialise(services)
+        tls = None
+        if not settings.plain_http and settings.tls_cert is None:
+            tls = await ensure_server_tls(services, report.profile)
+        return report, tls
+
+    report, tls = run(with_services(settings, prepare))
+    for line in report.created:
+        click.echo(f"Created {line}", err=True)
+    cert_file, key_file = (
+        (settings.tls_cert, settings.tls_key) if tls is None else (tls.cert_path, tls.key_path)
+    )
+    click.echo(f"Serving {settings.base_url} (database: {_redacted(settings.database)})", err=True)
+    if tls is not None:
+        click.echo(f"CA bundle: {tls.ca_bundle_path.resolve()}", err=True)
+        click.echo(
+            f"Try: curl --cacert {tls.ca_bundle_path.resolve()} {settings.base_url}/healthz",
+            err=True,
+        )
+    _serve(
+        settings,
+        None if settings.plain_http else cert_file,
+        None if settings.plain_http else key_file,
+    )
+
+
+def _redacted(url: str) -> str:
+    """The database URL without a password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"
+
+
+def _serve(settings: Settings, cert_file: Path | None, key_file: Path | None) -> None:
+    import uvicorn
+
+    # Worker processes rebuild the same settings from the environment.
+    os.environ.update(settings.to_env())
+    os.environ["KMS_DATA_DIR"] = str(settings.data_dir.resolve())
+    uvicorn.run(
+        "acme_server.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        ssl_certfile=str(cert_file) if cert_file else None,
+        ssl_keyfile=str(key_file) if key_file else None,
+        log_config=None,
+        proxy_headers=settings.plain_http,
+        server_header=False,
+    )
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database maintenance."""
+
+
+@db_group.command("upgrade")
+@settings_options
+def db_upgrade_command(
+    data_dir: Path | None, database_url: str | None, config_file: Path | None
+) -> None:
+    """Apply pending schema migrations."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> str | None:
+        await services.store.migrate()
+        return await services.store.schema_revision()
+
+    revision = run(with_services(settings, action))
+    if revision is None:
+        raise CLIError("migrations ran but the database reports no schema revision")
+    click.echo(f"Database is at schema revision {revision}.")

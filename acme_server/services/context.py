@@ -1,0 +1,36 @@
+"""The objects every service needs: settings, the store and the key-encryption key."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acme_server.settings import Settings
+from ca_core.hierarchy import CAMaterial
+from ca_core.kek import KeyEncryptionKey, load_or_create_kek
+from store import Store, open_store
+
+
+def ensure_data_dir(path: Path) -> None:
+    """Create the data directory readable by its owner only (it holds the KEK and the DB)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    kek: KeyEncryptionKey
+    ca_cache: dict[str, CAMaterial] = field(default_factory=dict)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
+        ensure_data_dir(settings.data_dir)
+        kek = load_or_create_kek(settings.data_dir)
+        store = await open_store(settings.database, migrate=migrate)
+        return cls(settings=settings, store=store, kek=kek)
+
+    async def close(self) -> None:
+        await self.store.close()

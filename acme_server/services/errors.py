@@ -1,0 +1,25 @@
+"""Domain errors raised by services; each interface maps them once (CLI exit 2, JSON, ACME problem).
+
+ServiceError
+ +-- NotFoundError       an id, name or serial that does not exist
+ +-- ConflictError       the object is not in a state that allows this (already revoked...)
+ +-- InvalidRequestError the caller's input is wrong; the message says how
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of the errors a caller may show to a user as they are."""
+
+
+class NotFoundError(ServiceError):
+    pass
+
+
+class ConflictError(ServiceError):
+    pass
+
+
+class InvalidRequestError(ServiceError):
+    pass

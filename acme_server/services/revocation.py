@@ -1,0 +1,25 @@
+"""Revoke a certificate and publish the revocation on its CA's next CRL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from acme_server.services.context import Services
+from acme_server.services.crls import generate_crl
+from acme_server.services.errors import ConflictError
+from policy.model import RevocationReason
+from store import CertificateRecord
+
+
+async def revoke(
+    services: Services, certificate: CertificateRecord, reason: RevocationReason
+) -> CertificateRecord:
+    revoked_at = datetime.now(UTC).replace(microsecond=0)
+    if not await services.store.revoke_certificate(
+        certificate.id, reason=reason.value, revoked_at=revoked_at
+    ):
+        current = await services.store.get_certificate(certificate.id)
+        raise ConflictError(f"certificate {current.serial_hex} is already {current.status}")
+    if certificate.ca_id is not None:
+        await generate_crl(services, certificate.ca_id)
+    return await services.store.get_certificate(certificate.id)

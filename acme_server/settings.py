@@ -1,0 +1,167 @@
+"""Typed settings, from (highest first) command-line flags, KMS_* environment variables,
+a TOML config file, then defaults.
+
+Every URL the server publishes (CRL distribution points, AIA, and later ACME resources) is
+built from one configured external base URL, so checks that compare URLs keep holding behind
+a reverse proxy or load balancer.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ca_core.errors import InvalidTTL
+from ca_core.ttl import parse_ttl
+
+ENV_PREFIX = "KMS_"
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8443
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""  # empty: SQLite file in the data directory
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    external_url: str = ""  # empty: derived from host, port and scheme
+    plain_http: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    crl_validity: str = "7d"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.resolve() / 'kms.db'}"
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.plain_http else "https"
+
+    @property
+    def base_url(self) -> str:
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::1", "::") else self.host  # noqa: S104
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def crl_lifetime(self) -> timedelta:
+        return parse_ttl(self.crl_validity)
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
+
+    @property
+    def ca_bundle_path(self) -> Path:
+        return self.data_dir / "ca-bundle.pem"
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as KMS_* variables, so worker processes rebuild the same Settings."""
+        env: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            env[ENV_PREFIX + f.name.upper()] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+        return env
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if "bool" in kind_name:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        if "int" in kind_name:
+            return int(raw)
+        if "Path" in kind_name:
+            return Path(str(raw)) if str(raw) else None
+        return str(raw)
+    except ValueError:
+        raise SettingsError(
+            f"setting {name!r}: cannot use {raw!r} (expected {kind_name})"
+        ) from None
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Merge defaults < config file < environment < overrides (None values are ignored)."""
+    env = os.environ if env is None else env
+    known = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    config_path = config_file or (
+        Path(env[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in env else None
+    )
+    if config_path is not None:
+        try:
+            data = tomllib.loads(config_path.read_text())
+        except OSError as exc:
+            raise SettingsError(f"cannot read config file {config_path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {config_path} is not valid TOML: {exc}") from None
+        for key, raw in data.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise SettingsError(f"config file {config_path}: unknown setting {key!r}")
+            values[name] = _coerce(name, raw, known[name])
+    for name, kind in known.items():
+        raw_env = env.get(ENV_PREFIX + name.upper())
+        if raw_env is not None:
+            values[name] = _coerce(name, raw_env, kind)
+    for name, raw in (overrides or {}).items():
+        if raw is not None:
+            values[name] = _coerce(name, raw, known[name])
+    settings = replace(Settings(), **values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if not 0 < settings.port < 65536:
+        raise SettingsError(f"setting 'port': {settings.port} is not a TCP port (1-65535)")
+    if settings.workers < 1:
+        raise SettingsError("setting 'workers': must be at least 1")
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise SettingsError("settings 'tls_cert' and 'tls_key' must be given together")
+    if settings.external_url and not settings.external_url.startswith(("http://", "https://")):
+        raise SettingsError("setting 'external_url': must start with http:// or https://")
+    try:
+        settings.crl_lifetime  # noqa: B018 - validates the value
+    except InvalidTTL as exc:
+        raise SettingsError(f"setting 'crl_validity': {exc}") from None
+    if settings.database_url and not settings.database_url.startswith(
+        ("sqlite", "postgresql", "postgres://")
+    ):
+        raise SettingsError(
+            "setting 'database_url': use sqlite:///path/to/file.db or postgresql://user@host:port/db"
+        )

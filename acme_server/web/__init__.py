@@ -1,0 +1,1 @@
+"""Plain HTTP routes that are neither ACME nor the REST API: health and public PKI files."""

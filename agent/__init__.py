@@ -1,0 +1,1 @@
+"""The client daemon that keeps certificates on a host's disk fresh (talks HTTP only)."""

@@ -1,0 +1,123 @@
+"""Database URLs to async engines: driver choice, SQLite pragmas and transaction start.
+
+SQLite: WAL, synchronous=NORMAL, foreign_keys=ON and a busy timeout on every connection.
+The sqlite3 driver's own BEGIN handling is switched off and SQLAlchemy emits the BEGIN:
+plain (deferred) BEGIN for reads, BEGIN IMMEDIATE for connections given the
+`WRITE_OPTION` execution option, so a write transaction takes the database write lock
+before its first read and never fails half-way with "database is locked".
+
+PostgreSQL: asyncpg through SQLAlchemy's pool; `pg_schema` becomes the connection's
+`search_path` (set as a server setting at connect time).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from store.interface import Backend
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+PG_CONNECT_TIMEOUT_S = 10
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 10
+WRITE_OPTION = "kms_store_write"
+
+_PG_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+_SQLITE_SCHEMES = ("sqlite", "sqlite+aiosqlite")
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def parse_url(url: str) -> tuple[URL, Backend]:
+    """Return the URL with its async driver and the backend it names.
+
+    Accepted: sqlite:///abs/path.db, sqlite+aiosqlite:///..., postgresql://user@host:port/db,
+    postgres://..., postgresql+asyncpg://... . In-memory SQLite is refused: every
+    connection would see its own empty database.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    scheme = scheme.lower()
+    if scheme in _SQLITE_SCHEMES:
+        parsed = make_url("sqlite+aiosqlite://" + rest)
+        if parsed.database in (None, "", ":memory:") or "mode=memory" in rest:
+            raise ValueError("SQLite needs a file path: sqlite:///abs/path.db")
+        return parsed, "sqlite"
+    if scheme in _PG_SCHEMES:
+        return make_url("postgresql+asyncpg://" + rest), "postgresql"
+    raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:// or postgresql://")
+
+
+def check_schema_name(pg_schema: str) -> str:
+    if not _SCHEMA_NAME.fullmatch(pg_schema):
+        raise ValueError(f"invalid PostgreSQL schema name {pg_schema!r}")
+    return pg_schema
+
+
+def create_engine(url: URL, backend: Backend, *, pg_schema: str | None = None) -> AsyncEngine:
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    return _postgres_engine(url, pg_schema)
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    assert url.database is not None
+    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            _use_wal(cursor)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (a persistent setting, so usually already done).
+
+    Switching needs an exclusive lock and SQLite does not wait for it, so two first
+    connections to a new file can race. The loser may go on: a connection that holds the
+    lock ran this earlier and switched the file, and every connection follows the file.
+    """
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception as exc:  # the driver's OperationalError, as the async adapter raises it
+        if "locked" not in str(exc):
+            raise
+
+
+def _postgres_engine(url: URL, pg_schema: str | None) -> AsyncEngine:
+    server_settings = {"application_name": "kms"}
+    if pg_schema is not None:
+        server_settings["search_path"] = check_schema_name(pg_schema)
+    return create_async_engine(
+        url,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        pool_pre_ping=True,
+        connect_args={"server_settings": server_settings, "timeout": PG_CONNECT_TIMEOUT_S},
+    )

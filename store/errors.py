@@ -1,0 +1,94 @@
+"""Driver errors to store errors, the same way on both backends.
+
+PostgreSQL names the violated constraint (asyncpg's `constraint_name`); SQLite names the
+table and columns ("UNIQUE constraint failed: certificates.serial_hex"), which are looked
+up in the schema to find the same constraint name. Each name has one message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from store.interface import Conflict, StoreError
+from store.schema import metadata
+
+UNIQUE_MESSAGES: dict[str, str] = {
+    "pk_certificate_authorities": "CA id already exists",
+    "uq_certificate_authorities_name": "CA name already exists",
+    "uq_certificate_policies_name": "policy name already exists",
+    "uq_certificate_profiles_slug": "profile slug already exists",
+    "uq_certificate_profiles_one_default": "another profile is already the default",
+    "uq_certificates_serial_hex": "certificate serial already exists",
+    "uq_crls_ca_id_number": "CRL number already exists for this CA",
+    "pk_acme_eab_keys": "EAB key id already exists",
+    "uq_acme_accounts_profile_id_jwk_thumbprint": "an account with this key already exists",
+    "uq_acme_challenges_authorization_id_type": "challenge type already exists",
+    "pk_acme_nonces": "nonce already exists",
+    "uq_machine_identities_client_id": "machine identity client id already exists",
+    "uq_access_tokens_token_hash": "access token already exists",
+    "pk_leases": "lease already exists",
+}
+
+_PG_UNIQUE = "23505"
+_PG_FOREIGN_KEY = "23503"
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
+
+
+def _unique_names() -> dict[tuple[str, tuple[str, ...]], str]:
+    """(table, columns) -> constraint name, for every unique constraint or index."""
+    names: dict[tuple[str, tuple[str, ...]], str] = {}
+    for table in metadata.tables.values():
+        for constraint in table.constraints:
+            if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint):
+                key = (table.name, tuple(c.name for c in constraint.columns))
+                names[key] = str(constraint.name)
+        for index in table.indexes:
+            if isinstance(index, Index) and index.unique:
+                names[(table.name, tuple(c.name for c in index.columns))] = str(index.name)
+    return names
+
+
+_UNIQUE_BY_COLUMNS = _unique_names()
+
+
+def _unique_message(constraint: str | None, fallback: str) -> str:
+    if constraint is None:
+        return fallback
+    if constraint in UNIQUE_MESSAGES:
+        return UNIQUE_MESSAGES[constraint]
+    if constraint.startswith("pk_"):
+        return f"{constraint[3:]} row with this key already exists"
+    return f"duplicate value ({constraint})"
+
+
+def translate_integrity(exc: IntegrityError) -> StoreError:
+    """A unique violation becomes Conflict naming what clashed; a broken reference Conflict."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:  # asyncpg
+        cause = orig.__cause__ if orig is not None else None
+        constraint = getattr(cause, "constraint_name", None)
+        if sqlstate == _PG_UNIQUE:
+            return Conflict(_unique_message(constraint, "duplicate value"))
+        if sqlstate == _PG_FOREIGN_KEY:
+            return Conflict(f"reference check failed ({constraint})")
+        return StoreError(f"integrity error ({sqlstate}, {constraint})")
+    text = str(orig)
+    match = _SQLITE_UNIQUE.search(text)
+    if match:
+        qualified = [part.split(".", 1) for part in match.group(1).split(", ")]
+        table = qualified[0][0]
+        columns = tuple(part[-1] for part in qualified)
+        constraint = _UNIQUE_BY_COLUMNS.get((table, columns))
+        return Conflict(_unique_message(constraint, f"duplicate {table} {', '.join(columns)}"))
+    if "FOREIGN KEY constraint failed" in text:
+        return Conflict("reference check failed")
+    return StoreError(f"integrity error: {text}")
+
+
+def translate_database(exc: DBAPIError | OSError | TimeoutError) -> StoreError:
+    """Anything else the driver raises: unreachable, locked, timed out."""
+    return StoreError(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])

@@ -1,0 +1,143 @@
+"""`kms` as a script or a person uses it: JSON for scripts, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from tests.e2e.kms_process import kms, kms_json
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "data"
+    kms("init", "--data-dir", str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ca", "show", "no-such-ca"], "no certificate authority with id or name 'no-such-ca'"),
+        (["cert", "show", "zz-not-a-serial"], "no certificate with id or serial"),
+        (["cert", "issue", "--cn", "a.test", "--ttl", "ninety days"], 'invalid TTL "ninety days"'),
+        (
+            ["cert", "issue", "--cn", "a.test", "--key-algorithm", "DSA_1024"],
+            "unknown key algorithm",
+        ),
+        (["cert", "issue", "--profile", "nope", "--cn", "a.test"], "no certificate profile"),
+        (["ca", "create-root", "--name", "X", "--country", "USA"], "country"),
+        (
+            ["ca", "create-intermediate", "--name", "Y", "--parent", "missing"],
+            "no certificate authority",
+        ),
+        (["cert", "list", "--meta", "novalue"], "use key=value"),
+        (["cert", "export", "whatever", "--format", "pkcs12"], "needs --password"),
+        (["cert", "revoke", "x", "--reason", "BORED"], "Invalid value for '--reason'"),
+    ],
+)
+def test_wrong_input_is_one_line_and_exit_2(data_dir: Path, args: list[str], message: str) -> None:
+    result = kms(*args, "--data-dir", str(data_dir), check=False)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") <= 3  # click's usage line + the error, at most
+
+
+def test_bad_port_for_serve_exits_2(tmp_path: Path) -> None:
+    result = kms("serve", "--data-dir", str(tmp_path / "d"), "--port", "70000", check=False)
+    assert result.returncode == 2
+    assert "not a TCP port" in result.stderr
+
+
+def test_init_is_idempotent(data_dir: Path) -> None:
+    again = kms_json("init", "--data-dir", str(data_dir))
+    assert again == {"created": [], "defaultProfile": "default"}
+
+
+def test_create_root_and_intermediate_with_rsa_and_sha512(data_dir: Path, tmp_path: Path) -> None:
+    root = kms_json(
+        "ca", "create-root", "--name", "Ops Root", "-O", "Ops", "-C", "DE",
+        "--key-algorithm", "RSA_3072",
+        "--hash-algorithm", "SHA512", "--ttl", "3650d", "--data-dir", str(data_dir),
+    )  # fmt: skip
+    inter = kms_json(
+        "ca", "create-intermediate", "--parent", "Ops Root", "--name", "Ops Issuing", "--ou", "PKI",
+        "--key-algorithm", "EC_P384", "--ttl", "20000d", "--data-dir", str(data_dir),
+    )  # fmt: skip
+    assert inter["parentId"] == root["id"]
+    root_cert = x509.load_pem_x509_certificate(root["certificate"].encode())
+    inter_cert = x509.load_pem_x509_certificate(inter["certificate"].encode())
+    inter_cert.verify_directly_issued_by(root_cert)
+    assert inter_cert.not_valid_after_utc <= root_cert.not_valid_after_utc  # clamped to the parent
+    assert "O=Ops" in root["subject"] and "C=DE" in root["subject"]
+    assert (
+        kms(
+            "ca", "create-root", "--name", "Ops Root", "--data-dir", str(data_dir), check=False
+        ).returncode
+        == 2
+    )
+    shown = kms("ca", "show", "Ops Issuing", "--data-dir", str(data_dir)).stdout
+    assert "Ops Issuing" in shown and "BEGIN CERTIFICATE" in shown
+
+
+def test_issue_list_show_export_and_revoke(data_dir: Path, tmp_path: Path) -> None:
+    common = ["--data-dir", str(data_dir)]
+    issued = kms_json(
+        "cert", "issue", "--cn", "api.test", "--san", "dns:api.test", "--san", "ip:10.1.2.3",
+        "--meta", "team=payments", "--meta", "env=prod", "--ttl", "30d", *common,
+    )  # fmt: skip
+    assert issued["hasPrivateKey"] is True
+    listed = kms_json("cert", "list", "--meta", "team=payments", "--meta", "env=prod", *common)
+    assert [c["id"] for c in listed["certificates"]] == [issued["id"]]
+    assert kms_json("cert", "list", "--meta", "team=other", *common)["totalCount"] == 0
+
+    shown = kms_json("cert", "show", issued["serialNumber"], *common)
+    cert = x509.load_pem_x509_certificate(shown["certificate"].encode())
+    assert cert.serial_number == int(issued["serialNumber"], 16)
+    assert "api.test" in kms("cert", "show", issued["id"], *common).stdout
+
+    pem = kms("cert", "export", issued["id"], *common).stdout
+    assert pem.count("BEGIN CERTIFICATE") == 3 and "BEGIN PRIVATE KEY" in pem
+    assert "PRIVATE KEY" not in kms("cert", "export", issued["id"], "--no-key", *common).stdout
+
+    p12 = tmp_path / "api.p12"
+    kms("cert", "export", issued["id"], "--format", "pkcs12", "--password", "pw-123",
+        "--alias", "api", "--out", str(p12), *common)  # fmt: skip
+    assert p12.stat().st_mode & 0o077 == 0
+    loaded = pkcs12.load_pkcs12(p12.read_bytes(), b"pw-123")
+    assert loaded.cert is not None and loaded.cert.friendly_name == b"api"
+    out = subprocess.run(
+        ["openssl", "pkcs12", "-in", str(p12), "-nokeys", "-clcerts", "-passin", "pass:pw-123"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "friendlyName: api" in out.stdout
+
+    revoked = kms_json("cert", "revoke", issued["id"], "--reason", "superseded", *common)
+    assert revoked["revocationReason"] == "SUPERSEDED"
+    again = kms("cert", "revoke", issued["id"], *common, check=False)
+    assert again.returncode == 2 and "already revoked" in again.stderr
+
+
+def test_issue_from_an_openssl_csr(data_dir: Path, tmp_path: Path) -> None:
+    key, csr = tmp_path / "k.pem", tmp_path / "r.csr"
+    subprocess.run(
+        ["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(csr), "-subj", "/CN=csr.test/O=Acme/C=US",
+         "-addext", "subjectAltName=DNS:csr.test,DNS:www.csr.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    issued = kms_json("cert", "issue", "--csr", str(csr), "--data-dir", str(data_dir))
+    assert issued["hasPrivateKey"] is False
+    assert issued["requestMethod"] == "api_csr"
+    assert [s["value"] for s in issued["altNames"]] == ["csr.test", "www.csr.test"]
+    assert issued["keyAlgorithm"] == "RSA_2048"
+    garbage = tmp_path / "garbage.csr"
+    garbage.write_text("hello")
+    result = kms("cert", "issue", "--csr", str(garbage), "--data-dir", str(data_dir), check=False)
+    assert result.returncode == 2
+    assert "-----BEGIN CERTIFICATE REQUEST-----" in result.stderr
