@@ -1,20 +1,36 @@
-"""The Starlette application factory and its lifespan (store opened on start, closed on stop)."""
+"""The Starlette application factory and its lifespan: the store opened on start, the
+validation worker run alongside the server, both closed on stop."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.middleware import Middleware
 
+from acme_server.acme_middleware import AcmeHeadersMiddleware
+from acme_server.acme_state import AcmeState
+from acme_server.errors import EXCEPTION_HANDLERS
 from acme_server.logs import configure_logging
+from acme_server.ratelimits import RateLimiter
+from acme_server.routes import acme_routes, public_routes
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
-from acme_server.web import health, pki
+from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
+from acme_server.validation.worker import ValidationWorker
 
 log = logging.getLogger(__name__)
+
+
+def validation_config(settings: Settings) -> ValidationConfig:
+    return ValidationConfig(
+        http01_port=settings.http01_port,
+        allowed_networks=PRIVATE_NETWORKS if settings.allow_private_validation else (),
+        nameservers=(parse_nameserver(settings.dns_resolver),) if settings.dns_resolver else (),
+    )
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
@@ -23,23 +39,33 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services if services is not None else await Services.open(settings)
+        opened = services if services is not None else await Services.open(settings)
+        app.state.services = opened
+        state = AcmeState(services=opened, limiter=RateLimiter())
+        app.state.acme = state
+        worker = ValidationWorker(
+            opened, validation_config(settings), state.validation_wakeup, state.limiter
+        )
+        worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         log.info(
-            "server ready",
-            extra={"base_url": settings.base_url, "database": app.state.services.store.backend},
+            "server ready", extra={"base_url": settings.base_url, "database": opened.store.backend}
         )
         try:
             yield
         finally:
+            await worker.stop()
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
             if owned:
-                await app.state.services.close()
+                await opened.close()
 
-    routes = [
-        Route("/healthz", health.healthz, methods=["GET"]),
-        Route("/pki/crl/{ca_id}.crl", pki.crl, methods=["GET"]),
-        Route("/pki/ca/{ca_id}.{ext:str}", pki.ca_certificate, methods=["GET"]),
-    ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=[*public_routes(), *acme_routes()],
+        middleware=[Middleware(AcmeHeadersMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
 
 
 def app_from_environment() -> Starlette:

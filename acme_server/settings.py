@@ -15,7 +15,9 @@ from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from acme_server.validation.config import parse_nameserver
 from ca_core.errors import InvalidTTL
 from ca_core.ttl import parse_ttl
 
@@ -43,6 +45,19 @@ class Settings:
     crl_validity: str = "7d"
     log_level: str = "INFO"
     log_json: bool = True
+    # ACME (RFC 8555)
+    terms_of_service_url: str = ""  # empty: {base_url}/terms
+    website_url: str = ""  # empty: the base URL
+    caa_identities: str = ""  # comma-separated; empty: the base URL's host name
+    http01_port: int = 80  # RFC 8555 8.3 says 80; a test or local-trial setting moves it
+    dns_resolver: str = ""  # HOST:PORT of the nameserver validation uses; empty: the system's
+    allow_private_validation: bool = False  # allow loopback/private validation targets
+    order_lifetime: str = "7d"
+    authorization_lifetime: str = "7d"
+    reuse_valid_authorizations: bool = True
+    rate_limit_orders_per_hour: int = 300  # per account
+    rate_limit_failed_validations_per_hour: int = 60  # per identifier
+    rate_limit_requests_per_second: int = 200  # per client address, per process
 
     @property
     def database(self) -> str:
@@ -60,6 +75,16 @@ class Settings:
             return self.external_url.rstrip("/")
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::1", "::") else self.host  # noqa: S104
         return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def terms_url(self) -> str:
+        return self.terms_of_service_url or f"{self.base_url}/terms"
+
+    @property
+    def caa_identity_list(self) -> list[str]:
+        if self.caa_identities:
+            return [v.strip() for v in self.caa_identities.split(",") if v.strip()]
+        return [urlsplit(self.base_url).hostname or "localhost"]
 
     @property
     def crl_lifetime(self) -> timedelta:
@@ -155,10 +180,18 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("settings 'tls_cert' and 'tls_key' must be given together")
     if settings.external_url and not settings.external_url.startswith(("http://", "https://")):
         raise SettingsError("setting 'external_url': must start with http:// or https://")
-    try:
-        settings.crl_lifetime  # noqa: B018 - validates the value
-    except InvalidTTL as exc:
-        raise SettingsError(f"setting 'crl_validity': {exc}") from None
+    for name in ("crl_validity", "order_lifetime", "authorization_lifetime"):
+        try:
+            parse_ttl(getattr(settings, name))
+        except InvalidTTL as exc:
+            raise SettingsError(f"setting {name!r}: {exc}") from None
+    if not 0 < settings.http01_port < 65536:
+        raise SettingsError(f"setting 'http01_port': {settings.http01_port} is not a TCP port")
+    if settings.dns_resolver:
+        try:
+            parse_nameserver(settings.dns_resolver)
+        except ValueError as exc:
+            raise SettingsError(f"setting 'dns_resolver': {exc}") from None
     if settings.database_url and not settings.database_url.startswith(
         ("sqlite", "postgresql", "postgres://")
     ):

@@ -30,6 +30,34 @@ class HashAlgorithm(StrEnum):
     SHA512 = "SHA512"
 
 
+class SignatureAlgorithm(StrEnum):
+    """A certificate's signature: the signing key's family over a digest, e.g. "ECDSA-SHA384".
+
+    The signing key is the issuer's (the CA that signs), or the leaf's own key when a profile
+    is self-signed; RSA keys sign PKCS#1 v1.5, EC keys ECDSA.
+    """
+
+    RSA_SHA256 = "RSA-SHA256"
+    RSA_SHA384 = "RSA-SHA384"
+    RSA_SHA512 = "RSA-SHA512"
+    ECDSA_SHA256 = "ECDSA-SHA256"
+    ECDSA_SHA384 = "ECDSA-SHA384"
+    ECDSA_SHA512 = "ECDSA-SHA512"
+
+    @classmethod
+    def for_signing_key(cls, key: KeyAlgorithm, digest: HashAlgorithm) -> SignatureAlgorithm:
+        """The algorithm a key of this type signs with over this digest."""
+        return cls(f"{'RSA' if key.is_rsa else 'ECDSA'}-{digest.value}")
+
+    @property
+    def hash_algorithm(self) -> HashAlgorithm:
+        return HashAlgorithm(self.value.partition("-")[2])
+
+    @property
+    def is_rsa(self) -> bool:
+        return self.value.startswith("RSA-")
+
+
 class KeyUsage(StrEnum):
     """RFC 5280 section 4.2.1.3, named as the REST API names them."""
 
@@ -66,6 +94,20 @@ class SanType(StrEnum):
 class SubjectAltName:
     type: SanType
     value: str
+
+
+class SubjectField(StrEnum):
+    """The subject attributes a policy's `subject` rules govern (the common name has its own).
+
+    `EMAIL` is the subject's emailAddress attribute (PKCS #9), not an email SAN.
+    """
+
+    ORGANIZATION = "organization"
+    ORGANIZATIONAL_UNIT = "organizational_unit"
+    COUNTRY = "country"
+    STATE = "state"
+    LOCALITY = "locality"
+    EMAIL = "email"
 
 
 @dataclass(frozen=True, slots=True)

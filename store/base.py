@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Select, Table, exists, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store.engine import WRITE_OPTION
 from store.errors import translate_database, translate_integrity
 from store.interface import Backend, NotFound, Unset
+
+S = TypeVar("S", bound=Select[Any])
 
 
 def changes(**values: Any) -> dict[str, Any]:
@@ -64,6 +66,14 @@ class StoreBase:
         else:
             async with self._translated(), self._engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _locking(self, query: S, *, skip_locked: bool = False, share: bool = False) -> S:
+        """PostgreSQL: the query with FOR UPDATE (or FOR SHARE), optionally SKIP LOCKED.
+        SQLite: unchanged, since a write transaction already holds the database write lock.
+        Callers lock rows of one table in id order, so two lockers cannot deadlock."""
+        if self._backend != "postgresql":
+            return query
+        return query.with_for_update(skip_locked=skip_locked, read=share)
 
     @staticmethod
     async def _require(conn: AsyncConnection, table: Table, row_id: str, what: str) -> None:

@@ -6,6 +6,7 @@ string values ("active" == CertificateStatus.ACTIVE).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -130,3 +131,123 @@ class CRLRecord:
     this_update: datetime
     next_update: datetime
     created_at: datetime
+
+
+# -- ACME (RFC 8555) -------------------------------------------------------------------
+
+AccountStatus = Literal["valid", "deactivated", "revoked"]  # section 7.1.6
+OrderStatus = Literal["pending", "ready", "processing", "valid", "invalid"]
+AuthorizationStatus = Literal["pending", "valid", "invalid", "deactivated", "expired", "revoked"]
+ChallengeStatus = Literal["pending", "processing", "valid", "invalid"]
+ValidationJobStatus = Literal["queued", "running", "done"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: str
+    profile_id: str
+    jwk_thumbprint: str
+    jwk: dict[str, Any]
+    contact: list[str]
+    status: AccountStatus
+    terms_of_service_agreed: bool
+    eab_key_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EABKeyRecord:
+    """An External Account Binding key (section 7.3.4); `id` is the kid clients send."""
+
+    id: str
+    profile_id: str
+    encrypted_hmac_key: bytes
+    hmac_alg: str
+    reusable: bool
+    used_at: datetime | None
+    bound_account_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeRecord:
+    id: str
+    authorization_id: str
+    type: str
+    token: str
+    status: ChallengeStatus
+    validated_at: datetime | None
+    error: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRecord:
+    """`identifier_value` is the name without "*." when `wildcard` (section 7.1.4);
+    `challenges` are sorted by type."""
+
+    id: str
+    account_id: str
+    identifier_type: str
+    identifier_value: str
+    wildcard: bool
+    status: AuthorizationStatus
+    expires: datetime
+    challenges: tuple[ChallengeRecord, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """`identifiers` as the client asked ({"type", "value"}); `authorization_ids` sorted by
+    their identifier (type, value, wildcard)."""
+
+    id: str
+    account_id: str
+    profile_id: str
+    status: OrderStatus
+    expires: datetime
+    not_before: datetime | None
+    not_after: datetime | None
+    identifiers: list[dict[str, str]]
+    error: dict[str, Any] | None
+    certificate_id: str | None
+    replaces: str | None
+    authorization_ids: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationJobRecord:
+    id: str
+    challenge_id: str
+    status: ValidationJobStatus
+    attempts: int
+    claimed_by: str | None
+    claimed_until: datetime | None
+    run_after: datetime
+    last_error: str | None
+    created_at: datetime
+
+
+# Inputs to create_order: authorizations (with their challenges) to insert.
+
+
+@dataclass(frozen=True, slots=True)
+class NewChallenge:
+    type: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuthorization:
+    identifier_type: str
+    identifier_value: str
+    wildcard: bool
+    expires: datetime
+    challenges: Sequence[NewChallenge]

@@ -1,7 +1,8 @@
 """ACME (RFC 8555) tables, the validation work queue, API identities, audit and leases.
 
-Queries for these come with the ACME server; the tables exist now so the first migration
-holds the whole schema. Import tables through `store.schema`.
+ACME queries live in queries_acme_*.py and queries_validation_jobs.py; identities, audit
+and leases get theirs later (the tables exist so the first migration holds the whole
+schema). Import tables through `store.schema`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import (
 from store.columns import UtcDateTime, json_type
 from store.schema_common import ID, created_column, id_column, metadata, updated_column
 
-# -- ACME (RFC 8555); queries come with the ACME server -----------------------------------
+# -- ACME (RFC 8555) ---------------------------------------------------------------------
 
 # RFC 8555 section 7.3.4: key id (the "kid" clients send) -> HMAC key, per profile.
 acme_eab_keys = Table(

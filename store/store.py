@@ -10,12 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from store.engine import check_schema_name, create_engine, parse_url
 from store.interface import Backend
 from store.migrate import current_revision, upgrade_to_head
+from store.queries_acme_accounts import AccountQueries
+from store.queries_acme_authorizations import AuthorizationQueries
+from store.queries_acme_eab import EABQueries
+from store.queries_acme_nonces import NonceQueries
+from store.queries_acme_orders import OrderQueries
 from store.queries_cas import CAQueries
 from store.queries_certificates import CertificateQueries
 from store.queries_crls import CRLQueries
 from store.queries_policies import PolicyQueries
 from store.queries_profiles import ProfileQueries
 from store.queries_requests import RequestQueries
+from store.queries_validation_jobs import ValidationJobQueries
 
 _MIGRATION_LOCK = "kms-store-migrate:"
 
@@ -27,11 +33,18 @@ class Store(
     CertificateQueries,
     RequestQueries,
     CRLQueries,
+    NonceQueries,
+    EABQueries,
+    AccountQueries,
+    OrderQueries,
+    AuthorizationQueries,
+    ValidationJobQueries,
 ):
     """Persistence for the CA. Build one with `open_store`; `close()` it when done.
 
     Every method is one transaction. Creating methods generate the new row's id (UUID4)
-    and return the stored record, except `create_ca`, whose caller passes the id.
+    and return the stored record, except `create_ca` and `create_eab_key`, whose callers
+    pass the id (the kid), and `create_nonce`, which stores the caller's value.
     """
 
     @property

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
-import pytest
+import hypothesis  # noqa: F401  - imported before any test starts a thread: CPython 3.11.7's
+import pytest  # ast.parse can fail ("recursion depth mismatch") when pytest rewrites it later
 
 from store import Store, open_store
 from store.schema import metadata

@@ -6,6 +6,7 @@ import click
 
 from acme_server.cli.ca import ca_group
 from acme_server.cli.cert import cert_group
+from acme_server.cli.eab import eab_group
 from acme_server.cli.server import db_group, init_command, serve_command
 
 
@@ -20,6 +21,7 @@ cli.add_command(serve_command)
 cli.add_command(db_group)
 cli.add_command(ca_group)
 cli.add_command(cert_group)
+cli.add_command(eab_group)
 
 
 def main() -> None:

@@ -60,6 +60,16 @@ def init_command(
 @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--plain-http", is_flag=True, default=None, help="Serve HTTP (TLS ends at a proxy).")
+@click.option(
+    "--http01-port", type=int, default=None, help="Port HTTP-01 validation connects to (80)."
+)
+@click.option("--dns-resolver", default=None, help="HOST:PORT of the nameserver validation asks.")
+@click.option(
+    "--allow-private-validation",
+    is_flag=True,
+    default=None,
+    help="Let validation reach loopback and private addresses (local trials, internal networks).",
+)
 def serve_command(
     data_dir: Path | None,
     database_url: str | None,
@@ -71,6 +81,9 @@ def serve_command(
     tls_cert: Path | None,
     tls_key: Path | None,
     plain_http: bool | None,
+    http01_port: int | None,
+    dns_resolver: str | None,
+    allow_private_validation: bool | None,
 ) -> None:
     """Initialise on first use, then serve ACME, the REST API and the PKI files."""
     settings = build_settings(
@@ -84,6 +97,9 @@ def serve_command(
         tls_cert=tls_cert,
         tls_key=tls_key,
         plain_http=plain_http,
+        http01_port=http01_port,
+        dns_resolver=dns_resolver,
+        allow_private_validation=allow_private_validation,
     )
     configure_logging(settings.log_level, json_lines=settings.log_json)
 
@@ -101,6 +117,9 @@ def serve_command(
         (settings.tls_cert, settings.tls_key) if tls is None else (tls.cert_path, tls.key_path)
     )
     click.echo(f"Serving {settings.base_url} (database: {_redacted(settings.database)})", err=True)
+    click.echo(
+        f"ACME directory: {settings.base_url}/acme/{report.profile.slug}/directory", err=True
+    )
     if tls is not None:
         click.echo(f"CA bundle: {tls.ca_bundle_path.resolve()}", err=True)
         click.echo(

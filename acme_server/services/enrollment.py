@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import TypeVar
 
 from acme_server.services.context import Services
 from acme_server.services.errors import InvalidRequestError
 from acme_server.services.issuance import IssuedCertificate, IssueSpec, issue
+from acme_server.services.profile_defaults import parse_enum, parse_validity, profile_defaults
 from acme_server.services.profiles import find_profile
 from ca_core.csr import csr_facts, load_csr
 from ca_core.errors import CAError
-from ca_core.ttl import parse_ttl
 from policy.model import (
-    ExtendedKeyUsage,
-    HashAlgorithm,
     KeyAlgorithm,
-    KeyUsage,
     RequestMethod,
     SanType,
     SubjectAltName,
     SubjectAttributes,
 )
-
-E = TypeVar("E", bound=Enum)
 
 _SAN_PREFIXES = {"dns": SanType.DNS, "ip": SanType.IP, "email": SanType.EMAIL, "uri": SanType.URI}
 
@@ -57,29 +50,10 @@ def parse_san(text: str) -> SubjectAltName:
     return SubjectAltName(SanType.DNS, value)
 
 
-def _enum(kind: type[E], value: str, what: str) -> E:
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(str(v.value) for v in kind)
-        raise InvalidRequestError(f"unknown {what} {value!r}; use one of {allowed}") from None
-
-
 async def enroll(services: Services, request: EnrollRequest) -> IssuedCertificate:
     profile = await find_profile(services, request.profile_ref)
-    defaults = profile.defaults
-    try:
-        validity = parse_ttl(request.ttl or str(defaults.get("ttl", "90d")))
-    except CAError as exc:
-        raise InvalidRequestError(str(exc)) from None
-    key_usages = frozenset(_enum(KeyUsage, v, "key usage") for v in defaults.get("key_usages", []))
-    ekus = frozenset(
-        _enum(ExtendedKeyUsage, v, "extended key usage")
-        for v in defaults.get("extended_key_usages", [])
-    )
-    hash_algorithm = _enum(
-        HashAlgorithm, str(defaults.get("hash_algorithm", "SHA256")), "hash algorithm"
-    )
+    defaults = profile_defaults(profile)
+    validity = parse_validity(request.ttl) if request.ttl else defaults.validity
     if request.csr_pem is not None:
         if request.key_algorithm:
             raise InvalidRequestError("a CSR carries its own key: leave out the key algorithm")
@@ -90,27 +64,27 @@ async def enroll(services: Services, request: EnrollRequest) -> IssuedCertificat
         spec = IssueSpec(
             subject=facts.subject,
             sans=facts.sans,
-            key_usages=key_usages,
-            extended_key_usages=ekus,
+            key_usages=defaults.key_usages,
+            extended_key_usages=defaults.extended_key_usages,
             validity=validity,
-            hash_algorithm=hash_algorithm,
+            hash_algorithm=defaults.hash_algorithm,
             request_method=RequestMethod.API_CSR,
             public_key=facts.public_key,
             metadata=request.metadata,
         )
     else:
-        key_algorithm = _enum(
-            KeyAlgorithm,
-            request.key_algorithm or str(defaults.get("key_algorithm", "EC_P256")),
-            "key algorithm",
+        key_algorithm = (
+            parse_enum(KeyAlgorithm, request.key_algorithm, "key algorithm")
+            if request.key_algorithm
+            else defaults.key_algorithm
         )
         spec = IssueSpec(
             subject=SubjectAttributes(common_name=request.common_name),
             sans=tuple(parse_san(s) for s in request.sans),
-            key_usages=key_usages,
-            extended_key_usages=ekus,
+            key_usages=defaults.key_usages,
+            extended_key_usages=defaults.extended_key_usages,
             validity=validity,
-            hash_algorithm=hash_algorithm,
+            hash_algorithm=defaults.hash_algorithm,
             request_method=RequestMethod.API_MANAGED,
             key_algorithm=key_algorithm,
             metadata=request.metadata,

@@ -56,6 +56,7 @@ class IssueSpec:
     request_method: RequestMethod
     key_algorithm: KeyAlgorithm | None = None
     public_key: PublicKey | None = None
+    not_before: datetime | None = None  # default: now, backdated a minute
     metadata: dict[str, str] = field(default_factory=dict)
     friendly_name: str = ""
     auto_renew: bool = False
@@ -129,7 +130,7 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
             validity=spec.validity,
             hash_alg=spec.hash_algorithm,
             serial=new_serial(),
-            not_before=now - BACKDATE,
+            not_before=spec.not_before or now - BACKDATE,
             crl_urls=crl_urls,
             aia_issuer_urls=aia_urls,
         )

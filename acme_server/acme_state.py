@@ -1,0 +1,71 @@
+"""Per-process ACME objects kept on `app.state.acme`: services, profile lookup, the worker's
+wake-up signal and the rate limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from acme_server.problems import not_found
+from acme_server.ratelimits import RateLimiter
+from acme_server.services.context import Services
+from acme_server.urls import AcmeUrls
+from store import NotFound, ProfileRecord
+
+PROFILE_CACHE_SECONDS = 5.0
+
+
+@dataclass
+class AcmeState:
+    services: Services
+    limiter: RateLimiter
+    validation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    _profiles: dict[str, tuple[float, ProfileRecord]] = field(default_factory=dict)
+    _default_slug: tuple[float, str] | None = None
+
+    def urls(self, profile: ProfileRecord) -> AcmeUrls:
+        return AcmeUrls(self.services.settings.base_url, profile.slug)
+
+    async def profile(self, slug: str | None) -> ProfileRecord:
+        """The ACME-enabled profile of a directory (None: the default profile)."""
+        now = time.monotonic()
+        if slug is None:
+            if (
+                self._default_slug is not None
+                and now - self._default_slug[0] < PROFILE_CACHE_SECONDS
+            ):
+                slug = self._default_slug[1]
+            else:
+                default = await self.services.store.get_default_profile()
+                if default is None:
+                    raise not_found("ACME directory")
+                self._default_slug = (now, default.slug)
+                slug = default.slug
+        cached = self._profiles.get(slug)
+        if cached is not None and now - cached[0] < PROFILE_CACHE_SECONDS:
+            profile = cached[1]
+        else:
+            try:
+                profile = await self.services.store.get_profile_by_slug(slug)
+            except (NotFound, ValueError):
+                raise not_found("ACME directory") from None
+            self._profiles[slug] = (now, profile)
+        if not acme_enabled(profile):
+            raise not_found("ACME directory")
+        return profile
+
+
+def acme_enabled(profile: ProfileRecord) -> bool:
+    acme = profile.enrollment.get("acme", {})
+    return isinstance(acme, dict) and bool(acme.get("enabled", False))
+
+
+def eab_required(profile: ProfileRecord) -> bool:
+    acme = profile.enrollment.get("acme", {})
+    return isinstance(acme, dict) and bool(acme.get("eab_required", False))
+
+
+def ip_identifiers_allowed(profile: ProfileRecord) -> bool:
+    acme = profile.enrollment.get("acme", {})
+    return isinstance(acme, dict) and bool(acme.get("allow_ip_identifiers", True))

@@ -1,0 +1,109 @@
+"""RFC 8555 section 7.3.4: External Account Binding.
+
+The binding is a flattened JWS MAC'd with the HMAC key of an EAB credential: protected header
+{alg: HS256|HS384|HS512, kid, url == the newAccount URL} and no nonce; its payload is the
+account's public JWK, compared with the outer `jwk` by RFC 7638 thumbprint (not by bytes).
+The MAC is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from acme_server.jwk import AccountKey, account_key_from_jwk, b64url_decode, b64url_encode
+from acme_server.problems import AcmeProblem, malformed, unauthorized
+from ca_core.kek import KeyEncryptionKey
+from store import EABKeyRecord, NotFound, Store
+
+HMAC_ALGS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+HMAC_KEY_BYTES = 32  # 256 bits, printed as unpadded base64url
+KID_BYTES = 12
+
+
+def eab_key_aad(kid: str) -> bytes:
+    return f"eab:{kid}".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class NewEABCredential:
+    record: EABKeyRecord
+    hmac_key_b64: str  # shown once; stored only encrypted under the KEK
+
+
+async def create_credential(
+    store: Store, kek: KeyEncryptionKey, *, profile_id: str, reusable: bool, hmac_alg: str = "HS256"
+) -> NewEABCredential:
+    if hmac_alg not in HMAC_ALGS:
+        raise ValueError(f"unknown HMAC algorithm {hmac_alg!r}; use HS256, HS384 or HS512")
+    kid = "kid-" + secrets.token_urlsafe(KID_BYTES)
+    key = secrets.token_bytes(HMAC_KEY_BYTES)
+    record = await store.create_eab_key(
+        kid=kid,
+        profile_id=profile_id,
+        encrypted_hmac_key=kek.encrypt(key, aad=eab_key_aad(kid)),
+        hmac_alg=hmac_alg,
+        reusable=reusable,
+    )
+    return NewEABCredential(record=record, hmac_key_b64=b64url_encode(key))
+
+
+def _eab_problem(detail: str) -> AcmeProblem:
+    return unauthorized(f"external account binding: {detail}")
+
+
+async def verify_binding(
+    binding: Any,
+    *,
+    store: Store,
+    kek: KeyEncryptionKey,
+    profile_id: str,
+    account_key: AccountKey,
+    new_account_url: str,
+) -> EABKeyRecord:
+    """The EAB credential the binding proves possession of; problems for anything else."""
+    if not isinstance(binding, dict) or not all(
+        isinstance(binding.get(k), str) for k in ("protected", "payload", "signature")
+    ):
+        raise malformed("externalAccountBinding must be a flattened JWS object")
+    try:
+        protected = json.loads(b64url_decode(binding["protected"]))
+        payload = json.loads(b64url_decode(binding["payload"]))
+        signature = b64url_decode(binding["signature"])
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise malformed("externalAccountBinding members must be base64url JSON") from None
+    if not isinstance(protected, dict):
+        raise malformed("externalAccountBinding protected header must be a JSON object")
+    alg = protected.get("alg")
+    if alg not in HMAC_ALGS:
+        raise malformed("externalAccountBinding alg must be HS256, HS384 or HS512")
+    if "nonce" in protected:
+        raise malformed("externalAccountBinding must not carry a nonce (RFC 8555 7.3.4)")
+    if protected.get("url") != new_account_url:
+        raise unauthorized("externalAccountBinding url must equal the newAccount URL")
+    kid = protected.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise malformed("externalAccountBinding needs a kid")
+    try:
+        record = await store.get_eab_key(kid)
+    except NotFound:
+        raise _eab_problem("unknown key identifier") from None
+    if record.profile_id != profile_id:
+        raise _eab_problem("unknown key identifier")
+    if record.revoked_at is not None:
+        raise _eab_problem("the key has been revoked")
+    if not record.reusable and record.used_at is not None:
+        raise _eab_problem("the single-use key has already been used")
+    key = kek.decrypt(record.encrypted_hmac_key, aad=eab_key_aad(kid))
+    signing_input = f"{binding['protected']}.{binding['payload']}".encode()
+    expected = hmac.new(key, signing_input, HMAC_ALGS[alg]).digest()
+    if not hmac.compare_digest(expected, signature):
+        raise _eab_problem("the MAC does not verify")
+    if account_key_from_jwk(payload).thumbprint != account_key.thumbprint:
+        raise malformed("externalAccountBinding payload must be the account's public key (jwk)")
+    return record

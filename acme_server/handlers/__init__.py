@@ -1,0 +1,1 @@
+"""ACME resources, a module each: parse -> service -> render."""

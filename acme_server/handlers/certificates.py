@@ -1,0 +1,251 @@
+"""RFC 8555 7.4 finalize, 7.4.2 certificate download, 7.6 revokeCert."""
+
+from __future__ import annotations
+
+import binascii
+import logging
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from acme_server.handlers.common import AcmeRequest, acme_json, link, verified
+from acme_server.handlers.orders import order_json, order_status, owned_order
+from acme_server.jwk import b64url_decode
+from acme_server.problems import (
+    already_revoked,
+    bad_csr,
+    bad_public_key,
+    bad_revocation_reason,
+    malformed,
+    not_found,
+    order_not_ready,
+    server_internal,
+    unauthorized,
+)
+from acme_server.services.errors import ConflictError, InvalidRequestError
+from acme_server.services.issuance import IssueSpec, issue
+from acme_server.services.policies import load_policy, policy_violations
+from acme_server.services.profile_defaults import profile_defaults
+from acme_server.services.revocation import revoke
+from ca_core.csr import CsrFacts, csr_facts, load_csr
+from ca_core.errors import BadCSR, BadKey, CAError
+from ca_core.serials import serial_to_hex
+from policy.model import RequestMethod, RevocationReason, SanType, SubjectAttributes
+from store import CertificateRecord, NotFound, OrderRecord
+
+log = logging.getLogger(__name__)
+
+PEM_CHAIN = "application/pem-certificate-chain"
+MAX_CN_LENGTH = 64  # RFC 5280 ub-common-name
+# RFC 5280 5.3.1 codes a subscriber may give (RFC 8555 7.6); 2 (cA) and 8 (removeFromCRL) are not.
+SUBSCRIBER_REASONS = {
+    0: RevocationReason.UNSPECIFIED,
+    1: RevocationReason.KEY_COMPROMISE,
+    3: RevocationReason.AFFILIATION_CHANGED,
+    4: RevocationReason.SUPERSEDED,
+    5: RevocationReason.CESSATION_OF_OPERATION,
+    9: RevocationReason.PRIVILEGE_WITHDRAWN,
+}
+
+
+def _spki(key: object) -> bytes:
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined,no-any-return]
+
+
+def _csr_facts(payload: dict[str, object] | None) -> CsrFacts:
+    raw = (payload or {}).get("csr")
+    if not isinstance(raw, str):
+        raise malformed("finalize needs the CSR as base64url DER in csr")
+    try:
+        der = b64url_decode(raw)
+    except (ValueError, binascii.Error):
+        raise bad_csr("the CSR is not base64url") from None
+    try:
+        return csr_facts(load_csr(der))
+    except BadKey as exc:
+        raise bad_public_key(str(exc)) from None
+    except (BadCSR, CAError) as exc:
+        raise bad_csr(str(exc)) from None
+
+
+def _check_names(facts: CsrFacts, order: OrderRecord) -> None:
+    """RFC 8555 7.4: the CSR asks for exactly the order's identifiers."""
+    wanted = {(i["type"], i["value"]) for i in order.identifiers}
+    asked: set[tuple[str, str]] = set()
+    for san in facts.sans:
+        if san.type == SanType.DNS:
+            asked.add(("dns", san.value.lower()))
+        elif san.type == SanType.IP:
+            asked.add(("ip", san.value))
+        else:
+            raise bad_csr(
+                f"the CSR asks for a {san.type.value} name, which ACME orders cannot hold"
+            )
+    cn = facts.subject.common_name.lower()
+    if cn and ("dns", cn) not in wanted and ("ip", cn) not in wanted:
+        raise bad_csr(f"the CSR's common name {cn!r} is not one of the order's identifiers")
+    if asked != wanted:
+        missing = sorted(v for _, v in wanted - asked)
+        extra = sorted(v for _, v in asked - wanted)
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"not in the order: {', '.join(extra)}"] if extra else []
+        )
+        raise bad_csr("the CSR's names differ from the order's identifiers: " + "; ".join(parts))
+
+
+async def finalize(request: Request) -> JSONResponse:
+    req = await verified(request, "kid")
+    account = req.post.require_account()
+    order = await owned_order(req, request.path_params["order_id"])
+    now = datetime.now(UTC)
+    status = order_status(order, now)
+    if status != "ready":
+        raise order_not_ready(f"the order is {status}, not ready")
+    facts = _csr_facts(req.post.payload)
+    if _spki(facts.public_key) == _spki(req.post.key.public_key):
+        raise bad_csr("the CSR's public key must not be the account key")
+    _check_names(facts, order)
+    spec = _issue_spec(req, order, facts)
+    violations = await policy_violations(
+        req.services, req.profile, await load_policy(req.services, req.profile), spec
+    )
+    if violations:
+        raise bad_csr("; ".join(violations))
+    if not await req.services.store.begin_finalize(order.id, now):
+        raise order_not_ready("the order is no longer ready (finalized concurrently?)")
+    try:
+        issued = await issue(req.services, req.profile, spec)
+    except (InvalidRequestError, CAError) as exc:
+        await req.services.store.fail_order(order.id, error=bad_csr(str(exc)).to_dict(), now=now)
+        raise bad_csr(str(exc)) from None
+    except Exception:
+        log.exception("issuance failed", extra={"order": order.id})
+        await req.services.store.fail_order(order.id, error=server_internal().to_dict(), now=now)
+        raise
+    await req.services.store.complete_order(order.id, certificate_id=issued.record.id, now=now)
+    log.info(
+        "issued",
+        extra={"order": order.id, "serial": issued.record.serial_hex, "account": account.id},
+    )
+    done = await req.services.store.get_order(order.id)
+    return acme_json(order_json(done, req.urls), 200, {"Location": req.urls.order(order.id)})
+
+
+def _issue_spec(req: AcmeRequest, order: OrderRecord, facts: CsrFacts) -> IssueSpec:
+    defaults = profile_defaults(req.profile)
+    first = order.identifiers[0]["value"]
+    cn = facts.subject.common_name.lower() or (first if len(first) <= MAX_CN_LENGTH else "")
+    validity = defaults.validity
+    if order.not_after is not None:
+        validity = order.not_after - (order.not_before or datetime.now(UTC))
+    sans = tuple(
+        facts.sans
+    )  # the CSR's SANs equal the order's identifiers (checked), in the CSR's order
+    return IssueSpec(
+        subject=SubjectAttributes(common_name=cn),
+        sans=sans,
+        key_usages=defaults.key_usages,
+        extended_key_usages=defaults.extended_key_usages,
+        validity=validity,
+        hash_algorithm=defaults.hash_algorithm,
+        request_method=RequestMethod.ACME,
+        public_key=facts.public_key,
+        not_before=order.not_before,
+        metadata={"acme.order": order.id, "acme.account": order.account_id},
+    )
+
+
+async def _owned_certificate(req: AcmeRequest, certificate_id: str) -> CertificateRecord:
+    account = req.post.require_account()
+    try:
+        record = await req.services.store.get_certificate(certificate_id)
+    except (NotFound, ValueError):
+        raise not_found("certificate") from None
+    orders = await req.services.store.find_orders_by_certificate(record.id)
+    if not any(o.account_id == account.id for o in orders):
+        raise not_found("certificate")
+    return record
+
+
+def served_chain(record: CertificateRecord) -> list[x509.Certificate]:
+    """Leaf first, then the intermediates; the self-signed root is left to the trust store."""
+    chain = x509.load_pem_x509_certificates(record.chain_pem.encode()) if record.chain_pem else []
+    return [c for c in chain if c.issuer != c.subject]
+
+
+async def certificate(request: Request) -> Response:
+    req = await verified(request, "kid")
+    record = await _owned_certificate(req, request.path_params["certificate_id"])
+    chain = served_chain(record)
+    body = record.certificate_pem + "".join(c.public_bytes(Encoding.PEM).decode() for c in chain)
+    headers: dict[str, str] = {}
+    if record.ca_id is not None:
+        ca = await req.services.store.get_ca(record.ca_id)
+        headers["Link"] = link(ca.aia_issuer_url, "up")
+    return Response(body, media_type=PEM_CHAIN, headers=headers)
+
+
+async def revoke_cert(request: Request) -> Response:
+    """Signed by the certificate's key (jwk), by the account that ordered it, or by an account
+    holding valid authorizations for all its names (RFC 8555 7.6)."""
+    req = await verified(request, "either")
+    payload = req.post.payload or {}
+    raw = payload.get("certificate")
+    if not isinstance(raw, str):
+        raise malformed("revokeCert needs the certificate as base64url DER")
+    try:
+        cert = x509.load_der_x509_certificate(b64url_decode(raw))
+    except (ValueError, binascii.Error):
+        raise malformed("the certificate is not base64url DER") from None
+    reason_code = payload.get("reason", 0)
+    if not isinstance(reason_code, int) or reason_code not in SUBSCRIBER_REASONS:
+        raise bad_revocation_reason(
+            f"reason {reason_code!r} is not allowed; use one of {sorted(SUBSCRIBER_REASONS)}"
+        )
+    store = req.services.store
+    try:
+        record = await store.get_certificate_by_serial(serial_to_hex(cert.serial_number))
+    except NotFound:
+        raise not_found("certificate") from None
+    if record.certificate_pem.strip() != cert.public_bytes(Encoding.PEM).decode().strip():
+        raise not_found("certificate")
+    await _authorize_revocation(req, record, cert)
+    try:
+        await revoke(req.services, record, SUBSCRIBER_REASONS[reason_code])
+    except ConflictError:
+        raise already_revoked("the certificate is already revoked") from None
+    return Response(status_code=200)
+
+
+async def _authorize_revocation(
+    req: AcmeRequest, record: CertificateRecord, cert: x509.Certificate
+) -> None:
+    if req.post.account is None:
+        if _spki(cert.public_key()) != _spki(req.post.key.public_key):
+            raise unauthorized("the JWS key is not the certificate's key")
+        return
+    account = req.post.account
+    orders = await req.services.store.find_orders_by_certificate(record.id)
+    if any(o.account_id == account.id for o in orders):
+        return
+    now = datetime.now(UTC)
+    for san in record.sans:
+        kind = "dns" if san["type"] == SanType.DNS.value else "ip"
+        value = san["value"]
+        wildcard = kind == "dns" and value.startswith("*.")
+        found = await req.services.store.find_reusable_authorization(
+            account_id=account.id,
+            identifier_type=kind,
+            identifier_value=value[2:] if wildcard else value,
+            wildcard=wildcard,
+            now=now,
+            statuses=("valid",),
+        )
+        if found is None:
+            raise unauthorized(
+                "the account neither ordered this certificate"
+                " nor holds authorizations for all its names"
+            )

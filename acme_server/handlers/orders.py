@@ -1,0 +1,285 @@
+"""RFC 8555 7.4 newOrder, 7.1.3 order, 7.5 authorizations and challenges."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from policy.evaluate import check_identifiers
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from acme_server.acme_state import ip_identifiers_allowed
+from acme_server.handlers.common import AcmeRequest, acme_json, link, rfc3339, verified
+from acme_server.identifiers import Identifier, parse_identifiers
+from acme_server.problems import malformed, not_found, rejected_identifier, subproblem
+from acme_server.services.policies import load_policy
+from acme_server.urls import AcmeUrls
+from ca_core.ttl import parse_ttl
+from store import (
+    AuthorizationRecord,
+    ChallengeRecord,
+    NewAuthorization,
+    NewChallenge,
+    NotFound,
+    OrderRecord,
+)
+
+HOUR = 3600.0
+TOKEN_BYTES = 32  # RFC 8555 8.1: at least 128 bits of entropy
+MAX_BACKDATE = timedelta(days=1)
+CHALLENGE_TYPES = ("http-01",)
+
+
+def order_status(order: OrderRecord, now: datetime) -> str:
+    if order.status in ("pending", "ready") and order.expires <= now:
+        return "invalid"
+    return order.status
+
+
+def order_json(order: OrderRecord, urls: AcmeUrls) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "status": order_status(order, datetime.now(UTC)),
+        "expires": rfc3339(order.expires),
+        "identifiers": order.identifiers,
+        "authorizations": [urls.authorization(a) for a in order.authorization_ids],
+        "finalize": urls.finalize(order.id),
+    }
+    if order.not_before is not None:
+        data["notBefore"] = rfc3339(order.not_before)
+    if order.not_after is not None:
+        data["notAfter"] = rfc3339(order.not_after)
+    if order.error is not None:
+        data["error"] = order.error
+    if order.certificate_id is not None and data["status"] == "valid":
+        data["certificate"] = urls.certificate(order.certificate_id)
+    return data
+
+
+def challenge_json(challenge: ChallengeRecord, urls: AcmeUrls) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "type": challenge.type,
+        "url": urls.challenge(challenge.id),
+        "status": challenge.status,
+        "token": challenge.token,
+    }
+    if challenge.validated_at is not None:
+        data["validated"] = rfc3339(challenge.validated_at)
+    if challenge.error is not None:
+        data["error"] = challenge.error
+    return data
+
+
+def authorization_json(authz: AuthorizationRecord, urls: AcmeUrls) -> dict[str, Any]:
+    status = authz.status
+    if status in ("pending", "valid") and authz.expires <= datetime.now(UTC):
+        status = "expired"
+    challenges = authz.challenges
+    if status == "valid":  # RFC 8555 7.1.4: the challenge that was validated
+        challenges = tuple(c for c in challenges if c.status == "valid") or challenges
+    data: dict[str, Any] = {
+        "identifier": {"type": authz.identifier_type, "value": authz.identifier_value},
+        "status": status,
+        "expires": rfc3339(authz.expires),
+        "challenges": [challenge_json(c, urls) for c in challenges],
+    }
+    if authz.wildcard:
+        data["wildcard"] = True
+    return data
+
+
+def _parse_time(payload: dict[str, Any], key: str) -> datetime | None:
+    raw = payload.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise malformed(f"{key} must be an RFC 3339 date-time string")
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise malformed(f"{key} {raw!r} is not an RFC 3339 date-time") from None
+    if moment.tzinfo is None:
+        raise malformed(f"{key} must carry a time zone (e.g. Z)")
+    return moment.astimezone(UTC)
+
+
+async def _check_validity(
+    req: AcmeRequest, payload: dict[str, Any], max_ttl: int | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """RFC 8555 7.4: notBefore/notAfter are honoured within the policy, or refused."""
+    not_before, not_after = _parse_time(payload, "notBefore"), _parse_time(payload, "notAfter")
+    if not_before is None and not_after is None:
+        return None, None
+    start = not_before or now
+    if not_before is not None and not_before < now - MAX_BACKDATE:
+        raise malformed("notBefore may not be more than one day in the past")
+    if not_after is not None and not_after <= max(start, now):
+        raise malformed("notAfter must be later than notBefore and the current time")
+    if (
+        not_after is not None
+        and max_ttl is not None
+        and (not_after - start).total_seconds() > max_ttl
+    ):
+        raise malformed("TTL exceeds the maximum allowed by the policy (notAfter is too late)")
+    if req.profile.ca_id is not None and not_after is not None:
+        ca = await req.services.store.get_ca(req.profile.ca_id)
+        if not_after > ca.not_after:
+            raise malformed(
+                f"notAfter is past the issuing CA's own expiry ({rfc3339(ca.not_after)})"
+            )
+    return not_before, not_after
+
+
+async def new_order(request: Request) -> JSONResponse:
+    req = await verified(request, "kid")
+    account = req.post.require_account()
+    payload = req.post.payload
+    if payload is None:
+        raise malformed("newOrder needs a payload")
+    if payload.get("profile") not in (None, req.profile.slug):
+        raise malformed(
+            f"this directory issues profile {req.profile.slug!r}; use that profile's directory"
+        )
+    identifiers = parse_identifiers(
+        payload.get("identifiers"), allow_ip=ip_identifiers_allowed(req.profile)
+    )
+    policy = await load_policy(req.services, req.profile)
+    verdict = check_identifiers([i.as_san() for i in identifiers], policy)
+    if not verdict.ok:
+        subs = [
+            subproblem("rejectedIdentifier", v.message, _identifier_for(v.identifier, identifiers))
+            for v in verdict.violations
+            if v.identifier is not None
+        ]
+        raise rejected_identifier("; ".join(verdict.messages), subs)
+    wildcards = [i for i in identifiers if i.wildcard]
+    if wildcards:
+        raise rejected_identifier(
+            "wildcard names need the dns-01 challenge, which this server does not offer yet",
+            [
+                subproblem("rejectedIdentifier", "wildcard needs dns-01", i.to_json())
+                for i in wildcards
+            ],
+        )
+    now = datetime.now(UTC)
+    not_before, not_after = await _check_validity(req, payload, policy.max_ttl_seconds, now)
+    settings = req.services.settings
+    req.state.limiter.hit(
+        "orders",
+        account.id,
+        limit=settings.rate_limit_orders_per_hour,
+        window=HOUR,
+        what="new orders",
+    )
+    authz_expires = now + parse_ttl(settings.authorization_lifetime)
+    reuse: list[str] = []
+    new: list[NewAuthorization] = []
+    for identifier in identifiers:
+        found = None
+        statuses = ("valid", "pending") if settings.reuse_valid_authorizations else ("pending",)
+        found = await req.services.store.find_reusable_authorization(
+            account_id=account.id,
+            identifier_type=identifier.type,
+            identifier_value=identifier.base,
+            wildcard=identifier.wildcard,
+            now=now,
+            statuses=statuses,
+        )
+        if found is not None:
+            reuse.append(found.id)
+            continue
+        new.append(
+            NewAuthorization(
+                identifier_type=identifier.type,
+                identifier_value=identifier.base,
+                wildcard=identifier.wildcard,
+                expires=authz_expires,
+                challenges=[
+                    NewChallenge(type=t, token=secrets.token_urlsafe(TOKEN_BYTES))
+                    for t in CHALLENGE_TYPES
+                ],
+            )
+        )
+    order = await req.services.store.create_order(
+        account_id=account.id,
+        profile_id=req.profile.id,
+        identifiers=[i.to_json() for i in identifiers],
+        expires=min(now + parse_ttl(settings.order_lifetime), authz_expires),
+        not_before=not_before,
+        not_after=not_after,
+        replaces=payload.get("replaces") if isinstance(payload.get("replaces"), str) else None,
+        reuse_authorization_ids=reuse,
+        new_authorizations=new,
+        now=now,
+    )
+    return acme_json(order_json(order, req.urls), 201, {"Location": req.urls.order(order.id)})
+
+
+def _identifier_for(san: Any, identifiers: list[Identifier]) -> dict[str, str]:
+    for identifier in identifiers:
+        if identifier.as_san() == san:
+            return identifier.to_json()
+    return {"type": "dns", "value": str(getattr(san, "value", san))}
+
+
+async def owned_order(req: AcmeRequest, order_id: str) -> OrderRecord:
+    account = req.post.require_account()
+    try:
+        order = await req.services.store.get_order(order_id)
+    except (NotFound, ValueError):
+        raise not_found("order") from None
+    if order.account_id != account.id:
+        raise not_found("order")  # never confirm another account's objects exist
+    return order
+
+
+async def order(request: Request) -> JSONResponse:
+    req = await verified(request, "kid")
+    found = await owned_order(req, request.path_params["order_id"])
+    headers = {"Retry-After": "1"} if found.status == "processing" else None
+    return acme_json(order_json(found, req.urls), 200, headers)
+
+
+async def _owned_authorization(req: AcmeRequest, authz_id: str) -> AuthorizationRecord:
+    account = req.post.require_account()
+    try:
+        authz = await req.services.store.get_authorization(authz_id)
+    except (NotFound, ValueError):
+        raise not_found("authorization") from None
+    if authz.account_id != account.id:
+        raise not_found("authorization")
+    return authz
+
+
+async def authorization(request: Request) -> JSONResponse:
+    """POST-as-GET, or {"status": "deactivated"} (RFC 8555 7.5.2)."""
+    req = await verified(request, "kid")
+    authz = await _owned_authorization(req, request.path_params["authz_id"])
+    payload = req.post.payload
+    if payload is not None and payload.get("status") is not None:
+        if payload["status"] != "deactivated":
+            raise malformed("an authorization's status can only be set to deactivated")
+        if not await req.services.store.deactivate_authorization(authz.id, datetime.now(UTC)):
+            raise malformed(f"an authorization that is {authz.status} cannot be deactivated", 403)
+        authz = await req.services.store.get_authorization(authz.id)
+    return acme_json(authorization_json(authz, req.urls))
+
+
+async def challenge(request: Request) -> JSONResponse:
+    """RFC 8555 7.5.1: any JSON object (normally {}) asks the server to validate; "" reads."""
+    req = await verified(request, "kid")
+    store = req.services.store
+    try:
+        found = await store.get_challenge(request.path_params["challenge_id"])
+    except (NotFound, ValueError):
+        raise not_found("challenge") from None
+    authz = await _owned_authorization(req, found.authorization_id)
+    if req.post.payload is not None and found.status == "pending":
+        if await store.start_challenge(found.id, now=datetime.now(UTC)):
+            req.state.validation_wakeup.set()
+        found = await store.get_challenge(found.id)
+    headers = {"Link": link(req.urls.authorization(authz.id), "up")}
+    if found.status == "processing":
+        headers["Retry-After"] = "1"
+    return acme_json(challenge_json(found, req.urls), 200, headers)

@@ -1,0 +1,99 @@
+"""Account keys from JWKs (RFC 7517/7518, RFC 8037 for Ed25519) and their RFC 7638 thumbprints.
+
+josepy parses RSA and EC keys; it has no OKP type, so Ed25519 is read here (three members).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import josepy
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from josepy.jwk import JWK
+
+from acme_server.problems import bad_public_key, malformed
+
+AccountPublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+# Baseline Requirements 6.1.5 and RFC 8555 6.2: RSA account keys of 2048 bits at least.
+MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 8192
+ALLOWED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+def b64url_decode(text: str) -> bytes:
+    if not isinstance(text, str) or "=" in text or "+" in text or "/" in text:
+        raise ValueError("not unpadded base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountKey:
+    public_key: AccountPublicKey
+    jwk: dict[str, Any]  # the public members only, as stored
+    thumbprint: str  # RFC 7638, base64url SHA-256
+
+
+def _thumbprint(members: dict[str, str]) -> str:
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    return b64url_encode(hashlib.sha256(canonical).digest())
+
+
+def account_key_from_jwk(jwk: Any) -> AccountKey:
+    """Parse and vet a public JWK; malformed or weak keys become RFC 8555 problems."""
+    if not isinstance(jwk, dict):
+        raise malformed("jwk must be a JSON object")
+    kty = jwk.get("kty")
+    if kty == "OKP":
+        return _okp(jwk)
+    if kty not in ("RSA", "EC"):
+        raise bad_public_key(
+            f"unsupported key type {kty!r}: use RSA, EC (P-256/384/521) or Ed25519"
+        )
+    if "d" in jwk or "p" in jwk:
+        raise malformed("jwk must not contain private key members")
+    try:
+        parsed = JWK.from_json(jwk)
+        public = parsed.key._wrapped  # type: ignore[attr-defined]  # josepy wraps the key
+    except (josepy.errors.DeserializationError, ValueError, TypeError, KeyError) as exc:
+        raise malformed(f"invalid {kty} jwk: {exc}") from None
+    if isinstance(public, rsa.RSAPublicKey):
+        if not MIN_RSA_BITS <= public.key_size <= MAX_RSA_BITS:
+            raise bad_public_key(
+                f"RSA account keys must be {MIN_RSA_BITS} to {MAX_RSA_BITS} bits,"
+                f" not {public.key_size}"
+            )
+        if public.public_numbers().e != 65537:
+            raise bad_public_key("RSA account keys must use the public exponent 65537")
+        members = {"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        if public.curve.name not in ALLOWED_CURVES:
+            raise bad_public_key(
+                f"unsupported curve {public.curve.name}: use P-256, P-384 or P-521"
+            )
+        members = {"crv": jwk["crv"], "kty": "EC", "x": jwk["x"], "y": jwk["y"]}
+    else:
+        raise bad_public_key("unsupported account key")
+    return AccountKey(public_key=public, jwk=members, thumbprint=_thumbprint(members))
+
+
+def _okp(jwk: dict[str, Any]) -> AccountKey:
+    if jwk.get("crv") != "Ed25519":
+        raise bad_public_key(f"unsupported OKP curve {jwk.get('crv')!r}: use Ed25519")
+    if "d" in jwk:
+        raise malformed("jwk must not contain private key members")
+    try:
+        raw = b64url_decode(jwk["x"])
+        public = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    except (KeyError, ValueError, TypeError):
+        raise malformed("invalid Ed25519 jwk: x must be 32 bytes of base64url") from None
+    members = {"crv": "Ed25519", "kty": "OKP", "x": jwk["x"]}
+    return AccountKey(public_key=public, jwk=members, thumbprint=_thumbprint(members))

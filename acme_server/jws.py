@@ -1,0 +1,213 @@
+"""RFC 8555 section 6.2: the JWS of every ACME POST, checked cheapest first.
+
+1. Content-Type application/jose+json (415), size cap, flattened JSON serialization only,
+   no unprotected header.
+2. Protected header: alg in the allow-list (no `none`, no MACs), nonce shape, `url` equal to
+   the URL this request reached (built from the external base URL), exactly one of jwk/kid.
+3. The key: from `jwk` (vetted: RSA >= 2048, P-256/384/521, Ed25519) or the account named by
+   `kid` (which must exist in this profile and be valid).
+4. The signature, with cryptography on the key object.
+5. The nonce, redeemed once across all processes (after the signature, so forgeries cost no
+   database write).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from starlette.requests import Request
+
+from acme_server import nonces
+from acme_server.jwk import AccountKey, AccountPublicKey, account_key_from_jwk, b64url_decode
+from acme_server.problems import (
+    AcmeProblem,
+    account_does_not_exist,
+    bad_signature_algorithm,
+    malformed,
+    unauthorized,
+)
+from acme_server.urls import AcmeUrls
+from store import AccountRecord, NotFound, Store
+
+JOSE_JSON = "application/jose+json"
+MAX_JWS_BYTES = 64 * 1024  # a CSR with many names fits several times over
+ALLOWED_ALGS = ("RS256", "ES256", "ES384", "ES512", "EdDSA")
+_EC_ALGS = {"ES256": ("secp256r1", 32, hashes.SHA256), "ES384": ("secp384r1", 48, hashes.SHA384),
+            "ES512": ("secp521r1", 66, hashes.SHA512)}  # fmt: skip
+
+AuthMode = Literal["jwk", "kid", "either"]
+
+
+@dataclass(frozen=True, slots=True)
+class FlatJWS:
+    protected: dict[str, Any]
+    protected_b64: str
+    payload_b64: str
+    signature: bytes
+
+    @property
+    def signing_input(self) -> bytes:
+        return f"{self.protected_b64}.{self.payload_b64}".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedPost:
+    url: str
+    payload: dict[str, Any] | None  # None for POST-as-GET (empty payload)
+    key: AccountKey
+    account: AccountRecord | None  # set when signed with kid
+    jws: FlatJWS
+
+    def require_account(self) -> AccountRecord:
+        if self.account is None:
+            raise malformed("this request must be signed with the account URL (kid)")
+        return self.account
+
+
+def parse_flattened(body: bytes) -> FlatJWS:
+    try:
+        outer = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise malformed("the request body is not JSON") from None
+    if not isinstance(outer, dict):
+        raise malformed("the JWS must be a JSON object in flattened serialization")
+    if "signatures" in outer:
+        raise malformed("only the flattened JWS serialization is accepted (RFC 8555 6.2)")
+    if "header" in outer:
+        raise malformed("the JWS unprotected header must not be used (RFC 8555 6.2)")
+    protected_b64, payload_b64, signature_b64 = (
+        outer.get(k) for k in ("protected", "payload", "signature")
+    )
+    if not all(isinstance(v, str) for v in (protected_b64, payload_b64, signature_b64)):
+        raise malformed("the JWS needs string members protected, payload and signature")
+    assert isinstance(protected_b64, str) and isinstance(payload_b64, str)
+    assert isinstance(signature_b64, str)
+    try:
+        protected = json.loads(b64url_decode(protected_b64))
+        signature = b64url_decode(signature_b64)
+        if payload_b64:
+            b64url_decode(payload_b64)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise malformed("the JWS members must be base64url without padding") from None
+    if not isinstance(protected, dict):
+        raise malformed("the JWS protected header must be a JSON object")
+    return FlatJWS(protected, protected_b64, payload_b64, signature)
+
+
+def decode_payload(jws: FlatJWS) -> dict[str, Any] | None:
+    if jws.payload_b64 == "":
+        return None
+    try:
+        payload = json.loads(b64url_decode(jws.payload_b64))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise malformed("the JWS payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise malformed("the JWS payload must be a JSON object")
+    return payload
+
+
+def check_alg(alg: object) -> str:
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
+        raise bad_signature_algorithm(
+            f"the JWS algorithm {alg!r} is not supported; use one of {', '.join(ALLOWED_ALGS)}",
+            ALLOWED_ALGS,
+        )
+    return alg
+
+
+def verify_signature(
+    alg: str, key: AccountPublicKey, signing_input: bytes, signature: bytes
+) -> None:
+    try:
+        if alg == "RS256" and isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+            return
+        if alg in _EC_ALGS and isinstance(key, ec.EllipticCurvePublicKey):
+            curve, size, digest = _EC_ALGS[alg]
+            if key.curve.name != curve or len(signature) != 2 * size:
+                raise malformed(f"the {alg} signature does not match the key's curve")
+            r = int.from_bytes(signature[:size], "big")
+            s = int.from_bytes(signature[size:], "big")
+            key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(digest()))
+            return
+        if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, signing_input)
+            return
+    except InvalidSignature:
+        raise malformed("the JWS signature is invalid") from None
+    raise bad_signature_algorithm(f"the algorithm {alg} does not fit the key type", ALLOWED_ALGS)
+
+
+async def read_body(request: Request) -> bytes:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != JOSE_JSON:
+        raise malformed(f"Content-Type must be {JOSE_JSON}", status=415)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_JWS_BYTES:
+        raise malformed(f"the request body exceeds {MAX_JWS_BYTES} bytes", status=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JWS_BYTES:
+            raise malformed(f"the request body exceeds {MAX_JWS_BYTES} bytes", status=413)
+    return bytes(body)
+
+
+async def verify_post(
+    request: Request, *, store: Store, urls: AcmeUrls, profile_id: str, auth: AuthMode
+) -> VerifiedPost:
+    jws = parse_flattened(await read_body(request))
+    header = jws.protected
+    alg = check_alg(header.get("alg"))
+    nonce = nonces.check_shape(header.get("nonce"))
+    expected_url = urls.base_url + request.url.path
+    if header.get("url") != expected_url:
+        raise unauthorized(
+            f"the JWS url {header.get('url')!r} does not match the request URL {expected_url!r}"
+        )
+    has_jwk, has_kid = "jwk" in header, "kid" in header
+    if has_jwk == has_kid:
+        raise malformed("the JWS protected header needs exactly one of jwk and kid")
+    if auth == "kid" and has_jwk:
+        raise malformed("this resource needs a JWS signed with the account URL (kid), not a jwk")
+    if auth == "jwk" and has_kid:
+        raise malformed("this resource needs a JWS carrying the key (jwk), not a kid")
+    account: AccountRecord | None = None
+    if has_jwk:
+        key = account_key_from_jwk(header["jwk"])
+    else:
+        account = await _account_for_kid(store, urls, profile_id, header["kid"])
+        key = account_key_from_jwk(account.jwk)
+    verify_signature(alg, key.public_key, jws.signing_input, jws.signature)
+    payload = decode_payload(jws)
+    await nonces.redeem(store, nonce)
+    return VerifiedPost(url=expected_url, payload=payload, key=key, account=account, jws=jws)
+
+
+async def _account_for_kid(
+    store: Store, urls: AcmeUrls, profile_id: str, kid: object
+) -> AccountRecord:
+    if not isinstance(kid, str):
+        raise malformed("kid must be a string (the account URL)")
+    account_id = urls.account_id_from_kid(kid)
+    if account_id is None:
+        raise account_does_not_exist(f"{kid!r} is not an account URL of this directory")
+    try:
+        account = await store.get_account(account_id)
+    except NotFound:
+        raise account_does_not_exist(f"no account at {kid}") from None
+    if account.profile_id != profile_id:
+        raise account_does_not_exist(f"no account at {kid}")
+    if account.status != "valid":
+        raise unauthorized(f"the account is {account.status}")
+    return account
+
+
+__all__ = ["AcmeProblem", "AuthMode", "FlatJWS", "VerifiedPost", "verify_post"]

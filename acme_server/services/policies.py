@@ -1,0 +1,42 @@
+"""The policy of a profile, from the store, and every way a request breaks it."""
+
+from __future__ import annotations
+
+from acme_server.services.context import Services
+from acme_server.services.issuance import IssueSpec
+from ca_core.keys import key_algorithm_of
+from policy.evaluate import evaluate
+from policy.facts import RequestFacts
+from policy.model import IssuerType, KeyAlgorithm, SignatureAlgorithm
+from policy.rules import CertificatePolicy, policy_from_dict
+from store import ProfileRecord
+
+
+async def load_policy(services: Services, profile: ProfileRecord) -> CertificatePolicy:
+    record = await services.store.get_policy(profile.policy_id)
+    return policy_from_dict(record.rules)
+
+
+async def policy_violations(
+    services: Services, profile: ProfileRecord, policy: CertificatePolicy, spec: IssueSpec
+) -> list[str]:
+    """Every message of every rule the certificate `spec` describes would break."""
+    key_algorithm = spec.key_algorithm or (
+        key_algorithm_of(spec.public_key) if spec.public_key else None
+    )
+    if profile.issuer_type == IssuerType.SELF_SIGNED.value or profile.ca_id is None:
+        signer = key_algorithm
+    else:
+        signer = KeyAlgorithm((await services.store.get_ca(profile.ca_id)).key_algorithm)
+    facts = RequestFacts(
+        subject=spec.subject,
+        sans=spec.sans,
+        key_algorithm=key_algorithm,
+        signature_algorithm=SignatureAlgorithm.for_signing_key(signer, spec.hash_algorithm)
+        if signer
+        else None,
+        key_usages=spec.key_usages,
+        extended_key_usages=spec.extended_key_usages,
+        ttl_seconds=int(spec.validity.total_seconds()),
+    )
+    return list(evaluate(facts, policy).messages)

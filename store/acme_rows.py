@@ -1,0 +1,182 @@
+"""ACME rows to records, and the loaders the ACME query mixins share.
+
+An authorization's record carries its challenges and an order's its authorization ids, so
+loading either takes a second query; the `*_many` loaders do that once for a whole page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store.base import StoreBase
+from store.records import (
+    AccountRecord,
+    AuthorizationRecord,
+    ChallengeRecord,
+    EABKeyRecord,
+    OrderRecord,
+    ValidationJobRecord,
+)
+from store.schema import acme_accounts as accounts
+from store.schema import acme_authorizations as authzs
+from store.schema import acme_challenges as challenges
+from store.schema import acme_order_authorizations as links
+from store.schema import acme_orders as orders
+
+LIST_LIMIT_MAX = 1000
+AUTHORIZATION_STATUSES = ("pending", "valid", "invalid", "deactivated", "expired", "revoked")
+
+
+def optional_json(value: Any) -> dict[str, Any] | None:
+    return None if value is None else dict(value)
+
+
+def account_record(row: Any) -> AccountRecord:
+    return AccountRecord(
+        id=row["id"],
+        profile_id=row["profile_id"],
+        jwk_thumbprint=row["jwk_thumbprint"],
+        jwk=dict(row["jwk"]),
+        contact=[str(item) for item in row["contact"]],
+        status=row["status"],
+        terms_of_service_agreed=bool(row["terms_of_service_agreed"]),
+        eab_key_id=row["eab_key_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def eab_key_record(row: Any) -> EABKeyRecord:
+    return EABKeyRecord(
+        id=row["id"],
+        profile_id=row["profile_id"],
+        encrypted_hmac_key=bytes(row["encrypted_hmac_key"]),
+        hmac_alg=row["hmac_alg"],
+        reusable=bool(row["reusable"]),
+        used_at=row["used_at"],
+        bound_account_id=row["bound_account_id"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def challenge_record(row: Any) -> ChallengeRecord:
+    return ChallengeRecord(
+        id=row["id"],
+        authorization_id=row["authorization_id"],
+        type=row["type"],
+        token=row["token"],
+        status=row["status"],
+        validated_at=row["validated_at"],
+        error=optional_json(row["error"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def authorization_record(row: Any, found: Sequence[ChallengeRecord]) -> AuthorizationRecord:
+    return AuthorizationRecord(
+        id=row["id"],
+        account_id=row["account_id"],
+        identifier_type=row["identifier_type"],
+        identifier_value=row["identifier_value"],
+        wildcard=bool(row["wildcard"]),
+        status=row["status"],
+        expires=row["expires"],
+        challenges=tuple(found),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def order_record(row: Any, authorization_ids: Sequence[str]) -> OrderRecord:
+    return OrderRecord(
+        id=row["id"],
+        account_id=row["account_id"],
+        profile_id=row["profile_id"],
+        status=row["status"],
+        expires=row["expires"],
+        not_before=row["not_before"],
+        not_after=row["not_after"],
+        identifiers=[dict(item) for item in row["identifiers"]],
+        error=optional_json(row["error"]),
+        certificate_id=row["certificate_id"],
+        replaces=row["replaces"],
+        authorization_ids=tuple(authorization_ids),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def job_record(row: Any) -> ValidationJobRecord:
+    return ValidationJobRecord(
+        id=row["id"],
+        challenge_id=row["challenge_id"],
+        status=row["status"],
+        attempts=int(row["attempts"]),
+        claimed_by=row["claimed_by"],
+        claimed_until=row["claimed_until"],
+        run_after=row["run_after"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+    )
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= LIST_LIMIT_MAX:
+        raise ValueError(f"limit must be between 1 and {LIST_LIMIT_MAX}, got {limit}")
+    return limit
+
+
+async def load_account(conn: AsyncConnection, account_id: str) -> AccountRecord:
+    return account_record(await StoreBase._one(conn, accounts, account_id, "account"))
+
+
+async def load_authorizations(
+    conn: AsyncConnection, rows: Sequence[Any]
+) -> list[AuthorizationRecord]:
+    """Records for authorization rows, each with its challenges (sorted by type)."""
+    found: dict[str, list[ChallengeRecord]] = {row["id"]: [] for row in rows}
+    if found:
+        result = await conn.execute(
+            select(challenges)
+            .where(challenges.c.authorization_id.in_(list(found)))
+            .order_by(challenges.c.type)
+        )
+        for challenge in result.mappings():
+            found[challenge["authorization_id"]].append(challenge_record(challenge))
+    return [authorization_record(row, found[row["id"]]) for row in rows]
+
+
+async def load_authorization(conn: AsyncConnection, authz_id: str) -> AuthorizationRecord:
+    row = await StoreBase._one(conn, authzs, authz_id, "authorization")
+    return (await load_authorizations(conn, [row]))[0]
+
+
+async def load_orders(conn: AsyncConnection, rows: Sequence[Any]) -> list[OrderRecord]:
+    """Records for order rows, each with its authorization ids (sorted by identifier)."""
+    found: dict[str, list[str]] = {row["id"]: [] for row in rows}
+    if found:
+        result = await conn.execute(
+            select(links.c.order_id, authzs.c.id)
+            .join(authzs, authzs.c.id == links.c.authorization_id)
+            .where(links.c.order_id.in_(list(found)))
+            .order_by(
+                authzs.c.identifier_type,
+                authzs.c.identifier_value,
+                authzs.c.wildcard,
+                authzs.c.id,
+            )
+        )
+        for order_id, authz_id in result:
+            found[order_id].append(authz_id)
+    return [order_record(row, found[row["id"]]) for row in rows]
+
+
+async def load_order(conn: AsyncConnection, order_id: str) -> OrderRecord:
+    row = await StoreBase._one(conn, orders, order_id, "order")
+    return (await load_orders(conn, [row]))[0]

@@ -1,0 +1,85 @@
+"""Steps of the issuance flow shared by the ACME tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.acme.client import AcmeClient, b64
+from tests.acme.harness import AcmeServer
+
+POLL_SECONDS = 15.0
+
+
+def make_csr(
+    *names: str, key: ec.EllipticCurvePrivateKey | None = None, cn: str | None = None
+) -> bytes:
+    import ipaddress
+
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    general: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            general.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            general.append(x509.DNSName(name))
+    builder = x509.CertificateSigningRequestBuilder().add_extension(
+        x509.SubjectAlternativeName(general), critical=False
+    )
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else []
+    builder = builder.subject_name(x509.Name(subject))  # certbot sends an empty subject too
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def poll(client: AcmeClient, url: str, until: tuple[str, ...]) -> dict[str, Any]:
+    deadline = time.monotonic() + POLL_SECONDS
+    while True:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] in until or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def authorize(
+    server: AcmeServer, client: AcmeClient, order: dict[str, Any], *, serve: bool = True
+) -> None:
+    """Answer every http-01 challenge of the order and wait for the authorizations."""
+    for authz_url in order["authorizations"]:
+        authz = client.get(authz_url).json()
+        if authz["status"] == "valid":
+            continue
+        challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
+        if authz["identifier"]["type"] == "dns":
+            server.dns.add(authz["identifier"]["value"], "A", "127.0.0.1")
+        if serve:
+            server.responder.add_token(
+                challenge["token"], client.key_authorization(challenge["token"])
+            )
+        response = client.post(challenge["url"], {})
+        assert response.status_code == 200, response.text
+        poll(client, authz_url, ("valid", "invalid"))
+
+
+def issue(server: AcmeServer, client: AcmeClient, *names: str) -> tuple[dict[str, Any], str]:
+    """The whole flow; returns the final order and the PEM chain."""
+    response = client.new_order(*names)
+    assert response.status_code == 201, response.text
+    order_url = response.headers["Location"]
+    order = response.json()
+    authorize(server, client, order)
+    order = poll(client, order_url, ("ready", "invalid"))
+    assert order["status"] == "ready", order
+    response = client.post(order["finalize"], {"csr": b64(make_csr(*names))})
+    assert response.status_code == 200, response.text
+    order = poll(client, order_url, ("valid", "invalid"))
+    assert order["status"] == "valid", order
+    chain = client.get(order["certificate"])
+    assert chain.status_code == 200, chain.text
+    return order, chain.text

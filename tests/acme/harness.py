@@ -1,0 +1,135 @@
+"""An ACME server on loopback for tests: the real app under uvicorn, plain HTTP, in a
+background thread with its own event loop, beside an HTTP-01 responder and a DNS server that
+the validator reaches through its settings (HTTP-01 port, nameserver): no system files edited."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+
+from acme_server.app import create_app
+from acme_server.services.bootstrap import initialise
+from acme_server.services.context import Services
+from acme_server.settings import Settings
+from tests.e2e.kms_process import free_port
+from tests.support.dns_server import DNSServer
+from tests.support.http01_responder import HTTP01Responder
+
+T = TypeVar("T")
+
+
+class BackgroundLoop:
+    """An event loop in a daemon thread; `run` executes a coroutine there and waits for it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@dataclass
+class AcmeServer:
+    base_url: str
+    settings: Settings
+    responder: HTTP01Responder
+    dns: DNSServer
+    loop: BackgroundLoop
+
+    @property
+    def directory_url(self) -> str:
+        return f"{self.base_url}/acme/default/directory"
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(timeout=30)
+
+    def services(self) -> Services:
+        """A second Services on the same database, for inspecting state from tests."""
+        return self.loop.run(Services.open(self.settings, migrate=False))
+
+
+def server_settings(
+    data_dir: Path,
+    database_url: str,
+    port: int,
+    http01_port: int,
+    nameserver: tuple[str, int],
+    **extra: Any,
+) -> Settings:
+    return replace(
+        Settings(),
+        data_dir=data_dir,
+        database_url=database_url,
+        host="127.0.0.1",
+        port=port,
+        plain_http=True,
+        external_url=f"http://127.0.0.1:{port}",
+        http01_port=http01_port,
+        allow_private_validation=True,
+        dns_resolver=f"{nameserver[0]}:{nameserver[1]}",
+        log_json=False,
+        **extra,
+    )
+
+
+async def _initialise(settings: Settings) -> None:
+    services = await Services.open(settings)
+    try:
+        await initialise(services)
+    finally:
+        await services.close()
+
+
+@contextmanager
+def acme_server(data_dir: Path, database_url: str = "", **extra: Any) -> Iterator[AcmeServer]:
+    loop = BackgroundLoop()
+    responder = loop.run(HTTP01Responder().__aenter__())
+    dns = loop.run(DNSServer().__aenter__())
+    port = free_port()
+    settings = server_settings(
+        data_dir, database_url, port, responder.port, dns.nameserver, **extra
+    )
+    loop.run(_initialise(settings))
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.run_coroutine_threadsafe(server.serve(), loop.loop)
+    try:
+        _wait_started(server, serving)
+        yield AcmeServer(
+            base_url=settings.base_url, settings=settings, responder=responder, dns=dns, loop=loop
+        )
+    finally:
+        server.should_exit = True
+        serving.result(30)
+        loop.run(responder.__aexit__(None, None, None))
+        loop.run(dns.__aexit__(None, None, None))
+        loop.close()
+
+
+def _wait_started(server: uvicorn.Server, serving: Any) -> None:
+    import time
+
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if serving.done():
+            serving.result()
+            raise AssertionError("the server stopped during start-up")
+        if time.monotonic() > deadline:
+            raise AssertionError("the server did not start within 30 s")
+        time.sleep(0.02)

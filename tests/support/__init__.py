@@ -1,0 +1,1 @@
+"""Loopback servers for tests: an authoritative DNS server and an HTTP-01 responder."""
