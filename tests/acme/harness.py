@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 
+from acme_server import eab
 from acme_server.app import create_app
 from acme_server.services.bootstrap import initialise
 from acme_server.services.context import Services
@@ -52,7 +53,26 @@ class AcmeServer:
 
     @property
     def directory_url(self) -> str:
-        return f"{self.base_url}/acme/default/directory"
+        return self.profile_directory("default")
+
+    def profile_directory(self, slug: str) -> str:
+        return f"{self.base_url}/acme/{slug}/directory"
+
+    def eab_credential(self, profile: str = "eab", *, reusable: bool = False) -> tuple[str, str]:
+        """(kid, base64url HMAC key) of a new EAB credential, made as `kms eab create` does."""
+
+        async def create() -> tuple[str, str]:
+            services = await Services.open(self.settings, migrate=False)
+            try:
+                record = await services.store.get_profile_by_slug(profile)
+                made = await eab.create_credential(
+                    services.store, services.kek, profile_id=record.id, reusable=reusable
+                )
+                return made.record.id, made.hmac_key_b64
+            finally:
+                await services.close()
+
+        return self.loop.run(create())
 
     def http(self) -> httpx.Client:
         return httpx.Client(timeout=30)
@@ -86,10 +106,38 @@ def server_settings(
     )
 
 
+# A policy for rejectedIdentifier and badCSR tests: names under allowed.test only, one denied.
+STRICT_POLICY = {
+    "sans": {
+        "dns_name": {"allowed": ["allowed.test", "*.allowed.test"], "denied": ["bad.allowed.test"]}
+    },
+    "allowedSanTypes": ["dns_name"],
+    "maxTtl": "30d",
+}
+
+
 async def _initialise(settings: Settings) -> None:
+    """The default profile, plus `eab` (External Account Binding required) and `strict`."""
     services = await Services.open(settings)
     try:
-        await initialise(services)
+        report = await initialise(services)
+        default = report.profile
+        store = services.store
+        eab_enrollment = {"acme": {"enabled": True, "eab_required": True}, "api": {"enabled": True}}
+        strict_policy = await store.create_policy(name="strict", rules=STRICT_POLICY)
+        for slug, policy_id, enrollment in (
+            ("eab", default.policy_id, eab_enrollment),
+            ("strict", strict_policy.id, default.enrollment),
+        ):
+            await store.create_profile(
+                slug=slug,
+                name=slug,
+                policy_id=policy_id,
+                issuer_type=default.issuer_type,
+                ca_id=default.ca_id,
+                enrollment=enrollment,
+                defaults=default.defaults,
+            )
     finally:
         await services.close()
 
