@@ -64,9 +64,9 @@ class RunningServer:
 
 @contextmanager
 def running_server(
-    data_dir: Path, *extra: str, database: str | None = None
+    data_dir: Path, *extra: str, database: str | None = None, port: int | None = None
 ) -> Iterator[RunningServer]:
-    port = free_port()
+    port = port or free_port()
     plain = "--plain-http" in extra
     args = [
         KMS,
