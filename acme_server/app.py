@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from acme_server import maintenance
 from acme_server.acme_middleware import AcmeHeadersMiddleware
 from acme_server.acme_state import AcmeState
 from acme_server.errors import EXCEPTION_HANDLERS
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             opened, validation_config(settings), state.validation_wakeup, state.limiter
         )
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
+        sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")
         log.info(
             "server ready", extra={"base_url": settings.base_url, "database": opened.store.backend}
         )
@@ -54,9 +56,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             yield
         finally:
             await worker.stop()
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+            for task in (worker_task, sweeper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if owned:
                 await opened.close()
 

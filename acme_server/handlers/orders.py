@@ -6,7 +6,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from policy.evaluate import check_identifiers
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -17,6 +16,7 @@ from acme_server.problems import malformed, not_found, rejected_identifier, subp
 from acme_server.services.policies import load_policy
 from acme_server.urls import AcmeUrls
 from ca_core.ttl import parse_ttl
+from policy.evaluate import check_identifiers
 from store import (
     AuthorizationRecord,
     ChallengeRecord,

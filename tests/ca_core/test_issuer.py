@@ -202,7 +202,7 @@ def test_an_unsupported_leaf_key_is_refused() -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     _, inter = default_hierarchy()
-    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     with pytest.raises(BadKey, match="unsupported RSA key size 1024"):
         issue_leaf(leaf_request(weak), inter)
 

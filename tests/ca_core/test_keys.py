@@ -67,7 +67,7 @@ async def test_agenerate_runs_in_a_worker_thread_while_the_loop_keeps_ticking() 
 
 
 def test_key_algorithm_of_refuses_rsa_1024() -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     with pytest.raises(BadKey, match=r"^unsupported RSA key size 1024 bits: use 2048, 3072"):
         key_algorithm_of(key.public_key())
 

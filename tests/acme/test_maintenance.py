@@ -1,0 +1,27 @@
+"""The housekeeping sweep against the live database of a running server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from acme_server.maintenance import sweep
+from tests.acme.client import AcmeClient
+from tests.acme.harness import AcmeServer
+
+
+def test_s6_5_expired_nonces_are_purged_and_stale_orders_expire(
+    server: AcmeServer, account: AcmeClient
+) -> None:
+    order_url = account.new_order("sweep.test").headers["Location"]
+    services = server.services()
+    try:
+        later = datetime.now(UTC) + timedelta(days=30)
+        counts = server.loop.run(sweep(services.store, later))
+        assert counts["nonces"] > 0  # every response issued one; a month later all are stale
+        assert counts["orders"] >= 1
+        assert counts["authorizations"] >= 1
+        assert server.loop.run(sweep(services.store, later))["nonces"] == 0
+    finally:
+        server.loop.run(services.close())
+    account.nonce = None  # the client's cached nonce was purged too
+    assert account.get(order_url).json()["status"] == "invalid"
