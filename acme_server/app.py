@@ -17,6 +17,7 @@ from acme_server.acme_state import AcmeState
 from acme_server.errors import EXCEPTION_HANDLERS
 from acme_server.logs import configure_logging
 from acme_server.ratelimits import RateLimiter
+from acme_server.rest.routes import rest_routes
 from acme_server.routes import acme_routes, public_routes
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
@@ -64,7 +65,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
                 await opened.close()
 
     return Starlette(
-        routes=[*public_routes(), *acme_routes()],
+        routes=[*public_routes(), *acme_routes(), *rest_routes()],
         middleware=[Middleware(AcmeHeadersMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

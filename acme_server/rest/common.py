@@ -1,0 +1,132 @@
+"""What every REST handler shares: one JSON error shape, body parsing with a size cap,
+camelCase output, and the mapping of service errors to HTTP statuses.
+
+    ApiError(status, message)  -> {"statusCode": 400, "error": "BadRequest", "message": "..."}
+    ServiceError subclasses    -> 404 NotFound / 409 Conflict / 400 BadRequest
+    StoreError                 -> 500 with no detail (logged)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from acme_server.services.context import Services
+from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from ca_core.errors import CAError
+from policy.errors import PolicyError
+
+MAX_JSON_BYTES = 256 * 1024
+_ERROR_NAMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    500: "InternalServerError",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {
+            "statusCode": self.status,
+            "error": _ERROR_NAMES.get(self.status, "Error"),
+            "message": self.message,
+        }
+        if self.details is not None:
+            body["details"] = self.details
+        return JSONResponse(body, status_code=self.status)
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; 4xx ApiError for anything else."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiError(415, "Content-Type must be application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise ApiError(413, f"the request body exceeds {MAX_JSON_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise ApiError(413, f"the request body exceeds {MAX_JSON_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return data
+
+
+def field(
+    data: dict[str, Any], name: str, kind: type, *, required: bool = False, default: Any = None
+) -> Any:
+    """A typed member of a JSON object, with a message naming it when it is wrong."""
+    if name not in data or data[name] is None:
+        if required:
+            raise ApiError(400, f"{name} is required")
+        return default
+    value = data[name]
+    if kind is int and isinstance(value, bool):
+        raise ApiError(400, f"{name} must be a whole number")
+    if not isinstance(value, kind):
+        raise ApiError(400, f"{name} must be {_KIND_NAMES.get(kind, kind.__name__)}")
+    return value
+
+
+_KIND_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    bool: "true or false",
+    dict: "an object",
+    list: "an array",
+}
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def api_errors(handler: Handler) -> Handler:
+    """Map the errors services raise to JSON errors (one place, every REST handler)."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+        except NotFoundError as exc:
+            return ApiError(404, str(exc)).response()
+        except ConflictError as exc:
+            return ApiError(409, str(exc)).response()
+        except (InvalidRequestError, PolicyError, CAError) as exc:
+            return ApiError(400, str(exc)).response()
+
+    return wrapper
