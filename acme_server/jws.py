@@ -167,7 +167,8 @@ async def verify_post(
     header = jws.protected
     alg = check_alg(header.get("alg"))
     nonce = nonces.check_shape(header.get("nonce"))
-    expected_url = urls.base_url + request.url.path
+    query = request.url.query
+    expected_url = urls.base_url + request.url.path + (f"?{query}" if query else "")
     if header.get("url") != expected_url:
         raise unauthorized(
             f"the JWS url {header.get('url')!r} does not match the request URL {expected_url!r}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from acme_server.handlers.accounts import ORDERS_PAGE_SIZE
 from tests.acme.client import AcmeClient, b64
 from tests.acme.flows import authorize, issue, make_csr, poll
 from tests.acme.harness import AcmeServer
@@ -204,6 +205,24 @@ def test_s7_4_authorizations_are_reused_for_the_same_account(
     second = account.new_order("reuse.test").json()
     assert second["authorizations"] == first["authorizations"]
     assert second["status"] == "ready"
+
+
+def test_s7_1_2_1_orders_list_pages_with_link_next(server: AcmeServer, account: AcmeClient) -> None:
+    created = [
+        account.new_order(f"page{i}.test").headers["Location"] for i in range(ORDERS_PAGE_SIZE + 2)
+    ]
+    assert account.kid is not None
+    seen: list[str] = []
+    url: str | None = account.kid + "/orders"
+    while url is not None:
+        page = account.get(url)
+        assert page.status_code == 200, page.text
+        seen += page.json()["orders"]
+        link = page.headers.get("Link", "")
+        nexts = [part for part in link.split(",") if 'rel="next"' in part]
+        url = nexts[0].split(";")[0].strip().strip("<>") if nexts else None
+    assert set(created) <= set(seen)
+    assert len(seen) == len(set(seen))
 
 
 def test_s7_1_2_1_orders_list(server: AcmeServer, account: AcmeClient) -> None:
