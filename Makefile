@@ -30,5 +30,11 @@ test: lint typecheck unit
 conformance: $(STAMP)
 	$(BIN)/pytest conformance $(PYTEST_ARGS)
 
+# Full ACME issuance flows against a server it starts; see bench/README.md.
+# Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --profile".
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

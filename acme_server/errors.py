@@ -6,9 +6,10 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from acme_server.problems import AcmeProblem, malformed, server_internal
+from acme_server.rest.common import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
             detail = f"{request.method} is not allowed here"
         return malformed(detail, exc.status_code).response()
     if request.url.path.startswith("/api/"):
-        return JSONResponse(
-            {"message": str(exc.detail), "statusCode": exc.status_code}, exc.status_code
-        )
+        return ApiError(exc.status_code, str(exc.detail)).response()
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
 
@@ -40,7 +39,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     if _is_acme(request):
         return server_internal().response()
-    return JSONResponse({"message": "internal server error", "statusCode": 500}, status_code=500)
+    return ApiError(500, "internal server error").response()
 
 
 EXCEPTION_HANDLERS = {

@@ -1,5 +1,6 @@
 """Housekeeping every server process runs now and then: expired nonces deleted, expired
-orders and authorizations marked, old finished validation jobs purged. Each step is an
+orders, authorizations and certificates marked, old finished validation jobs and expired
+access tokens purged. Each step is an
 idempotent conditional write, so several processes doing it at once is harmless."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ async def sweep(store: Store, now: datetime) -> dict[str, int]:
         "orders": await store.expire_orders(now),
         "authorizations": await store.expire_authorizations(now),
         "jobs": await store.purge_validation_jobs(now - KEEP_FINISHED_JOBS),
+        "access_tokens": await store.purge_access_tokens(now),
+        "certificates": await store.expire_certificates(now=now),
     }
 
 

@@ -58,6 +58,8 @@ class Settings:
     rate_limit_orders_per_hour: int = 300  # per account
     rate_limit_failed_validations_per_hour: int = 60  # per identifier
     rate_limit_requests_per_second: int = 200  # per client address, per process
+    # REST API
+    access_token_ttl: str = "1h"  # noqa: S105 (a lifetime: a Bearer token from the login)
 
     @property
     def database(self) -> str:
@@ -89,6 +91,10 @@ class Settings:
     @property
     def crl_lifetime(self) -> timedelta:
         return parse_ttl(self.crl_validity)
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        return parse_ttl(self.access_token_ttl)
 
     @property
     def tls_dir(self) -> Path:
@@ -180,7 +186,7 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("settings 'tls_cert' and 'tls_key' must be given together")
     if settings.external_url and not settings.external_url.startswith(("http://", "https://")):
         raise SettingsError("setting 'external_url': must start with http:// or https://")
-    for name in ("crl_validity", "order_lifetime", "authorization_lifetime"):
+    for name in ("crl_validity", "order_lifetime", "authorization_lifetime", "access_token_ttl"):
         try:
             parse_ttl(getattr(settings, name))
         except InvalidTTL as exc:

@@ -7,8 +7,10 @@ await store.activate_certificate(cert.id, ...)  # True once, then False
 
 from store.interface import UNSET, Backend, Conflict, NotFound, StoreError, Unset
 from store.records import (
+    AccessTokenRecord,
     AccountRecord,
     AccountStatus,
+    AuditRecord,
     AuthorizationRecord,
     AuthorizationStatus,
     CAKind,
@@ -20,6 +22,7 @@ from store.records import (
     ChallengeStatus,
     CRLRecord,
     EABKeyRecord,
+    IdentityRecord,
     NewAuthorization,
     NewChallenge,
     OrderRecord,
@@ -35,8 +38,10 @@ from store.store import Store, open_store
 
 __all__ = [
     "UNSET",
+    "AccessTokenRecord",
     "AccountRecord",
     "AccountStatus",
+    "AuditRecord",
     "AuthorizationRecord",
     "AuthorizationStatus",
     "Backend",
@@ -50,6 +55,7 @@ __all__ = [
     "ChallengeStatus",
     "Conflict",
     "EABKeyRecord",
+    "IdentityRecord",
     "NewAuthorization",
     "NewChallenge",
     "NotFound",

@@ -30,6 +30,7 @@ class CertificateFilters:
 
     name_contains: case-insensitive substring of the common name or the friendly name.
     expires_before: not_after strictly before this instant (aware UTC).
+    expires_after: not_after at or after this instant (aware UTC), e.g. "not yet expired".
     metadata: the certificate has every one of these key=value pairs (and maybe more).
     """
 
@@ -38,6 +39,7 @@ class CertificateFilters:
     ca_id: str | None = None
     name_contains: str | None = None
     expires_before: datetime | None = None
+    expires_after: datetime | None = None
     metadata: Mapping[str, str] | None = None
 
 
@@ -60,6 +62,8 @@ def filter_clauses(filters: CertificateFilters) -> list[ColumnElement[bool]]:
         )
     if filters.expires_before is not None:
         clauses.append(certs.c.not_after < filters.expires_before)
+    if filters.expires_after is not None:
+        clauses.append(certs.c.not_after >= filters.expires_after)
     for key, value in (filters.metadata or {}).items():
         clauses.append(
             exists().where(

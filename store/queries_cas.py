@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, get_args
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 
 from store.base import StoreBase
 from store.columns import require_utc, utc_now
-from store.interface import NotFound
+from store.interface import Conflict, NotFound
 from store.records import CAKind, CARecord, CAStatus
 from store.schema import certificate_authorities as cas
+from store.schema import certificate_profiles as profiles
+from store.schema import certificates, crls
 from store.values import check_id, normalise_serial
 
 
@@ -125,6 +127,25 @@ class CAQueries(StoreBase):
                 await self._require(conn, cas, ca_id, "CA")
                 return False
             return True
+
+    async def delete_ca(self, ca_id: str) -> None:
+        """Delete a CA and its CRLs. Conflict while any certificate (of any status), child CA
+        or profile refers to it: a CA that has issued is disabled, never deleted, so its
+        certificates stay revocable and its CRLs stay published. NotFound if there is none."""
+        async with self._write() as conn:
+            await self._require(conn, cas, ca_id, "CA")
+            for table, column, what in (
+                (certificates, certificates.c.ca_id, "certificate(s)"),
+                (cas, cas.c.parent_id, "child CA(s)"),
+                (profiles, profiles.c.ca_id, "profile(s)"),
+            ):
+                count = await conn.scalar(
+                    select(func.count()).select_from(table).where(column == ca_id)
+                )
+                if count:
+                    raise Conflict(f"CA {ca_id} still has {count} {what}")
+            await conn.execute(delete(crls).where(crls.c.ca_id == ca_id))
+            await conn.execute(delete(cas).where(cas.c.id == ca_id))
 
     async def next_crl_number(self, ca_id: str) -> int:
         """Increment the CA's CRL number and return the new value (1 for the first CRL).

@@ -218,6 +218,7 @@ class CertificateQueries(StoreBase):
         ca_id: str | None = None,
         name_contains: str | None = None,
         expires_before: datetime | None = None,
+        expires_after: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
         limit: int = 50,
         offset: int = 0,
@@ -234,6 +235,7 @@ class CertificateQueries(StoreBase):
             ca_id=ca_id,
             name_contains=name_contains,
             expires_before=optional_utc(expires_before, "expires_before"),
+            expires_after=optional_utc(expires_after, "expires_after"),
             metadata=metadata,
         )
         query = (
@@ -256,6 +258,7 @@ class CertificateQueries(StoreBase):
         ca_id: str | None = None,
         name_contains: str | None = None,
         expires_before: datetime | None = None,
+        expires_after: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> int:
         """How many certificates list_certificates would page through."""
@@ -265,6 +268,7 @@ class CertificateQueries(StoreBase):
             ca_id=ca_id,
             name_contains=name_contains,
             expires_before=optional_utc(expires_before, "expires_before"),
+            expires_after=optional_utc(expires_after, "expires_after"),
             metadata=metadata,
         )
         async with self._read() as conn:

@@ -9,16 +9,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, func, select, update
 
 from policy.model import RequestMethod
 from store.base import StoreBase
 from store.columns import utc_now
-from store.records import CertificateRequestRecord
+from store.records import CertificateRequestRecord, RequestStatus
 from store.schema import certificate_profiles as profiles
 from store.schema import certificate_requests as requests
 from store.schema import certificates as certs
 from store.values import check_metadata, enum_value, new_uuid
+
+REQUEST_STATUSES: tuple[RequestStatus, ...] = ("pending", "issued", "failed")
+LIST_LIMIT_MAX = 1000
+
+
+def _request_filters(
+    profile_id: str | None,
+    status: str | None,
+    certificate_id: str | None,
+    metadata: Mapping[str, str] | None,
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if profile_id is not None:
+        clauses.append(requests.c.profile_id == profile_id)
+    if status is not None:
+        if status not in REQUEST_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(REQUEST_STATUSES)}; got {status!r}")
+        clauses.append(requests.c.status == status)
+    if certificate_id is not None:
+        clauses.append(requests.c.certificate_id == certificate_id)
+    for key, value in check_metadata(metadata or {}).items():
+        # JSON ->> on PostgreSQL, json_extract on SQLite: the text of the member, or NULL.
+        clauses.append(requests.c.metadata[key].as_string() == value)
+    return clauses
 
 
 def request_record(row: Any) -> CertificateRequestRecord:
@@ -95,3 +119,50 @@ class RequestQueries(StoreBase):
                 await self._require(conn, requests, request_id, "request")
                 return False
             return True
+
+    async def list_certificate_requests(
+        self,
+        *,
+        profile_id: str | None = None,
+        status: str | None = None,
+        certificate_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        descending: bool = True,
+    ) -> list[CertificateRequestRecord]:
+        """One page of requests matching every given filter, by creation time (ties on id).
+        `metadata`: the request has every one of these key=value pairs (and maybe more)."""
+        if not 0 <= limit <= LIST_LIMIT_MAX or offset < 0:
+            raise ValueError(f"limit must be 0-{LIST_LIMIT_MAX} and offset >= 0")
+        order = (
+            [requests.c.created_at.desc(), requests.c.id.desc()]
+            if descending
+            else [requests.c.created_at.asc(), requests.c.id.asc()]
+        )
+        query = (
+            select(requests)
+            .where(*_request_filters(profile_id, status, certificate_id, metadata))
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self._read() as conn:
+            return [request_record(row) for row in (await conn.execute(query)).mappings()]
+
+    async def count_certificate_requests(
+        self,
+        *,
+        profile_id: str | None = None,
+        status: str | None = None,
+        certificate_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """How many requests list_certificate_requests would page through."""
+        query = (
+            select(func.count())
+            .select_from(requests)
+            .where(*_request_filters(profile_id, status, certificate_id, metadata))
+        )
+        async with self._read() as conn:
+            return int(await conn.scalar(query) or 0)

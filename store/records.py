@@ -251,3 +251,41 @@ class NewAuthorization:
     wildcard: bool
     expires: datetime
     challenges: Sequence[NewChallenge]
+
+
+# -- REST API: machine identities, access tokens, audit log ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRecord:
+    """A machine identity; `secret_hash` is a slow hash ("scrypt$n$r$p$salt$hash")."""
+
+    id: str
+    name: str
+    client_id: str
+    secret_hash: str
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenRecord:
+    """A Bearer token; only the SHA-256 hex of the token is stored."""
+
+    id: str
+    identity_id: str
+    token_hash: str
+    expires_at: datetime
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: str
+    at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str | None
+    details: dict[str, Any]

@@ -15,9 +15,11 @@ from store.queries_acme_authorizations import AuthorizationQueries
 from store.queries_acme_eab import EABQueries
 from store.queries_acme_nonces import NonceQueries
 from store.queries_acme_orders import OrderQueries
+from store.queries_audit import AuditQueries
 from store.queries_cas import CAQueries
 from store.queries_certificates import CertificateQueries
 from store.queries_crls import CRLQueries
+from store.queries_identities import IdentityQueries
 from store.queries_policies import PolicyQueries
 from store.queries_profiles import ProfileQueries
 from store.queries_requests import RequestQueries
@@ -39,12 +41,14 @@ class Store(
     OrderQueries,
     AuthorizationQueries,
     ValidationJobQueries,
+    IdentityQueries,
+    AuditQueries,
 ):
     """Persistence for the CA. Build one with `open_store`; `close()` it when done.
 
     Every method is one transaction. Creating methods generate the new row's id (UUID4)
     and return the stored record, except `create_ca` and `create_eab_key`, whose callers
-    pass the id (the kid), and `create_nonce`, which stores the caller's value.
+    pass the id (the kid), and `use_nonce`, which stores the caller's value.
     """
 
     @property

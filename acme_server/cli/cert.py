@@ -1,4 +1,5 @@
-"""`kms cert list|show|issue|export|revoke`."""
+"""`kms cert list|show|issue|export|revoke|renew|delete|metadata`: the same services as the
+REST API, each write recorded in the audit log with the actor "cli"."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ from typing import Any
 
 import click
 
+from acme_server.cli.cert_lifecycle import (
+    REASONS,
+    audit_cli,
+    certificate_json,
+    delete_command,
+    metadata_command,
+    parse_pairs,
+    renew_command,
+)
 from acme_server.cli.common import (
     CLIError,
     build_settings,
@@ -20,44 +30,20 @@ from acme_server.cli.common import (
 )
 from acme_server.services.certificates import export_pem, export_pkcs12, find_certificate
 from acme_server.services.context import Services
-from acme_server.services.enrollment import EnrollRequest, enroll
-from acme_server.services.issuance import IssuedCertificate
+from acme_server.services.enrollment import Enrollment, EnrollRequest, enroll
 from acme_server.services.revocation import revoke
 from policy.model import CertificateStatus, RevocationReason
 from store import CertificateRecord
-
-REASONS = [r.value for r in RevocationReason]
-
-
-def certificate_json(cert: CertificateRecord) -> dict[str, Any]:
-    return {
-        "id": cert.id,
-        "serialNumber": cert.serial_hex,
-        "status": cert.status,
-        "commonName": cert.common_name,
-        "friendlyName": cert.friendly_name,
-        "subject": cert.subject,
-        "altNames": cert.sans,
-        "keyAlgorithm": cert.key_algorithm,
-        "hashAlgorithm": cert.hash_algorithm,
-        "notBefore": cert.not_before.isoformat(),
-        "notAfter": cert.not_after.isoformat(),
-        "profileId": cert.profile_id,
-        "caId": cert.ca_id,
-        "requestMethod": cert.request_method,
-        "fingerprintSha256": cert.fingerprint_sha256,
-        "metadata": cert.metadata,
-        "renewedFromId": cert.renewed_from_id,
-        "renewedById": cert.renewed_by_id,
-        "revokedAt": cert.revoked_at.isoformat() if cert.revoked_at else None,
-        "revocationReason": cert.revocation_reason,
-        "hasPrivateKey": cert.encrypted_private_key is not None,
-    }
 
 
 @click.group("cert")
 def cert_group() -> None:
     """Issued certificates."""
+
+
+cert_group.add_command(renew_command)
+cert_group.add_command(delete_command)
+cert_group.add_command(metadata_command)
 
 
 @cert_group.command("list")
@@ -84,12 +70,7 @@ def list_command(
     as_json: bool,
 ) -> None:
     """List certificates, newest first."""
-    metadata: dict[str, str] = {}
-    for pair in meta:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CLIError(f"--meta {pair!r}: use key=value")
-        metadata[key] = value
+    metadata = parse_pairs(meta, "--meta")
     settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
     filters: dict[str, Any] = {
         "status": status,
@@ -166,6 +147,14 @@ def show_command(
 @click.option(
     "--key-algorithm", default=None, help="Managed key type (profile default if omitted)."
 )
+@click.option("-O", "--organization", default="", help="Subject O.")
+@click.option("--ou", "organizational_unit", default="", help="Subject OU.")
+@click.option("-C", "--country", default="", help="Subject C (two letters).")
+@click.option("--state", default="", help="Subject ST.")
+@click.option("--locality", default="", help="Subject L.")
+@click.option("--signature-algorithm", default=None, help="e.g. ECDSA-SHA384 (its hash is used).")
+@click.option("--key-usage", "key_usages", multiple=True, help="e.g. digital_signature.")
+@click.option("--eku", "extended_key_usages", multiple=True, help="e.g. server_auth.")
 @click.option("--meta", multiple=True, help="Metadata key=value (repeatable).")
 @click.option(
     "--out",
@@ -182,6 +171,14 @@ def issue_command(
     csr_file: Path | None,
     ttl: str | None,
     key_algorithm: str | None,
+    organization: str,
+    organizational_unit: str,
+    country: str,
+    state: str,
+    locality: str,
+    signature_algorithm: str | None,
+    key_usages: tuple[str, ...],
+    extended_key_usages: tuple[str, ...],
     meta: tuple[str, ...],
     out: Path | None,
     data_dir: Path | None,
@@ -189,13 +186,9 @@ def issue_command(
     config_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Issue a certificate from a CSR or with a server-generated key."""
-    metadata = {}
-    for pair in meta:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CLIError(f"--meta {pair!r}: use key=value")
-        metadata[key] = value
+    """Issue a certificate from a CSR or with a server-generated key (the profile's policy
+    applies, as over the REST API)."""
+    metadata = parse_pairs(meta, "--meta")
     csr_pem = csr_file.read_text() if csr_file else None
     request = EnrollRequest(
         profile_ref=profile_ref,
@@ -204,15 +197,25 @@ def issue_command(
         csr_pem=csr_pem,
         ttl=ttl,
         key_algorithm=key_algorithm,
+        organization=organization,
+        organizational_unit=organizational_unit,
+        country=country,
+        state=state,
+        locality=locality,
+        signature_algorithm=signature_algorithm,
+        key_usages=key_usages or None,
+        extended_key_usages=extended_key_usages or None,
         metadata=metadata,
     )
     settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> tuple[IssuedCertificate, str]:
-        issued = await enroll(services, request)
-        return issued, export_pem(services, issued.record)
+    async def action(services: Services) -> tuple[Enrollment, str]:
+        enrollment = await enroll(services, request)
+        await audit_cli(services, "certificate.issue", enrollment.issued.record)
+        return enrollment, export_pem(services, enrollment.issued.record)
 
-    issued, bundle = run(with_services(settings, action))
+    enrollment, bundle = run(with_services(settings, action))
+    issued = enrollment.issued
     if out is not None:
         out.touch(mode=0o600)
         out.write_text(bundle)
@@ -269,8 +272,12 @@ def export_command(
         record = await find_certificate(services, ref)
         if fmt == "pkcs12":
             assert password is not None
-            return export_pkcs12(services, record, password=password, alias=alias)
-        return export_pem(services, record, include_key=not no_key).encode()
+            data = export_pkcs12(services, record, password=password, alias=alias)
+        else:
+            data = export_pem(services, record, include_key=not no_key).encode()
+        if record.encrypted_private_key is not None and not (fmt == "pem" and no_key):
+            await audit_cli(services, "certificate.export", record)
+        return data
 
     data = run(with_services(settings, action))
     if out is None:
@@ -304,7 +311,9 @@ def revoke_command(
 
     async def action(services: Services) -> CertificateRecord:
         record = await find_certificate(services, ref)
-        return await revoke(services, record, RevocationReason(reason.upper()))
+        revoked = await revoke(services, record, RevocationReason(reason.upper()))
+        await audit_cli(services, "certificate.revoke", record, reason=reason.upper())
+        return revoked
 
     cert = run(with_services(settings, action))
     if as_json:

@@ -85,8 +85,9 @@ def create_command(
         f"Usable {'by many accounts' if reusable else 'once'}; the HMAC key is not shown again."
     )
     click.echo(
-        f"certbot: --server {directory} --eab-kid {credential.record.id}"
-        f" --eab-hmac-key {credential.hmac_key_b64}"
+        # --flag=value: a base64url key may begin with "-", which argparse reads as an option
+        f"certbot: --server {directory} --eab-kid={credential.record.id}"
+        f" --eab-hmac-key={credential.hmac_key_b64}"
     )
 
 

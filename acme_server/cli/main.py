@@ -7,6 +7,9 @@ import click
 from acme_server.cli.ca import ca_group
 from acme_server.cli.cert import cert_group
 from acme_server.cli.eab import eab_group
+from acme_server.cli.identity import identity_group
+from acme_server.cli.policy import policy_group
+from acme_server.cli.profile import profile_group
 from acme_server.cli.server import db_group, init_command, serve_command
 
 
@@ -22,6 +25,9 @@ cli.add_command(db_group)
 cli.add_command(ca_group)
 cli.add_command(cert_group)
 cli.add_command(eab_group)
+cli.add_command(policy_group)
+cli.add_command(profile_group)
+cli.add_command(identity_group)
 
 
 def main() -> None:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from acme_server.rest import audit, auth, cas, certificates, eab, openapi, policies, profiles
+
 
 def rest_routes() -> list[BaseRoute]:
     return [
         # one line per REST module: *module.routes(),
+        *cas.routes(),
+        *policies.routes(),
+        *profiles.routes(),
+        *eab.routes(),
+        *openapi.routes(),
+        *auth.routes(),
+        *audit.routes(),
+        *certificates.routes(),
     ]

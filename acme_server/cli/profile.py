@@ -1,0 +1,350 @@
+"""`kms profile create|list|show|update|delete`: certificate profiles, through the same
+service layer as the REST API (services/profile_admin.py), audited as actor "cli"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from acme_server.cli.common import (
+    CLIError,
+    build_settings,
+    emit_fields,
+    emit_json,
+    emit_table,
+    json_option,
+    run,
+    settings_options,
+    with_services,
+)
+from acme_server.services import profile_admin
+from acme_server.services.audit import ACTOR_CLI, record
+from acme_server.services.context import Services
+from acme_server.services.profile_admin import ProfileChanges, ProfileSpec, profile_document
+from acme_server.services.profile_settings import Defaults, EnrollmentConfig, check_ttl
+from policy.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
+from store import UNSET, ProfileRecord
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _choice(kind: type[Any]) -> click.Choice[str]:
+    return click.Choice([member.value for member in kind])
+
+
+def _profile_options(func: Callable[P, T]) -> Callable[P, T]:
+    """Options shared by create and update; unset ones are None (update keeps the value)."""
+    options = [
+        click.option("--name", default=None, help="Display name (default: the slug)."),
+        click.option("--description", default=None, help="Free text."),
+        click.option("--policy", "policy_ref", default=None, help="Policy id or name."),
+        click.option("--ca", "ca_ref", default=None, help="Issuing CA id or name."),
+        click.option(
+            "--self-signed", is_flag=True, default=False, help="Issue self-signed certificates."
+        ),
+        click.option("--ttl", default=None, help="Default validity, e.g. 90d."),
+        click.option("--key-algorithm", type=_choice(KeyAlgorithm), default=None),
+        click.option("--hash-algorithm", type=_choice(HashAlgorithm), default=None),
+        click.option(
+            "--key-usage",
+            "key_usages",
+            type=_choice(KeyUsage),
+            multiple=True,
+            help="Default key usage (repeat the option for several).",
+        ),
+        click.option(
+            "--extended-key-usage",
+            "--eku",
+            "extended_key_usages",
+            type=_choice(ExtendedKeyUsage),
+            multiple=True,
+            help="Default extended key usage (repeatable).",
+        ),
+        click.option("--acme/--no-acme", "acme", default=None, help="ACME enrollment."),
+        click.option(
+            "--eab-required/--no-eab-required",
+            "eab_required",
+            default=None,
+            help="ACME accounts need External Account Binding.",
+        ),
+        click.option(
+            "--allow-ip-identifiers/--no-allow-ip-identifiers",
+            "allow_ip",
+            default=None,
+            help="ACME orders may name IP addresses.",
+        ),
+        click.option("--api/--no-api", "api", default=None, help="REST API enrollment."),
+        click.option(
+            "--auto-renew/--no-auto-renew",
+            "auto_renew",
+            default=None,
+            help="Renew issued certificates by default.",
+        ),
+        click.option("--renew-before-days", type=int, default=None),
+        click.option(
+            "--default/--not-default", "is_default", default=None, help="The default profile."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _enrollment(opts: dict[str, Any], base: EnrollmentConfig) -> EnrollmentConfig:
+    changes = {
+        attr: opts[key]
+        for key, attr in (
+            ("acme", "acme_enabled"),
+            ("eab_required", "eab_required"),
+            ("allow_ip", "allow_ip_identifiers"),
+            ("api", "api_enabled"),
+        )
+        if opts[key] is not None
+    }
+    return replace(base, **changes)
+
+
+def _defaults(opts: dict[str, Any], base: Defaults) -> Defaults:
+    changes: dict[str, Any] = {}
+    if opts["ttl"] is not None:
+        changes["ttl"] = check_ttl(opts["ttl"], "defaults.ttl")
+    if opts["key_algorithm"] is not None:
+        changes["key_algorithm"] = KeyAlgorithm(opts["key_algorithm"])
+    if opts["hash_algorithm"] is not None:
+        changes["hash_algorithm"] = HashAlgorithm(opts["hash_algorithm"])
+    if opts["key_usages"]:
+        changes["key_usages"] = tuple(dict.fromkeys(KeyUsage(u) for u in opts["key_usages"]))
+    if opts["extended_key_usages"]:
+        changes["extended_key_usages"] = tuple(
+            dict.fromkeys(ExtendedKeyUsage(u) for u in opts["extended_key_usages"])
+        )
+    return replace(base, **changes)
+
+
+def _defaults_given(opts: dict[str, Any]) -> bool:
+    return any(opts[k] for k in ("ttl", "key_algorithm", "hash_algorithm", "key_usages")) or bool(
+        opts["extended_key_usages"]
+    )
+
+
+def _show(services_profile: tuple[dict[str, Any], ProfileRecord], as_json: bool) -> None:
+    data, profile = services_profile
+    if as_json:
+        emit_json(data)
+        return
+    flat = [(k, v) for k, v in data.items() if k not in ("enrollment", "defaults")]
+    acme = data["enrollment"]["acme"]
+    flat += [
+        ("acme", "on" if acme["enabled"] else "off"),
+        ("eabRequired", acme["eabRequired"]),
+        ("allowIpIdentifiers", acme["allowIpIdentifiers"]),
+        ("api", "on" if data["enrollment"]["api"]["enabled"] else "off"),
+    ]
+    flat += [(f"defaults.{k}", v) for k, v in data["defaults"].items()]
+    emit_fields(f"Profile {profile.slug}", flat)
+
+
+async def _audited(
+    services: Services, action: str, profile: ProfileRecord, **details: Any
+) -> tuple[dict[str, Any], ProfileRecord]:
+    await record(
+        services,
+        actor=ACTOR_CLI,
+        action=action,
+        target_type="profile",
+        target_id=profile.id,
+        details={"slug": profile.slug, **details},
+    )
+    return profile_document(services, profile), profile
+
+
+@click.group("profile")
+def profile_group() -> None:
+    """Certificate profiles: policy + issuer + enrollment + defaults."""
+
+
+@profile_group.command("create")
+@click.option("--slug", required=True, help="URL name, e.g. web (ACME: /acme/<slug>/directory).")
+@_profile_options
+@settings_options
+@json_option
+def create_command(
+    slug: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Create a profile: --policy and either --ca or --self-signed."""
+    if opts["policy_ref"] is None:
+        raise CLIError("give the policy with --policy (id or name)")
+    if (opts["ca_ref"] is None) == (not opts["self_signed"]):
+        raise CLIError("give exactly one of --ca CA and --self-signed")
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
+        spec = ProfileSpec(
+            slug=slug,
+            name=opts["name"] or "",
+            description=opts["description"] or "",
+            policy_ref=opts["policy_ref"],
+            issuer_type=IssuerType.SELF_SIGNED if opts["self_signed"] else IssuerType.CA,
+            ca_ref=opts["ca_ref"],
+            enrollment=_enrollment(opts, EnrollmentConfig()),
+            defaults=_defaults(opts, Defaults()) if _defaults_given(opts) else Defaults(),
+            auto_renew=bool(opts["auto_renew"]),
+            renew_before_days=opts["renew_before_days"]
+            if opts["renew_before_days"] is not None
+            else profile_admin.DEFAULT_RENEW_BEFORE_DAYS,
+            is_default=bool(opts["is_default"]),
+        )
+        profile = await profile_admin.create_profile(services, spec)
+        return await _audited(services, "profile.create", profile, policyId=profile.policy_id)
+
+    shown = run(with_services(settings, action))
+    if not as_json:
+        click.echo(f"Created profile {shown[1].slug!r} ({shown[1].id})")
+    _show(shown, as_json)
+
+
+@profile_group.command("list")
+@settings_options
+@json_option
+def list_command(
+    data_dir: Path | None, database_url: str | None, config_file: Path | None, as_json: bool
+) -> None:
+    """List profiles."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> list[dict[str, Any]]:
+        return [profile_document(services, p) for p in await services.store.list_profiles()]
+
+    profiles = run(with_services(settings, action))
+    if as_json:
+        emit_json(profiles)
+        return
+    emit_table(
+        "Certificate profiles",
+        ["Slug", "ID", "Issuer", "ACME", "EAB", "TTL", "Default"],
+        [
+            [
+                p["slug"],
+                p["id"],
+                p["caId"] or "self-signed",
+                "on" if p["enrollment"]["acme"]["enabled"] else "off",
+                "required" if p["enrollment"]["acme"]["eabRequired"] else "",
+                p["defaults"]["ttl"],
+                "yes" if p["isDefault"] else "",
+            ]
+            for p in profiles
+        ],
+    )
+
+
+@profile_group.command("show")
+@click.argument("profile_ref")
+@settings_options
+@json_option
+def show_command(
+    profile_ref: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Show one profile (by slug or id)."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
+        profile = await profile_admin.find_profile_strict(services, profile_ref)
+        return profile_document(services, profile), profile
+
+    _show(run(with_services(settings, action)), as_json)
+
+
+@profile_group.command("update")
+@click.argument("profile_ref")
+@click.option("--slug", default=None, help="A new slug (changes the ACME directory URL).")
+@_profile_options
+@settings_options
+@json_option
+def update_command(
+    profile_ref: str,
+    slug: str | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Change a profile; options not given keep their values."""
+    if opts["ca_ref"] is not None and opts["self_signed"]:
+        raise CLIError("give at most one of --ca CA and --self-signed")
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    def unset(value: Any) -> Any:
+        return UNSET if value is None else value
+
+    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
+        current = await profile_admin.find_profile_strict(services, profile_ref)
+        enrollment = _enrollment(opts, EnrollmentConfig.from_store(current.enrollment))
+        changes = ProfileChanges(
+            slug=unset(slug),
+            name=unset(opts["name"]),
+            description=unset(opts["description"]),
+            policy_ref=unset(opts["policy_ref"]),
+            issuer_type=IssuerType.SELF_SIGNED
+            if opts["self_signed"]
+            else (IssuerType.CA if opts["ca_ref"] else UNSET),
+            ca_ref=None if opts["self_signed"] else unset(opts["ca_ref"]),
+            enrollment=enrollment
+            if enrollment != EnrollmentConfig.from_store(current.enrollment)
+            else UNSET,
+            defaults=_defaults(opts, Defaults.from_store(current.defaults))
+            if _defaults_given(opts)
+            else UNSET,
+            auto_renew=unset(opts["auto_renew"]),
+            renew_before_days=unset(opts["renew_before_days"]),
+            is_default=unset(opts["is_default"]),
+        )
+        if changes == ProfileChanges():
+            raise CLIError("nothing to change: give at least one option")
+        updated = await profile_admin.update_profile(services, current, changes)
+        return await _audited(services, "profile.update", updated)
+
+    shown = run(with_services(settings, action))
+    if not as_json:
+        click.echo(f"Updated profile {shown[1].slug!r}")
+    _show(shown, as_json)
+
+
+@profile_group.command("delete")
+@click.argument("profile_ref")
+@settings_options
+@json_option
+def delete_command(
+    profile_ref: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Delete a profile no ACME account, order or EAB key belongs to."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
+        profile = await profile_admin.find_profile_strict(services, profile_ref)
+        await profile_admin.delete_profile(services, profile)
+        return await _audited(services, "profile.delete", profile)
+
+    data, profile = run(with_services(settings, action))
+    if as_json:
+        emit_json({"deleted": data})
+    else:
+        click.echo(f"Deleted profile {profile.slug!r} ({profile.id})")

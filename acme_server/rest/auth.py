@@ -1,0 +1,86 @@
+"""REST authentication: the universal-auth login, token revocation, and the Bearer check
+every other REST handler starts with.
+
+    principal = await require_principal(request)   # ApiError(401) unless a live token
+    await audit.record(services, actor=principal.actor, ...)
+
+401 answers name no reason beyond "missing Bearer token" or "invalid or expired access
+token": whether a token is unknown, expired, revoked or its identity disabled is not told.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from acme_server.rest.common import ApiError, api_errors, field, read_json, services_of
+from acme_server.services import identities
+from acme_server.services.identities import InvalidCredentials, Principal
+
+__all__ = ["Principal", "require_principal", "routes"]
+
+MISSING_TOKEN = "missing Bearer token"  # noqa: S105 (a message)
+INVALID_TOKEN = "invalid or expired access token"  # noqa: S105 (a message)
+INVALID_CREDENTIALS = "invalid client credentials"
+_HEADER_MAX = 512  # an Authorization header longer than any token we issue
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None if absent or malformed."""
+    header = request.headers.get("authorization", "")
+    if not header or len(header) > _HEADER_MAX:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+async def require_principal(request: Request) -> Principal:
+    """The identity the request's Bearer token belongs to, or ApiError(401)."""
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(401, MISSING_TOKEN)
+    principal = await identities.authenticate(services_of(request), token)
+    if principal is None:
+        raise ApiError(401, INVALID_TOKEN)
+    return principal
+
+
+@api_errors
+async def login(request: Request) -> Response:
+    body = await read_json(request)
+    client_id: str = field(body, "clientId", str, required=True)
+    client_secret: str = field(body, "clientSecret", str, required=True)
+    try:
+        token, seconds = await identities.login(services_of(request), client_id, client_secret)
+    except InvalidCredentials:
+        raise ApiError(401, INVALID_CREDENTIALS) from None
+    return JSONResponse(
+        {
+            "accessToken": token,
+            "expiresIn": seconds,
+            "accessTokenMaxTTL": seconds,
+            "tokenType": "Bearer",
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@api_errors
+async def revoke(request: Request) -> Response:
+    """Revoke the token in the body. Knowing a token is the credential to revoke it; the
+    answer is the same whether it was live, so this tells nothing about other tokens."""
+    body = await read_json(request)
+    token: str = field(body, "accessToken", str, required=True)
+    await identities.revoke_token(services_of(request), token)
+    return JSONResponse({"message": "Successfully revoked access token"})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/v1/auth/universal-auth/login", login, methods=["POST"]),
+        Route("/api/v1/auth/token/revoke", revoke, methods=["POST"]),
+    ]

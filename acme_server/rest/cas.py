@@ -1,0 +1,219 @@
+"""Internal certificate authorities: /api/v1/cert-manager/ca/internal.
+
+    POST   /ca/internal          create a root ("type": "root") or an intermediate
+                                 ("type": "intermediate", "parentCaId")
+    GET    /ca/internal          list (no PEM)
+    GET    /ca/internal/{caId}   one CA, with its certificate and chain (id or name)
+    PATCH  /ca/internal/{caId}   {"status": "active" | "disabled"}
+    DELETE /ca/internal/{caId}   409 while certificates, child CAs or profiles refer to it
+
+A disabled CA issues nothing (issuance refuses non-active CAs) but its certificates stay
+revocable and its CRL published: disabling, not deleting, retires a CA that has issued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from acme_server.rest.auth import require_principal
+from acme_server.rest.common import ApiError, api_errors, iso, read_json, services_of
+from acme_server.services import ca_admin
+from acme_server.services.admin_input import known_keys, member
+from acme_server.services.audit import record
+from acme_server.services.authorities import CASpec, create_intermediate, create_root, find_ca
+from acme_server.services.errors import InvalidRequestError, NotFoundError
+from acme_server.services.profile_defaults import parse_enum, parse_validity
+from ca_core.errors import CAError
+from ca_core.names import subject_to_name
+from policy.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from store import CARecord
+
+BASE = "/api/v1/cert-manager/ca/internal"
+NAME_MAX = 255  # schema: certificate_authorities.name
+ROOT_TTL = "3650d"
+INTERMEDIATE_TTL = "1825d"
+CREATE_KEYS = (
+    "type",
+    "name",
+    "subject",
+    "keyAlgorithm",
+    "hashAlgorithm",
+    "ttl",
+    "parentCaId",
+)
+SUBJECT_KEYS = {
+    "commonName": "common_name",
+    "organization": "organization",
+    "organizationalUnit": "organizational_unit",
+    "country": "country",
+    "state": "state",
+    "locality": "locality",
+}
+
+
+def render_ca(ca: CARecord, *, full: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": ca.id,
+        "name": ca.name,
+        "type": ca.kind,
+        "parentCaId": ca.parent_id,
+        "status": ca.status,
+        "subject": ca.subject,
+        "keyAlgorithm": ca.key_algorithm,
+        "hashAlgorithm": ca.hash_algorithm,
+        "serialNumber": ca.serial_hex,
+        "notBefore": iso(ca.not_before),
+        "notAfter": iso(ca.not_after),
+        "crlDistributionUrl": ca.crl_distribution_url,
+        "aiaIssuerUrl": ca.aia_issuer_url,
+        "createdAt": iso(ca.created_at),
+    }
+    if full:
+        data["certificate"] = ca.certificate_pem
+        data["certificateChain"] = ca.chain_pem
+        data["crlNumber"] = ca.crl_number
+    return data
+
+
+def _subject(body: dict[str, Any], name: str) -> SubjectAttributes:
+    given: dict[str, Any] = member(body, "subject", dict, default={})
+    known_keys(given, SUBJECT_KEYS, "subject")
+    values = {
+        attr: member(given, key, str, where="subject", default="").strip()
+        for key, attr in SUBJECT_KEYS.items()
+    }
+    subject = SubjectAttributes(**{**values, "common_name": values["common_name"] or name})
+    try:
+        subject_to_name(subject)  # cheap checks before the (slow) key generation
+    except CAError as exc:
+        raise ApiError(400, f"subject: {exc}") from None
+    return subject
+
+
+def _spec(body: dict[str, Any], default_ttl: str) -> CASpec:
+    name: str = member(body, "name", str, required=True).strip()
+    if not name or len(name) > NAME_MAX:
+        raise ApiError(400, f"name must be 1-{NAME_MAX} characters")
+    key_algorithm = parse_enum(
+        KeyAlgorithm, member(body, "keyAlgorithm", str, default="EC_P384"), "keyAlgorithm"
+    )
+    hash_algorithm = parse_enum(
+        HashAlgorithm, member(body, "hashAlgorithm", str, default="SHA384"), "hashAlgorithm"
+    )
+    try:
+        validity = parse_validity(member(body, "ttl", str, default=default_ttl))
+    except InvalidRequestError as exc:
+        raise ApiError(400, f"ttl: {exc}") from None
+    return CASpec(
+        name=name,
+        subject=_subject(body, name),
+        key_algorithm=key_algorithm,
+        hash_algorithm=hash_algorithm,
+        validity=validity,
+    )
+
+
+@api_errors
+async def create_ca(request: Request) -> Response:
+    """Create a root or an intermediate certificate authority."""
+    principal = await require_principal(request)
+    body = await read_json(request)
+    known_keys(body, CREATE_KEYS)
+    kind = member(body, "type", str, required=True)
+    if kind not in ("root", "intermediate"):
+        raise ApiError(400, "type must be 'root' or 'intermediate'")
+    parent_ref = member(body, "parentCaId", str)
+    services = services_of(request)
+    if kind == "root":
+        if parent_ref is not None:
+            raise ApiError(400, "parentCaId is only for intermediate CAs")
+        ca = await create_root(services, _spec(body, ROOT_TTL))
+    else:
+        if parent_ref is None:
+            raise ApiError(400, "parentCaId is required for an intermediate CA")
+        spec = _spec(body, INTERMEDIATE_TTL)
+        try:
+            parent = await find_ca(services, parent_ref)
+        except NotFoundError as exc:
+            raise ApiError(400, f"parentCaId: {exc}") from None
+        ca = await create_intermediate(services, spec, parent.id)
+    await record(
+        services,
+        actor=principal.actor,
+        action="ca.create",
+        target_type="ca",
+        target_id=ca.id,
+        details={"name": ca.name, "type": ca.kind, "parentCaId": ca.parent_id},
+    )
+    return JSONResponse({"ca": render_ca(ca, full=True)}, status_code=201)
+
+
+@api_errors
+async def list_cas(request: Request) -> Response:
+    """List the internal certificate authorities, oldest first."""
+    await require_principal(request)
+    cas = await services_of(request).store.list_cas()
+    return JSONResponse({"cas": [render_ca(ca, full=False) for ca in cas]})
+
+
+@api_errors
+async def get_ca(request: Request) -> Response:
+    """Get one certificate authority (by id or name) with its certificate and chain."""
+    await require_principal(request)
+    ca = await find_ca(services_of(request), request.path_params["ca_id"])
+    return JSONResponse({"ca": render_ca(ca, full=True)})
+
+
+@api_errors
+async def update_ca(request: Request) -> Response:
+    """Enable or disable a certificate authority."""
+    principal = await require_principal(request)
+    body = await read_json(request)
+    known_keys(body, ("status",))
+    status: str = member(body, "status", str, required=True)
+    services = services_of(request)
+    ca = await find_ca(services, request.path_params["ca_id"])
+    updated, changed = await ca_admin.set_status(services, ca, status)
+    if changed:
+        await record(
+            services,
+            actor=principal.actor,
+            action="ca.update",
+            target_type="ca",
+            target_id=ca.id,
+            details={"name": ca.name, "status": updated.status},
+        )
+    return JSONResponse({"ca": render_ca(updated, full=True)})
+
+
+@api_errors
+async def delete_ca(request: Request) -> Response:
+    """Delete a certificate authority that nothing refers to (else 409: disable it)."""
+    principal = await require_principal(request)
+    services = services_of(request)
+    ca = await find_ca(services, request.path_params["ca_id"])
+    await ca_admin.delete_ca(services, ca)
+    await record(
+        services,
+        actor=principal.actor,
+        action="ca.delete",
+        target_type="ca",
+        target_id=ca.id,
+        details={"name": ca.name, "type": ca.kind},
+    )
+    return JSONResponse({"ca": render_ca(ca, full=False)})
+
+
+def routes() -> list[BaseRoute]:
+    one = f"{BASE}/{{ca_id}}"
+    return [
+        Route(BASE, create_ca, methods=["POST"]),
+        Route(BASE, list_cas, methods=["GET"]),
+        Route(one, get_ca, methods=["GET"]),
+        Route(one, update_ca, methods=["PATCH"]),
+        Route(one, delete_ca, methods=["DELETE"]),
+    ]

@@ -1,0 +1,134 @@
+"""REST certificate endpoints: issuance and renewal here; the inventory in
+certificates_inventory.py; bundles, exports, revocation and CRLs in certificates_export.py.
+`routes()` lists them all; `SCHEMAS` and `OPERATION_BODIES` (certificates_schemas.py) describe
+their bodies for the OpenAPI document.
+
+Every handler authenticates first (Bearer token, 401 otherwise), then reads its input
+(4xx before anything is stored), then calls one service; every write is audited.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from acme_server.rest import certificates_export as export
+from acme_server.rest import certificates_inventory as inventory
+from acme_server.rest.auth import Principal, require_principal
+from acme_server.rest.certificates_body import enroll_request
+from acme_server.rest.certificates_json import issued_json
+from acme_server.rest.certificates_schemas import OPERATION_BODIES, SCHEMAS
+from acme_server.rest.common import ApiError, api_errors, read_json, services_of
+from acme_server.services import audit
+from acme_server.services.bundles import issued_bundle
+from acme_server.services.certificates import find_certificate
+from acme_server.services.context import Services
+from acme_server.services.enrollment import Enrollment, PolicyViolationError, enroll
+from acme_server.services.renewal import renew_now
+
+__all__ = ["OPERATION_BODIES", "SCHEMAS", "routes"]
+
+PREFIX = "/api/v1/cert-manager"
+NO_STORE = {"Cache-Control": "no-store"}  # answers that may carry a private key
+
+
+async def audit_issued(
+    services: Services, principal: Principal, action: str, enrollment: Enrollment
+) -> None:
+    cert = enrollment.issued.record
+    await audit.record(
+        services,
+        actor=principal.actor,
+        action=action,
+        target_type="certificate",
+        target_id=cert.id,
+        details={
+            "serialNumber": cert.serial_hex,
+            "commonName": cert.common_name,
+            "profileId": cert.profile_id,
+            "requestMethod": cert.request_method.value,
+            "certificateRequestId": enrollment.request.id,
+            "renewedFromId": cert.renewed_from_id,
+        },
+    )
+
+
+@api_errors
+async def issue_certificate(request: Request) -> Response:
+    """POST /api/v1/cert-manager/certificates -- issue a certificate.
+
+    Request (JSON): `profileId` (profile id or slug, required); either `csr` (PEM; newlines
+    may be escaped as "\\n"; subject, SANs and key come from it) or managed `attributes`:
+    `commonName`, `altNames` (an array of {"type": "dns_name"|"ip_address"|"email"|"uri",
+    "value"}, or a comma-separated string of names), `organization`,
+    `organizationalUnit`, `country`, `state`, `locality`, `keyAlgorithm` (RSA_2048,
+    RSA_3072, RSA_4096, EC_P256, EC_P384, EC_P521), `signatureAlgorithm` ("RSA-SHA256",
+    "ECDSA-SHA384", ...: its hash is used, its family must be the signing key's),
+    `keyUsages`, `extendedKeyUsages` (e.g. "digital_signature", "server_auth"), `ttl`
+    ("365d"; with a CSR, attributes may hold only ttl, signatureAlgorithm and usages).
+    Unset attributes take the profile's defaults. Optional `metadata`: {string: string}.
+
+    Response 200: {"certificate": {"certificate", "certificateChain",
+    "issuingCaCertificate", "privateKey" (managed keys only), "serialNumber",
+    "certificateId"}, "certificateRequestId"}. 400 with `details` listing every policy
+    violation; 404 for an unknown profile.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    wanted = enroll_request(await read_json(request))
+    try:
+        enrollment = await enroll(services, wanted, channel="api")
+    except PolicyViolationError as exc:
+        raise ApiError(400, str(exc), details=list(exc.violations)) from None
+    await audit_issued(services, principal, "certificate.issue", enrollment)
+    return JSONResponse(issued_json(enrollment, issued_bundle(enrollment.issued)), headers=NO_STORE)
+
+
+@api_errors
+async def renew_certificate(request: Request) -> Response:
+    """POST /api/v1/cert-manager/certificates/{certificateId}/renew -- renew now.
+
+    No body. A new certificate from the same profile and request attributes, with a fresh
+    key, linked both ways (renewedFromId / renewedById), carrying the metadata; the
+    profile's current policy applies. Response 200: as issuance, plus `renewedFromId`.
+    400 "cannot renew: the server does not hold this certificate's private key" for CSR
+    and ACME certificates; 409 when it was already renewed or was never signed.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    try:
+        enrollment = await renew_now(services, cert, channel="api")
+    except PolicyViolationError as exc:
+        raise ApiError(400, str(exc), details=list(exc.violations)) from None
+    await audit_issued(services, principal, "certificate.renew", enrollment)
+    body = issued_json(enrollment, issued_bundle(enrollment.issued))
+    body["renewedFromId"] = cert.id
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def routes() -> list[BaseRoute]:
+    certs = f"{PREFIX}/certificates"
+    one = certs + "/{certificate_id}"
+    return [
+        Route(certs, issue_certificate, methods=["POST"]),
+        Route(certs, inventory.list_certificates, methods=["GET"]),
+        Route(one, inventory.get_certificate, methods=["GET"]),
+        Route(one, inventory.delete_certificate, methods=["DELETE"]),
+        Route(one + "/metadata", inventory.update_metadata, methods=["PATCH"]),
+        Route(one + "/renew", renew_certificate, methods=["POST"]),
+        Route(one + "/revoke", export.revoke_certificate, methods=["POST"]),
+        Route(one + "/bundle", export.get_bundle, methods=["GET"]),
+        Route(one + "/export", export.export_certificate, methods=["POST"]),
+        Route(
+            f"{PREFIX}/certificate-profiles/{{profile_id}}/certificates/latest",
+            export.latest_bundle,
+            methods=["GET"],
+        ),
+        Route(f"{PREFIX}/certificate-requests", inventory.list_requests, methods=["GET"]),
+        Route(
+            f"{PREFIX}/certificate-requests/{{request_id}}", inventory.get_request, methods=["GET"]
+        ),
+        Route(f"{PREFIX}/ca/internal/{{ca_id}}/crls", export.list_crls, methods=["GET"]),
+    ]

@@ -1,0 +1,192 @@
+"""REST: getting certificates out (PEM/JSON bundle, PKCS#12, a profile's latest active
+bundle), revoking them, and the CRLs that publish revocations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from acme_server.rest.auth import Principal, require_principal
+from acme_server.rest.certificates_json import bundle_json, crl_json
+from acme_server.rest.common import ApiError, api_errors, field, iso, read_json, services_of
+from acme_server.services import audit
+from acme_server.services.authorities import find_ca
+from acme_server.services.bundles import Bundle, bundle_of, pem_text
+from acme_server.services.certificates import export_pkcs12, find_certificate
+from acme_server.services.context import Services
+from acme_server.services.crls import current_crl
+from acme_server.services.inventory import latest_active
+from acme_server.services.profiles import find_profile
+from acme_server.services.revocation import revoke
+from policy.model import RevocationReason
+from store import CertificateRecord
+
+PEM_MEDIA_TYPE = "application/x-pem-file"
+PKCS12_MEDIA_TYPE = "application/x-pkcs12"
+MAX_PASSWORD = 1024
+MAX_ALIAS = 255
+_REASONS = ", ".join(r.value for r in RevocationReason)
+NO_STORE = {"Cache-Control": "no-store"}  # answers that may carry a private key
+
+
+def _wants_pem(request: Request) -> bool:
+    if request.query_params.get("format") == "pem":
+        return True
+    accept = request.headers.get("accept", "")
+    return PEM_MEDIA_TYPE in accept or "application/pem-certificate-chain" in accept
+
+
+async def _audit_key_read(
+    services: Services, principal: Principal, action: str, cert: CertificateRecord
+) -> None:
+    """A private key leaving the server is recorded like a write."""
+    await audit.record(
+        services,
+        actor=principal.actor,
+        action=action,
+        target_type="certificate",
+        target_id=cert.id,
+        details={"serialNumber": cert.serial_hex},
+    )
+
+
+def _bundle_response(request: Request, bundle: Bundle) -> Response:
+    if _wants_pem(request):
+        return Response(pem_text(bundle), media_type=PEM_MEDIA_TYPE, headers=NO_STORE)
+    return JSONResponse(bundle_json(bundle), headers=NO_STORE)
+
+
+@api_errors
+async def get_bundle(request: Request) -> Response:
+    """GET /api/v1/cert-manager/certificates/{certificateId}/bundle -- the certificate,
+    its chain and its private key when the server holds it.
+
+    Response 200 JSON: {"certificateId", "serialNumber", "certificate",
+    "certificateChain", "issuingCaCertificate", "privateKey" (null unless managed)};
+    with `?format=pem` or `Accept: application/x-pem-file`: one PEM text (certificate,
+    chain, key). Reading a private key is audited.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    bundle = bundle_of(services, cert)
+    if bundle.private_key is not None:
+        await _audit_key_read(services, principal, "certificate.export", cert)
+    return _bundle_response(request, bundle)
+
+
+@api_errors
+async def export_certificate(request: Request) -> Response:
+    """POST /api/v1/cert-manager/certificates/{certificateId}/export -- export a
+    certificate as PKCS#12 or PEM.
+
+    Request: {"format": "pkcs12" | "pem" (default "pkcs12"), "password" (PKCS#12: required,
+    non-empty), "alias" (PKCS#12 friendlyName; default the friendly name)}. Response 200:
+    `application/x-pkcs12` bytes (AES-256-CBC, PBKDF2-SHA256, HMAC-SHA256), or
+    `application/x-pem-file` text. Audited.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    body = await read_json(request)
+    fmt = field(body, "format", str, default="pkcs12")
+    if fmt not in ("pkcs12", "pem"):
+        raise ApiError(400, "format must be pkcs12 or pem")
+    password: str = field(body, "password", str, default="")
+    alias: str = field(body, "alias", str, default="")
+    if fmt == "pkcs12" and not password:
+        raise ApiError(400, "password is required for a PKCS#12 export and must not be empty")
+    if len(password) > MAX_PASSWORD or len(alias) > MAX_ALIAS:
+        raise ApiError(400, f"password and alias are limited to {MAX_PASSWORD}/{MAX_ALIAS}")
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    if fmt == "pem":
+        bundle = bundle_of(services, cert)
+        await _audit_key_read(services, principal, "certificate.export", cert)
+        return Response(pem_text(bundle), media_type=PEM_MEDIA_TYPE, headers=NO_STORE)
+    data = export_pkcs12(services, cert, password=password, alias=alias)
+    await _audit_key_read(services, principal, "certificate.export", cert)
+    filename = f"{cert.serial_hex}.p12"
+    return Response(
+        data,
+        media_type=PKCS12_MEDIA_TYPE,
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@api_errors
+async def latest_bundle(request: Request) -> Response:
+    """GET /api/v1/cert-manager/certificate-profiles/{profileId}/certificates/latest --
+    the profile's newest active, unrevoked, unexpired certificate as a bundle.
+
+    `profileId`: id or slug. Response 200: as GET .../certificates/{id}/bundle (JSON or
+    PEM) plus `commonName` and `notAfter` in JSON; 404 when there is none.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    profile = await find_profile(services, request.path_params["profile_id"])
+    cert = await latest_active(services, profile, datetime.now(UTC))
+    bundle = bundle_of(services, cert)
+    if bundle.private_key is not None:
+        await _audit_key_read(services, principal, "certificate.export", cert)
+    if _wants_pem(request):
+        return Response(pem_text(bundle), media_type=PEM_MEDIA_TYPE, headers=NO_STORE)
+    body = bundle_json(bundle) | {"commonName": cert.common_name, "notAfter": iso(cert.not_after)}
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@api_errors
+async def revoke_certificate(request: Request) -> Response:
+    """POST /api/v1/cert-manager/certificates/{certificateId}/revoke -- revoke a
+    certificate.
+
+    Request: {"revocationReason": "UNSPECIFIED" | "KEY_COMPROMISE" | "CA_COMPROMISE" |
+    "AFFILIATION_CHANGED" | "SUPERSEDED" | "CESSATION_OF_OPERATION" | "CERTIFICATE_HOLD" |
+    "PRIVILEGE_WITHDRAWN" | "A_A_COMPROMISE"} (default UNSPECIFIED). The issuing CA's CRL
+    is regenerated at once. Response 200: {"message": "Successfully revoked certificate",
+    "serialNumber", "revokedAt", "revocationReason", "certificateId"}; 409 when already
+    revoked (or expired).
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    body = await read_json(request)
+    raw = field(body, "revocationReason", str, default=RevocationReason.UNSPECIFIED.value)
+    try:
+        reason = RevocationReason(raw)
+    except ValueError:
+        raise ApiError(400, f"revocationReason must be one of {_REASONS}") from None
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    revoked = await revoke(services, cert, reason)
+    await audit.record(
+        services,
+        actor=principal.actor,
+        action="certificate.revoke",
+        target_type="certificate",
+        target_id=cert.id,
+        details={"serialNumber": cert.serial_hex, "reason": reason.value},
+    )
+    return JSONResponse(
+        {
+            "message": "Successfully revoked certificate",
+            "serialNumber": revoked.serial_hex,
+            "revokedAt": iso(revoked.revoked_at),
+            "revocationReason": reason.value,
+            "certificateId": revoked.id,
+        }
+    )
+
+
+@api_errors
+async def list_crls(request: Request) -> Response:
+    """GET /api/v1/cert-manager/ca/internal/{caId}/crls -- the CA's CRLs, newest first.
+
+    `caId`: the CA's id or name. Response 200: [{"id", "crl" (PEM), "crlNumber",
+    "thisUpdate", "nextUpdate"}]; a CA with no CRL yet gets its first one made.
+    """
+    await require_principal(request)
+    services = services_of(request)
+    ca = await find_ca(services, request.path_params["ca_id"])
+    crls = await services.store.list_crls(ca.id)
+    if not crls:
+        crls = [await current_crl(services, ca.id)]
+    return JSONResponse([crl_json(crl) for crl in crls])

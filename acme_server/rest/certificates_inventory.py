@@ -1,0 +1,203 @@
+"""REST: the certificate inventory (list, details, metadata, delete) and the certificate
+requests behind it (read-only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from acme_server.rest.auth import require_principal
+from acme_server.rest.certificates_body import (
+    metadata_object,
+    metadata_query,
+    query_choice,
+    query_int,
+)
+from acme_server.rest.certificates_json import (
+    certificate_details,
+    certificate_summary,
+    request_json,
+)
+from acme_server.rest.common import ApiError, api_errors, read_json, services_of
+from acme_server.services import audit, inventory
+from acme_server.services.certificates import find_certificate
+from acme_server.services.context import Services
+from acme_server.services.errors import NotFoundError
+from acme_server.services.inventory import CertificateQuery
+from acme_server.services.profiles import find_profile
+from policy.model import CertificateStatus
+
+SORT_BY = {"createdAt": "created_at", "notAfter": "not_after", "commonName": "common_name"}
+SORT_ORDER = {"desc": "desc", "asc": "asc"}
+STATUSES = {s.value: s.value for s in CertificateStatus}
+DEFAULT_LIMIT = 25
+MAX_EXPIRES_WITHIN_DAYS = 36500
+
+
+async def _profile_id(services: Services, ref: str | None) -> str | None:
+    """A profile filter given by id or slug; an unknown one filters on the text as given
+    (and so matches nothing) rather than failing."""
+    if not ref:
+        return None
+    try:
+        return (await find_profile(services, ref)).id
+    except NotFoundError:
+        return ref
+
+
+@api_errors
+async def list_certificates(request: Request) -> Response:
+    """GET /api/v1/cert-manager/certificates -- the inventory, one page at a time.
+
+    Query: `offset` (default 0), `limit` (1-100, default 25), `sortBy` (createdAt |
+    notAfter | commonName, default createdAt), `sortOrder` (asc | desc, default desc),
+    `status` (active | revoked | expired | pending), `profileId` (id or slug), `caId`,
+    `search` (case-insensitive part of the common or friendly name), `expiresWithinDays`
+    (notAfter between now and now + N days), `metadata[key]=value` (repeatable; every
+    pair must match). Response 200: {"certificates": [summary...], "totalCount"}.
+    """
+    await require_principal(request)
+    services = services_of(request)
+    within = request.query_params.get("expiresWithinDays")
+    status = request.query_params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError(400, f"status must be one of {', '.join(STATUSES)}")
+    query = CertificateQuery(
+        status=CertificateStatus(status) if status else None,
+        profile_id=await _profile_id(services, request.query_params.get("profileId")),
+        ca_id=request.query_params.get("caId") or None,
+        search=request.query_params.get("search") or None,
+        expires_within=None
+        if not within
+        else timedelta(days=query_int(request, "expiresWithinDays", 0, 0, MAX_EXPIRES_WITHIN_DAYS)),
+        metadata=metadata_query(request),
+        limit=query_int(request, "limit", DEFAULT_LIMIT, 1, inventory.LIST_LIMIT_MAX),
+        offset=query_int(request, "offset", 0, 0, 10**9),
+        order_by=query_choice(request, "sortBy", SORT_BY, "createdAt"),
+        descending=query_choice(request, "sortOrder", SORT_ORDER, "desc") == "desc",
+    )
+    now = datetime.now(UTC)
+    rows, total = await inventory.list_certificates(services, query, now)
+    return JSONResponse(
+        {"certificates": [certificate_summary(row, now) for row in rows], "totalCount": total}
+    )
+
+
+@api_errors
+async def get_certificate(request: Request) -> Response:
+    """GET /api/v1/cert-manager/certificates/{certificateId} -- one certificate in full.
+
+    `certificateId` is the id or the serial number (hex). Response 200: the summary fields
+    (id, serialNumber, status, commonName, friendlyName, altNames, notBefore, notAfter,
+    caId, profileId, requestMethod, keyAlgorithm, hasPrivateKey, autoRenew, metadata,
+    renewedFromId, renewedById, revokedAt, revocationReason, certificateRequestId,
+    createdAt) plus subject {commonName, organization, organizationalUnit, country,
+    state, locality}, subjectDn, issuerDn, issuingCa {id, name}, profile {id, slug},
+    basicConstraints {isCA, pathLength}, keyUsages, extendedKeyUsages, signatureAlgorithm,
+    hashAlgorithm, fingerprints {sha256, sha1} and certificate (PEM). Never the key.
+    """
+    await require_principal(request)
+    services = services_of(request)
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    now = datetime.now(UTC)
+    return JSONResponse(certificate_details(await inventory.describe(services, cert, now), now))
+
+
+@api_errors
+async def update_metadata(request: Request) -> Response:
+    """PATCH /api/v1/cert-manager/certificates/{certificateId}/metadata -- replace a
+    certificate's metadata.
+
+    Request: {"metadata": {string: string}} (the whole new set; {} clears it). The
+    certificate request's metadata is not changed (it is read-only). Response 200:
+    {"certificateId", "metadata"}.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    body = await read_json(request)
+    if "metadata" not in body:
+        raise ApiError(400, "metadata is required")
+    metadata = metadata_object(body["metadata"])
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    updated = await inventory.set_metadata(services, cert, metadata)
+    await audit.record(
+        services,
+        actor=principal.actor,
+        action="certificate.metadata.update",
+        target_type="certificate",
+        target_id=cert.id,
+        details={"serialNumber": cert.serial_hex, "keys": sorted(updated.metadata)},
+    )
+    return JSONResponse({"certificateId": updated.id, "metadata": updated.metadata})
+
+
+@api_errors
+async def delete_certificate(request: Request) -> Response:
+    """DELETE /api/v1/cert-manager/certificates/{certificateId} -- remove a certificate
+    from the inventory.
+
+    This does NOT revoke the certificate: revoke it first if it must stop being trusted
+    (a deleted certificate can no longer be revoked here). A revoked certificate is kept
+    until it expires, because its CA's CRL lists it (409), and a pending one must be
+    revoked instead (409). Response 200: {"message", "certificateId", "serialNumber"}.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    await inventory.delete_certificate(services, cert, datetime.now(UTC))
+    await audit.record(
+        services,
+        actor=principal.actor,
+        action="certificate.delete",
+        target_type="certificate",
+        target_id=cert.id,
+        details={"serialNumber": cert.serial_hex, "commonName": cert.common_name},
+    )
+    return JSONResponse(
+        {
+            "message": "Successfully deleted certificate",
+            "certificateId": cert.id,
+            "serialNumber": cert.serial_hex,
+        }
+    )
+
+
+@api_errors
+async def list_requests(request: Request) -> Response:
+    """GET /api/v1/cert-manager/certificate-requests -- certificate requests, newest first.
+
+    Query: `offset`, `limit` (1-100, default 25), `profileId` (id or slug), `status`
+    (pending | issued | failed), `metadata[key]=value` (repeatable). Response 200:
+    {"certificateRequests": [request...], "totalCount"}; a request is {id, profileId,
+    method, status, csr, attributes, metadata, certificateId, error, createdAt}.
+    """
+    await require_principal(request)
+    services = services_of(request)
+    rows, total = await inventory.list_requests(
+        services,
+        profile_id=await _profile_id(services, request.query_params.get("profileId")),
+        status=request.query_params.get("status") or None,
+        metadata=metadata_query(request),
+        limit=query_int(request, "limit", DEFAULT_LIMIT, 1, inventory.LIST_LIMIT_MAX),
+        offset=query_int(request, "offset", 0, 0, 10**9),
+    )
+    return JSONResponse(
+        {"certificateRequests": [request_json(row) for row in rows], "totalCount": total}
+    )
+
+
+@api_errors
+async def get_request(request: Request) -> Response:
+    """GET /api/v1/cert-manager/certificate-requests/{requestId} -- one certificate
+    request.
+
+    Response 200: {id, profileId, method (api_managed | api_csr | acme), status, csr,
+    attributes (as issued: commonName, altNames, subject attributes, keyAlgorithm,
+    signatureAlgorithm, hashAlgorithm, keyUsages, extendedKeyUsages, ttl), metadata
+    (read-only), certificateId, error, createdAt}.
+    """
+    await require_principal(request)
+    found = await inventory.find_request(services_of(request), request.path_params["request_id"])
+    return JSONResponse(request_json(found))

@@ -1,0 +1,146 @@
+"""Certificates, requests, bundles and CRLs as the REST API shows them (camelCase JSON,
+UTC ISO 8601 times ending in "Z", serial numbers as lowercase hex)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from acme_server.rest.common import iso
+from acme_server.services.bundles import Bundle
+from acme_server.services.enrollment import Enrollment
+from acme_server.services.inventory import CertificateDetails, effective_status
+from policy.model import SubjectAttributes
+from store import CertificateRecord, CertificateRequestRecord, CRLRecord
+
+
+def certificate_summary(record: CertificateRecord, now: datetime) -> dict[str, Any]:
+    """One row of the inventory."""
+    return {
+        "id": record.id,
+        "serialNumber": record.serial_hex,
+        "status": effective_status(record, now).value,
+        "commonName": record.common_name,
+        "friendlyName": record.friendly_name,
+        "altNames": [{"type": s["type"], "value": s["value"]} for s in record.sans],
+        "notBefore": iso(record.not_before),
+        "notAfter": iso(record.not_after),
+        "caId": record.ca_id,
+        "profileId": record.profile_id,
+        "requestMethod": record.request_method.value,
+        "keyAlgorithm": record.key_algorithm,
+        "hasPrivateKey": record.encrypted_private_key is not None,
+        "autoRenew": record.auto_renew,
+        "metadata": dict(record.metadata),
+        "renewedFromId": record.renewed_from_id,
+        "renewedById": record.renewed_by_id,
+        "revokedAt": iso(record.revoked_at),
+        "revocationReason": None
+        if record.revocation_reason is None
+        else record.revocation_reason.value,
+        "certificateRequestId": record.certificate_request_id,
+        "createdAt": iso(record.created_at),
+    }
+
+
+def _subject(subject: SubjectAttributes | None) -> dict[str, str] | None:
+    if subject is None:
+        return None
+    return {
+        "commonName": subject.common_name,
+        "organization": subject.organization,
+        "organizationalUnit": subject.organizational_unit,
+        "country": subject.country,
+        "state": subject.state,
+        "locality": subject.locality,
+    }
+
+
+def certificate_details(details: CertificateDetails, now: datetime) -> dict[str, Any]:
+    """Everything a certificate's details page shows (no private key)."""
+    record = details.record
+    out = certificate_summary(record, now)
+    out["status"] = details.status.value
+    out.update(
+        {
+            "subject": _subject(details.subject),
+            "subjectDn": details.subject_dn,
+            "issuerDn": details.issuer_dn,
+            "issuingCa": None
+            if details.ca is None
+            else {"id": details.ca.id, "name": details.ca.name},
+            "profile": None
+            if details.profile is None
+            else {"id": details.profile.id, "slug": details.profile.slug},
+            "basicConstraints": None
+            if details.is_ca is None
+            else {"isCA": details.is_ca, "pathLength": details.path_length},
+            "keyUsages": None if details.key_usages is None else list(details.key_usages),
+            "extendedKeyUsages": None
+            if details.extended_key_usages is None
+            else list(details.extended_key_usages),
+            "signatureAlgorithm": details.signature_algorithm,
+            "hashAlgorithm": record.hash_algorithm,
+            "fingerprints": {
+                "sha256": details.sha256_fingerprint,
+                "sha1": details.sha1_fingerprint,
+            },
+            "certificate": record.certificate_pem or None,
+        }
+    )
+    return out
+
+
+def bundle_json(bundle: Bundle) -> dict[str, Any]:
+    """The bundle endpoints' body; privateKey is null when the server holds no key."""
+    return {
+        "certificateId": bundle.certificate_id,
+        "serialNumber": bundle.serial_hex,
+        "certificate": bundle.certificate,
+        "certificateChain": bundle.chain,
+        "issuingCaCertificate": bundle.issuing_ca,
+        "privateKey": bundle.private_key,
+    }
+
+
+def issued_json(enrollment: Enrollment, bundle: Bundle) -> dict[str, Any]:
+    """The issuance (and renewal) answer; privateKey only for a managed key."""
+    certificate: dict[str, Any] = {
+        "certificate": bundle.certificate,
+        "certificateChain": bundle.chain,
+        "issuingCaCertificate": bundle.issuing_ca,
+        "serialNumber": bundle.serial_hex,
+        "certificateId": bundle.certificate_id,
+    }
+    if bundle.private_key is not None:
+        certificate["privateKey"] = bundle.private_key
+    return {"certificate": certificate, "certificateRequestId": enrollment.request.id}
+
+
+def request_json(request: CertificateRequestRecord) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "profileId": request.profile_id,
+        "method": request.method.value,
+        "status": request.status,
+        "csr": request.csr_pem,
+        "attributes": dict(request.attributes),
+        "metadata": dict(request.metadata),
+        "certificateId": request.certificate_id,
+        "error": request.error,
+        "createdAt": iso(request.created_at),
+    }
+
+
+def crl_json(crl: CRLRecord) -> dict[str, Any]:
+    pem = x509.load_der_x509_crl(crl.der).public_bytes(Encoding.PEM).decode("ascii")
+    return {
+        "id": crl.id,
+        "crl": pem,
+        "crlNumber": crl.number,
+        "thisUpdate": iso(crl.this_update),
+        "nextUpdate": iso(crl.next_update),
+    }

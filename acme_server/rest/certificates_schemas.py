@@ -1,0 +1,239 @@
+"""JSON Schemas (OpenAPI 3.1) of the certificate endpoints' bodies, in the shape
+openapi_schemas.py uses: SCHEMAS[name] = schema, and OPERATION_BODIES[(method, path
+template with "{}" per parameter)] = (request schema or None, success status, response
+schema or None). Bodies that are not JSON (PKCS#12, PEM) are described in the handlers'
+docstrings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy.model import (
+    CertificateStatus,
+    ExtendedKeyUsage,
+    KeyAlgorithm,
+    KeyUsage,
+    RequestMethod,
+    RevocationReason,
+    SanType,
+    SignatureAlgorithm,
+)
+
+_S: dict[str, Any] = {"type": "string"}
+_NS: dict[str, Any] = {"type": ["string", "null"]}
+_INT: dict[str, Any] = {"type": "integer"}
+_BOOL: dict[str, Any] = {"type": "boolean"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+_NTIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+_TTL: dict[str, Any] = {"type": "string", "pattern": "^[0-9]+[smhdwy]$", "examples": ["365d"]}
+_META: dict[str, Any] = {"type": "object", "additionalProperties": _S}
+
+
+def _enum(kind: type[Any], *, nullable: bool = False) -> dict[str, Any]:
+    values: list[Any] = [m.value for m in kind]
+    return (
+        {"type": ["string", "null"], "enum": [*values, None]}
+        if nullable
+        else {
+            "type": "string",
+            "enum": values,
+        }
+    )
+
+
+def _obj(props: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _arr(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_ALT_NAME = _obj({"type": _enum(SanType), "value": _S}, ("type", "value"))
+_ALT_NAMES = {
+    "oneOf": [
+        _arr(_ALT_NAME),
+        {"type": "string", "description": 'comma-separated, e.g. "a.example.com, 10.0.0.1"'},
+    ]
+}
+_ATTRIBUTES = _obj(
+    {
+        "commonName": _S,
+        "altNames": _ALT_NAMES,
+        "organization": _S,
+        "organizationalUnit": _S,
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+        "state": _S,
+        "locality": _S,
+        "keyAlgorithm": _enum(KeyAlgorithm),
+        "signatureAlgorithm": _enum(SignatureAlgorithm),
+        "keyUsages": _arr(_enum(KeyUsage)),
+        "extendedKeyUsages": _arr(_enum(ExtendedKeyUsage)),
+        "ttl": _TTL,
+    }
+)
+_SUBJECT_KEYS = ("commonName", "organization", "organizationalUnit", "country", "state", "locality")
+_SUMMARY_PROPS: dict[str, Any] = {
+    "id": _S,
+    "serialNumber": _S,
+    "status": _enum(CertificateStatus),
+    "commonName": _S,
+    "friendlyName": _S,
+    "altNames": _arr(_ALT_NAME),
+    "notBefore": _TIME,
+    "notAfter": _TIME,
+    "caId": _NS,
+    "profileId": _NS,
+    "requestMethod": _enum(RequestMethod),
+    "keyAlgorithm": _S,
+    "hasPrivateKey": _BOOL,
+    "autoRenew": _BOOL,
+    "metadata": _META,
+    "renewedFromId": _NS,
+    "renewedById": _NS,
+    "revokedAt": _NTIME,
+    "revocationReason": _enum(RevocationReason, nullable=True),
+    "certificateRequestId": _NS,
+    "createdAt": _TIME,
+}
+_BUNDLE_PROPS: dict[str, Any] = {
+    "certificateId": _S,
+    "serialNumber": _S,
+    "certificate": _S,
+    "certificateChain": {"type": "string", "description": "PEM, issuer first"},
+    "issuingCaCertificate": _S,
+    "privateKey": {"type": ["string", "null"], "description": "PKCS#8 PEM, managed keys only"},
+}
+_ISSUED = _obj(
+    {
+        "certificate": _obj(
+            {k: v for k, v in _BUNDLE_PROPS.items()},
+            ("certificate", "certificateChain", "issuingCaCertificate", "serialNumber"),
+        ),
+        "certificateRequestId": _S,
+        "renewedFromId": {"type": "string", "description": "renewals only"},
+    },
+    ("certificate", "certificateRequestId"),
+)
+_REQUEST = _obj(
+    {
+        "id": _S,
+        "profileId": _NS,
+        "method": _enum(RequestMethod),
+        "status": {"type": "string", "enum": ["pending", "issued", "failed"]},
+        "csr": _NS,
+        "attributes": _ATTRIBUTES,
+        "metadata": _META,
+        "certificateId": _NS,
+        "error": _NS,
+        "createdAt": _TIME,
+    },
+    ("id", "method", "status", "attributes", "metadata"),
+)
+
+SCHEMAS: dict[str, Any] = {
+    "CertificateAttributes": _ATTRIBUTES,
+    "CertificateIssueRequest": _obj(
+        {
+            "profileId": {"type": "string", "description": "profile id or slug"},
+            "csr": {"type": "string", "description": 'PEM PKCS#10 ("\\n" escapes accepted)'},
+            "attributes": _ref("CertificateAttributes"),
+            "metadata": _META,
+        },
+        ("profileId",),
+    ),
+    "CertificateIssueResponse": _ISSUED,
+    "CertificateSummary": _obj(_SUMMARY_PROPS, ("id", "serialNumber", "status")),
+    "CertificateList": _obj(
+        {"certificates": _arr(_ref("CertificateSummary")), "totalCount": _INT},
+        ("certificates", "totalCount"),
+    ),
+    "CertificateDetails": _obj(
+        {
+            **_SUMMARY_PROPS,
+            "subject": _obj({k: _S for k in _SUBJECT_KEYS}),
+            "subjectDn": _S,
+            "issuerDn": _NS,
+            "issuingCa": _obj({"id": _S, "name": _S}),
+            "profile": _obj({"id": _S, "slug": _S}),
+            "basicConstraints": _obj({"isCA": _BOOL, "pathLength": {"type": ["integer", "null"]}}),
+            "keyUsages": _arr(_S),
+            "extendedKeyUsages": _arr(_S),
+            "signatureAlgorithm": _NS,
+            "hashAlgorithm": _S,
+            "fingerprints": _obj({"sha256": _NS, "sha1": _NS}),
+            "certificate": _NS,
+        },
+        ("id", "serialNumber", "status"),
+    ),
+    "CertificateMetadataRequest": _obj({"metadata": _META}, ("metadata",)),
+    "CertificateMetadataResponse": _obj({"certificateId": _S, "metadata": _META}),
+    "CertificateDeleteResponse": _obj({"message": _S, "certificateId": _S, "serialNumber": _S}),
+    "CertificateBundle": _obj(_BUNDLE_PROPS, ("certificate", "serialNumber")),
+    "CertificateLatestBundle": _obj(
+        {**_BUNDLE_PROPS, "commonName": _S, "notAfter": _TIME}, ("certificate", "serialNumber")
+    ),
+    "CertificateExportRequest": _obj(
+        {
+            "format": {"type": "string", "enum": ["pkcs12", "pem"], "default": "pkcs12"},
+            "password": {"type": "string", "minLength": 1, "description": "PKCS#12: required"},
+            "alias": _S,
+        }
+    ),
+    "RevokeRequest": _obj({"revocationReason": _enum(RevocationReason)}),
+    "RevokeResponse": _obj(
+        {
+            "message": _S,
+            "serialNumber": _S,
+            "revokedAt": _TIME,
+            "revocationReason": _enum(RevocationReason),
+            "certificateId": _S,
+        },
+        ("message", "serialNumber", "revokedAt"),
+    ),
+    "CertificateRequest": _REQUEST,
+    "CertificateRequestList": _obj(
+        {"certificateRequests": _arr(_ref("CertificateRequest")), "totalCount": _INT},
+        ("certificateRequests", "totalCount"),
+    ),
+    "CrlList": _arr(
+        _obj(
+            {"id": _S, "crl": _S, "crlNumber": _INT, "thisUpdate": _TIME, "nextUpdate": _TIME},
+            ("id", "crl"),
+        )
+    ),
+}
+
+_CERTS = "/api/v1/cert-manager/certificates"
+_ONE = f"{_CERTS}/{{}}"
+
+OPERATION_BODIES: dict[tuple[str, str], tuple[str | None, str, str | None]] = {
+    ("post", _CERTS): ("CertificateIssueRequest", "200", "CertificateIssueResponse"),
+    ("get", _CERTS): (None, "200", "CertificateList"),
+    ("get", _ONE): (None, "200", "CertificateDetails"),
+    ("delete", _ONE): (None, "200", "CertificateDeleteResponse"),
+    ("patch", f"{_ONE}/metadata"): (
+        "CertificateMetadataRequest",
+        "200",
+        "CertificateMetadataResponse",
+    ),
+    ("post", f"{_ONE}/renew"): (None, "200", "CertificateIssueResponse"),
+    ("post", f"{_ONE}/revoke"): ("RevokeRequest", "200", "RevokeResponse"),
+    ("get", f"{_ONE}/bundle"): (None, "200", "CertificateBundle"),
+    ("post", f"{_ONE}/export"): ("CertificateExportRequest", "200", None),
+    ("get", "/api/v1/cert-manager/certificate-profiles/{}/certificates/latest"): (
+        None,
+        "200",
+        "CertificateLatestBundle",
+    ),
+    ("get", "/api/v1/cert-manager/certificate-requests"): (None, "200", "CertificateRequestList"),
+    ("get", "/api/v1/cert-manager/certificate-requests/{}"): (None, "200", "CertificateRequest"),
+    ("get", "/api/v1/cert-manager/ca/internal/{}/crls"): (None, "200", "CrlList"),
+}

@@ -1,0 +1,133 @@
+"""External Account Binding credentials of a profile (RFC 8555 7.3.4):
+/api/v1/cert-manager/certificate-profiles/{profileId}/eab-credentials.
+
+    POST   .../eab-credentials        {"reusable"?: false, "hmacAlgorithm"?: "HS256"}
+                                      -> {"kid", "hmacKey", "hmacAlgorithm", "reusable",
+                                          "directoryUrl", "createdAt"}; the key is shown
+                                          this once and stored only encrypted
+    GET    .../eab-credentials        list (never the key)
+    DELETE .../eab-credentials/{kid}  revoke: no new account binds with it (409 if it was)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from acme_server import eab
+from acme_server.rest.auth import require_principal
+from acme_server.rest.common import ApiError, api_errors, iso, read_json, services_of
+from acme_server.services.admin_input import known_keys, member
+from acme_server.services.audit import record
+from acme_server.services.profile_admin import find_profile_strict
+from acme_server.urls import AcmeUrls
+from store import EABKeyRecord, NotFound
+
+BASE = "/api/v1/cert-manager/certificate-profiles/{profile_id}/eab-credentials"
+
+
+def eab_status(key: EABKeyRecord) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.used_at is not None and not key.reusable:
+        return "used"
+    return "usable"
+
+
+def render_key(key: EABKeyRecord) -> dict[str, Any]:
+    return {
+        "kid": key.id,
+        "profileId": key.profile_id,
+        "hmacAlgorithm": key.hmac_alg,
+        "reusable": key.reusable,
+        "status": eab_status(key),
+        "createdAt": iso(key.created_at),
+        "usedAt": iso(key.used_at),
+        "revokedAt": iso(key.revoked_at),
+        "boundAccountId": key.bound_account_id,
+    }
+
+
+@api_errors
+async def create_credential(request: Request) -> Response:
+    """Create an EAB credential for the profile; the HMAC key is returned only here."""
+    principal = await require_principal(request)
+    body = await read_json(request)
+    known_keys(body, ("reusable", "hmacAlgorithm"))
+    reusable: bool = member(body, "reusable", bool, default=False)
+    algorithm: str = member(body, "hmacAlgorithm", str, default="HS256")
+    if algorithm not in eab.HMAC_ALGS:
+        raise ApiError(400, f"hmacAlgorithm must be one of {', '.join(sorted(eab.HMAC_ALGS))}")
+    services = services_of(request)
+    profile = await find_profile_strict(services, request.path_params["profile_id"])
+    made = await eab.create_credential(
+        services.store, services.kek, profile_id=profile.id, reusable=reusable, hmac_alg=algorithm
+    )
+    await record(
+        services,
+        actor=principal.actor,
+        action="eab.create",
+        target_type="eab_credential",
+        target_id=made.record.id,
+        details={"profileId": profile.id, "reusable": reusable, "hmacAlgorithm": algorithm},
+    )
+    return JSONResponse(
+        {
+            "kid": made.record.id,
+            "hmacKey": made.hmac_key_b64,
+            "hmacAlgorithm": made.record.hmac_alg,
+            "reusable": made.record.reusable,
+            "directoryUrl": AcmeUrls(services.settings.base_url, profile.slug).directory,
+            "createdAt": iso(made.record.created_at),
+        },
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@api_errors
+async def list_credentials(request: Request) -> Response:
+    """List the profile's EAB credentials (key ids and state, never the HMAC keys)."""
+    await require_principal(request)
+    services = services_of(request)
+    profile = await find_profile_strict(services, request.path_params["profile_id"])
+    keys = await services.store.list_eab_keys(profile.id)
+    return JSONResponse({"eabCredentials": [render_key(k) for k in keys]})
+
+
+@api_errors
+async def revoke_credential(request: Request) -> Response:
+    """Revoke an EAB credential: no new ACME account can bind with it."""
+    principal = await require_principal(request)
+    services = services_of(request)
+    profile = await find_profile_strict(services, request.path_params["profile_id"])
+    kid = request.path_params["kid"]
+    try:
+        key = await services.store.get_eab_key(kid)
+    except NotFound:
+        key = None
+    if key is None or key.profile_id != profile.id:
+        raise ApiError(404, f"no EAB credential {kid!r} for profile {profile.slug!r}")
+    if not await services.store.revoke_eab_key(kid, datetime.now(UTC)):
+        raise ApiError(409, f"EAB credential {kid!r} is already revoked")
+    await record(
+        services,
+        actor=principal.actor,
+        action="eab.revoke",
+        target_type="eab_credential",
+        target_id=kid,
+        details={"profileId": profile.id},
+    )
+    return JSONResponse({"eabCredential": render_key(await services.store.get_eab_key(kid))})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route(BASE, create_credential, methods=["POST"]),
+        Route(BASE, list_credentials, methods=["GET"]),
+        Route(f"{BASE}/{{kid}}", revoke_credential, methods=["DELETE"]),
+    ]

@@ -1,0 +1,287 @@
+"""The JSON Schemas (OpenAPI 3.1, JSON Schema 2020-12) of the management bodies (CAs,
+policies, profiles, EAB credentials, login, errors) and which operation takes and answers
+which: OPERATION_BODIES[(method, path template)] = (request schema or None, success
+status, response schema or None); path templates write every parameter as "{}"
+(openapi.template). The certificate endpoints' are in certificates_schemas.py, in the
+same shape; openapi.py merges both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy.model import (
+    ExtendedKeyUsage,
+    HashAlgorithm,
+    KeyAlgorithm,
+    KeyUsage,
+    SanType,
+    SignatureAlgorithm,
+    SubjectField,
+)
+
+STRING: dict[str, Any] = {"type": "string"}
+NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
+BOOLEAN: dict[str, Any] = {"type": "boolean"}
+INTEGER: dict[str, Any] = {"type": "integer"}
+DATETIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+NULLABLE_DATETIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+HMAC_ALGORITHM: dict[str, Any] = {"type": "string", "enum": ["HS256", "HS384", "HS512"]}
+TTL: dict[str, Any] = {"type": "string", "pattern": "^[0-9]+[smhdwy]$", "examples": ["90d"]}
+
+
+def enum(kind: type[Any]) -> dict[str, Any]:
+    return {"type": "string", "enum": [member.value for member in kind]}
+
+
+def obj(
+    properties: dict[str, Any], required: tuple[str, ...] = (), *, closed: bool = True
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def wrapped(key: str, name: str) -> dict[str, Any]:
+    return obj({key: ref(name)}, (key,))
+
+
+_NAME_RULES = obj({"allowed": array(STRING), "denied": array(STRING)})
+_USAGE_RULES_KU = obj({"allowed": array(enum(KeyUsage)), "required": array(enum(KeyUsage))})
+_USAGE_RULES_EKU = obj(
+    {"allowed": array(enum(ExtendedKeyUsage)), "required": array(enum(ExtendedKeyUsage))}
+)
+
+POLICY_RULES = obj(
+    {
+        "commonName": obj({"allowed": array(STRING), "denied": array(STRING), "required": BOOLEAN}),
+        "sans": {
+            "type": "object",
+            "propertyNames": enum(SanType),
+            "additionalProperties": _NAME_RULES,
+        },
+        "allowedSanTypes": array(enum(SanType)),
+        "requiredSanTypes": array(enum(SanType)),
+        "allowWildcards": BOOLEAN,
+        "maxSans": {"type": ["integer", "null"], "minimum": 0},
+        "subject": {
+            "type": "object",
+            "propertyNames": enum(SubjectField),
+            "additionalProperties": obj(
+                {"required": BOOLEAN, "patterns": array(STRING), "allowed": BOOLEAN}
+            ),
+        },
+        "keyAlgorithms": array(enum(KeyAlgorithm)),
+        "signatureAlgorithms": array(enum(SignatureAlgorithm)),
+        "keyUsages": _USAGE_RULES_KU,
+        "extendedKeyUsages": _USAGE_RULES_EKU,
+        "maxTtl": {"type": ["string", "integer", "null"], "examples": ["365d"]},
+    }
+)
+
+SUBJECT = obj(
+    {
+        "commonName": STRING,
+        "organization": STRING,
+        "organizationalUnit": STRING,
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+        "state": STRING,
+        "locality": STRING,
+    }
+)
+
+CA = obj(
+    {
+        "id": STRING,
+        "name": STRING,
+        "type": {"type": "string", "enum": ["root", "intermediate"]},
+        "parentCaId": NULLABLE_STRING,
+        "status": {"type": "string", "enum": ["active", "disabled"]},
+        "subject": STRING,
+        "keyAlgorithm": enum(KeyAlgorithm),
+        "hashAlgorithm": enum(HashAlgorithm),
+        "serialNumber": STRING,
+        "notBefore": DATETIME,
+        "notAfter": DATETIME,
+        "crlDistributionUrl": STRING,
+        "aiaIssuerUrl": STRING,
+        "createdAt": DATETIME,
+        "certificate": {"type": "string", "description": "PEM (detail only)"},
+        "certificateChain": {"type": "string", "description": "PEM, issuer first"},
+        "crlNumber": INTEGER,
+    },
+    ("id", "name", "type", "status", "subject", "notBefore", "notAfter"),
+)
+
+ENROLLMENT = obj(
+    {
+        "acme": obj({"enabled": BOOLEAN, "eabRequired": BOOLEAN, "allowIpIdentifiers": BOOLEAN}),
+        "api": obj({"enabled": BOOLEAN}),
+    }
+)
+DEFAULTS = obj(
+    {
+        "ttl": TTL,
+        "keyAlgorithm": enum(KeyAlgorithm),
+        "hashAlgorithm": enum(HashAlgorithm),
+        "keyUsages": array(enum(KeyUsage)),
+        "extendedKeyUsages": array(enum(ExtendedKeyUsage)),
+    }
+)
+_PROFILE_FIELDS: dict[str, Any] = {
+    "slug": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$"},
+    "name": STRING,
+    "description": STRING,
+    "policyId": STRING,
+    "issuerType": {"type": "string", "enum": ["ca", "self_signed"]},
+    "caId": NULLABLE_STRING,
+    "enrollment": ref("ProfileEnrollment"),
+    "defaults": ref("ProfileDefaults"),
+    "autoRenew": BOOLEAN,
+    "renewBeforeDays": {"type": "integer", "minimum": 0},
+    "isDefault": BOOLEAN,
+}
+
+EAB_CREDENTIAL = obj(
+    {
+        "kid": STRING,
+        "profileId": STRING,
+        "hmacAlgorithm": HMAC_ALGORITHM,
+        "reusable": BOOLEAN,
+        "status": {"type": "string", "enum": ["usable", "used", "revoked"]},
+        "createdAt": DATETIME,
+        "usedAt": NULLABLE_DATETIME,
+        "revokedAt": NULLABLE_DATETIME,
+        "boundAccountId": NULLABLE_STRING,
+    },
+    ("kid", "status"),
+)
+
+SCHEMAS: dict[str, Any] = {
+    "Error": obj(
+        {"statusCode": INTEGER, "error": STRING, "message": STRING, "details": {}},
+        ("statusCode", "error", "message"),
+    ),
+    "LoginRequest": obj({"clientId": STRING, "clientSecret": STRING}, ("clientId", "clientSecret")),
+    "LoginResponse": obj(
+        {
+            "accessToken": STRING,
+            "expiresIn": INTEGER,
+            "accessTokenMaxTTL": INTEGER,
+            "tokenType": {"type": "string", "const": "Bearer"},
+        },
+        ("accessToken", "expiresIn", "tokenType"),
+    ),
+    "PolicyRules": POLICY_RULES,
+    "PolicyCreateRequest": obj(
+        {"name": STRING, "description": STRING, "rules": ref("PolicyRules")}, ("name", "rules")
+    ),
+    "PolicyUpdateRequest": obj(
+        {"name": STRING, "description": STRING, "rules": ref("PolicyRules")}
+    ),
+    "Policy": obj(
+        {
+            "id": STRING,
+            "name": STRING,
+            "description": STRING,
+            "rules": ref("PolicyRules"),
+            "createdAt": DATETIME,
+            "updatedAt": DATETIME,
+        },
+        ("id", "name", "rules"),
+    ),
+    "PolicyResponse": wrapped("policy", "Policy"),
+    "PolicyList": obj({"policies": array(ref("Policy"))}, ("policies",)),
+    "ProfileEnrollment": ENROLLMENT,
+    "ProfileDefaults": DEFAULTS,
+    "ProfileCreateRequest": obj(_PROFILE_FIELDS, ("slug", "policyId")),
+    "ProfileUpdateRequest": obj(_PROFILE_FIELDS),
+    "Profile": obj(
+        {
+            "id": STRING,
+            **_PROFILE_FIELDS,
+            "acmeDirectoryUrl": NULLABLE_STRING,
+            "createdAt": DATETIME,
+            "updatedAt": DATETIME,
+        },
+        ("id", "slug", "policyId", "issuerType", "enrollment", "defaults"),
+    ),
+    "ProfileResponse": wrapped("profile", "Profile"),
+    "ProfileList": obj({"profiles": array(ref("Profile"))}, ("profiles",)),
+    "Subject": SUBJECT,
+    "CACreateRequest": obj(
+        {
+            "type": {"type": "string", "enum": ["root", "intermediate"]},
+            "name": STRING,
+            "subject": ref("Subject"),
+            "keyAlgorithm": enum(KeyAlgorithm),
+            "hashAlgorithm": enum(HashAlgorithm),
+            "ttl": TTL,
+            "parentCaId": {"type": "string", "description": "intermediate only"},
+        },
+        ("type", "name"),
+    ),
+    "CAUpdateRequest": obj(
+        {"status": {"type": "string", "enum": ["active", "disabled"]}}, ("status",)
+    ),
+    "CA": CA,
+    "CAResponse": wrapped("ca", "CA"),
+    "CAList": obj({"cas": array(ref("CA"))}, ("cas",)),
+    "EabCreateRequest": obj(
+        {
+            "reusable": BOOLEAN,
+            "hmacAlgorithm": HMAC_ALGORITHM,
+        }
+    ),
+    "EabCreateResponse": obj(
+        {
+            "kid": STRING,
+            "hmacKey": {"type": "string", "description": "base64url; shown only here"},
+            "hmacAlgorithm": STRING,
+            "reusable": BOOLEAN,
+            "directoryUrl": STRING,
+            "createdAt": DATETIME,
+        },
+        ("kid", "hmacKey", "reusable", "directoryUrl"),
+    ),
+    "EabCredential": EAB_CREDENTIAL,
+    "EabCredentialResponse": wrapped("eabCredential", "EabCredential"),
+    "EabCredentialList": obj({"eabCredentials": array(ref("EabCredential"))}, ("eabCredentials",)),
+}
+
+_CAS = "/api/v1/cert-manager/ca/internal"
+_POLICIES = "/api/v1/cert-manager/certificate-policies"
+_PROFILES = "/api/v1/cert-manager/certificate-profiles"
+_EAB = f"{_PROFILES}/{{}}/eab-credentials"
+
+OPERATION_BODIES: dict[tuple[str, str], tuple[str | None, str, str | None]] = {
+    ("post", "/api/v1/auth/universal-auth/login"): ("LoginRequest", "200", "LoginResponse"),
+    ("post", _CAS): ("CACreateRequest", "201", "CAResponse"),
+    ("get", _CAS): (None, "200", "CAList"),
+    ("get", f"{_CAS}/{{}}"): (None, "200", "CAResponse"),
+    ("patch", f"{_CAS}/{{}}"): ("CAUpdateRequest", "200", "CAResponse"),
+    ("delete", f"{_CAS}/{{}}"): (None, "200", "CAResponse"),
+    ("post", _POLICIES): ("PolicyCreateRequest", "201", "PolicyResponse"),
+    ("get", _POLICIES): (None, "200", "PolicyList"),
+    ("get", f"{_POLICIES}/{{}}"): (None, "200", "PolicyResponse"),
+    ("patch", f"{_POLICIES}/{{}}"): ("PolicyUpdateRequest", "200", "PolicyResponse"),
+    ("delete", f"{_POLICIES}/{{}}"): (None, "200", "PolicyResponse"),
+    ("post", _PROFILES): ("ProfileCreateRequest", "201", "ProfileResponse"),
+    ("get", _PROFILES): (None, "200", "ProfileList"),
+    ("get", f"{_PROFILES}/{{}}"): (None, "200", "ProfileResponse"),
+    ("patch", f"{_PROFILES}/{{}}"): ("ProfileUpdateRequest", "200", "ProfileResponse"),
+    ("delete", f"{_PROFILES}/{{}}"): (None, "200", "ProfileResponse"),
+    ("post", _EAB): ("EabCreateRequest", "201", "EabCreateResponse"),
+    ("get", _EAB): (None, "200", "EabCredentialList"),
+    ("delete", f"{_EAB}/{{}}"): (None, "200", "EabCredentialResponse"),
+}

@@ -1,0 +1,121 @@
+"""Certificate policies: /api/v1/cert-manager/certificate-policies.
+
+    POST   /certificate-policies              {"name", "description"?, "rules"}
+    GET    /certificate-policies              list, by name
+    GET    /certificate-policies/{policyId}   one policy (id or name)
+    PATCH  /certificate-policies/{policyId}   any of name, description, rules (rules whole)
+    DELETE /certificate-policies/{policyId}   409 while a profile uses it
+
+`rules` is the policy JSON document of policy/rules.py; it is answered back normalised,
+every default spelled out. A 400 names the bad key: "rules.maxTtl: invalid TTL ...".
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from acme_server.rest.auth import require_principal
+from acme_server.rest.common import api_errors, read_json, services_of
+from acme_server.services import policy_admin
+from acme_server.services.admin_input import known_keys, member
+from acme_server.services.audit import record
+from store import UNSET
+
+BASE = "/api/v1/cert-manager/certificate-policies"
+KEYS = ("name", "description", "rules")
+
+
+@api_errors
+async def create_policy(request: Request) -> Response:
+    """Create a certificate policy."""
+    principal = await require_principal(request)
+    body = await read_json(request)
+    known_keys(body, KEYS)
+    name: str = member(body, "name", str, required=True)
+    description: str = member(body, "description", str, default="")
+    rules = member(body, "rules", dict, required=True)
+    services = services_of(request)
+    policy = await policy_admin.create_policy(
+        services, name=name, rules=rules, description=description
+    )
+    await record(
+        services,
+        actor=principal.actor,
+        action="policy.create",
+        target_type="policy",
+        target_id=policy.id,
+        details={"name": policy.name},
+    )
+    return JSONResponse({"policy": policy_admin.policy_document(policy)}, status_code=201)
+
+
+@api_errors
+async def list_policies(request: Request) -> Response:
+    """List certificate policies by name."""
+    await require_principal(request)
+    policies = await services_of(request).store.list_policies()
+    return JSONResponse({"policies": [policy_admin.policy_document(p) for p in policies]})
+
+
+@api_errors
+async def get_policy(request: Request) -> Response:
+    """Get one certificate policy (by id or name)."""
+    await require_principal(request)
+    policy = await policy_admin.find_policy(services_of(request), request.path_params["policy_id"])
+    return JSONResponse({"policy": policy_admin.policy_document(policy)})
+
+
+@api_errors
+async def update_policy(request: Request) -> Response:
+    """Change a certificate policy's name, description or rules (replaced as a whole)."""
+    principal = await require_principal(request)
+    body = await read_json(request)
+    known_keys(body, KEYS)
+    name = member(body, "name", str, default=UNSET)
+    description = member(body, "description", str, default=UNSET)
+    rules = member(body, "rules", dict, default=UNSET)
+    services = services_of(request)
+    policy = await policy_admin.find_policy(services, request.path_params["policy_id"])
+    updated = await policy_admin.update_policy(
+        services, policy, name=name, description=description, rules=rules
+    )
+    await record(
+        services,
+        actor=principal.actor,
+        action="policy.update",
+        target_type="policy",
+        target_id=policy.id,
+        details={"name": updated.name, "fields": sorted(body)},
+    )
+    return JSONResponse({"policy": policy_admin.policy_document(updated)})
+
+
+@api_errors
+async def delete_policy(request: Request) -> Response:
+    """Delete a certificate policy no profile uses (else 409)."""
+    principal = await require_principal(request)
+    services = services_of(request)
+    policy = await policy_admin.find_policy(services, request.path_params["policy_id"])
+    await policy_admin.delete_policy(services, policy)
+    await record(
+        services,
+        actor=principal.actor,
+        action="policy.delete",
+        target_type="policy",
+        target_id=policy.id,
+        details={"name": policy.name},
+    )
+    return JSONResponse({"policy": policy_admin.policy_document(policy)})
+
+
+def routes() -> list[BaseRoute]:
+    one = f"{BASE}/{{policy_id}}"
+    return [
+        Route(BASE, create_policy, methods=["POST"]),
+        Route(BASE, list_policies, methods=["GET"]),
+        Route(one, get_policy, methods=["GET"]),
+        Route(one, update_policy, methods=["PATCH"]),
+        Route(one, delete_policy, methods=["DELETE"]),
+    ]

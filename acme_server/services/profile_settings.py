@@ -1,0 +1,140 @@
+"""A profile's enrollment methods and certificate defaults, typed and checked.
+
+The store keeps both as the snake_case JSON that acme_server/acme_state.py and
+services/profile_defaults.py read; the REST API shows them in camelCase. These classes
+convert between the three, always writing every key. Messages name the REST field
+(`defaults.keyAlgorithm[0]`...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+from acme_server.services.errors import InvalidRequestError
+from acme_server.services.profile_defaults import parse_enum, parse_validity
+from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentConfig:
+    acme_enabled: bool = True
+    eab_required: bool = False
+    allow_ip_identifiers: bool = True
+    api_enabled: bool = True
+
+    @classmethod
+    def from_store(cls, stored: Mapping[str, Any]) -> EnrollmentConfig:
+        """Read the stored JSON with the defaults acme_state.py applies to missing keys."""
+        acme = stored.get("acme")
+        acme = acme if isinstance(acme, dict) else {}
+        api = stored.get("api")
+        api = api if isinstance(api, dict) else {}
+        return cls(
+            acme_enabled=bool(acme.get("enabled", False)),
+            eab_required=bool(acme.get("eab_required", False)),
+            allow_ip_identifiers=bool(acme.get("allow_ip_identifiers", True)),
+            api_enabled=bool(api.get("enabled", True)),
+        )
+
+    def to_store(self) -> dict[str, Any]:
+        return {
+            "acme": {
+                "enabled": self.acme_enabled,
+                "eab_required": self.eab_required,
+                "allow_ip_identifiers": self.allow_ip_identifiers,
+            },
+            "api": {"enabled": self.api_enabled},
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "acme": {
+                "enabled": self.acme_enabled,
+                "eabRequired": self.eab_required,
+                "allowIpIdentifiers": self.allow_ip_identifiers,
+            },
+            "api": {"enabled": self.api_enabled},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    ttl: str = "90d"
+    key_algorithm: KeyAlgorithm = KeyAlgorithm.EC_P256
+    hash_algorithm: HashAlgorithm = HashAlgorithm.SHA256
+    key_usages: tuple[KeyUsage, ...] = (KeyUsage.DIGITAL_SIGNATURE,)
+    extended_key_usages: tuple[ExtendedKeyUsage, ...] = (
+        ExtendedKeyUsage.SERVER_AUTH,
+        ExtendedKeyUsage.CLIENT_AUTH,
+    )
+
+    @classmethod
+    def from_store(cls, stored: Mapping[str, Any]) -> Defaults:
+        base = cls()
+        return cls(
+            ttl=check_ttl(str(stored.get("ttl", base.ttl)), "defaults.ttl"),
+            key_algorithm=choice(
+                KeyAlgorithm,
+                stored.get("key_algorithm", base.key_algorithm),
+                "defaults.keyAlgorithm",
+            ),
+            hash_algorithm=choice(
+                HashAlgorithm,
+                stored.get("hash_algorithm", base.hash_algorithm),
+                "defaults.hashAlgorithm",
+            ),
+            key_usages=choices(
+                KeyUsage, stored.get("key_usages", base.key_usages), "defaults.keyUsages"
+            ),
+            extended_key_usages=choices(
+                ExtendedKeyUsage,
+                stored.get("extended_key_usages", base.extended_key_usages),
+                "defaults.extendedKeyUsages",
+            ),
+        )
+
+    def to_store(self) -> dict[str, Any]:
+        return {
+            "ttl": self.ttl,
+            "key_algorithm": self.key_algorithm.value,
+            "hash_algorithm": self.hash_algorithm.value,
+            "key_usages": [u.value for u in self.key_usages],
+            "extended_key_usages": [u.value for u in self.extended_key_usages],
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ttl": self.ttl,
+            "keyAlgorithm": self.key_algorithm.value,
+            "hashAlgorithm": self.hash_algorithm.value,
+            "keyUsages": [u.value for u in self.key_usages],
+            "extendedKeyUsages": [u.value for u in self.extended_key_usages],
+        }
+
+
+def check_ttl(text: str, where: str) -> str:
+    try:
+        parse_validity(text)
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(f"{where}: {exc}") from None
+    return text.strip()
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def choice(kind: type[E], value: object, where: str) -> E:
+    try:
+        return parse_enum(kind, value, "value")
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(f"{where}: {exc}") from None
+
+
+def choices(kind: type[E], values: object, where: str) -> tuple[E, ...]:
+    if not isinstance(values, list | tuple):
+        raise InvalidRequestError(f"{where} must be an array")
+    picked = [choice(kind, v, f"{where}[{i}]") for i, v in enumerate(values)]
+    return tuple(dict.fromkeys(picked))

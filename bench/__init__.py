@@ -1,0 +1,1 @@
+"""The issuance benchmark behind `make bench` (see bench/README.md)."""
