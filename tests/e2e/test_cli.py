@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.e2e.kms_process import kms, kms_json
@@ -141,3 +143,27 @@ def test_issue_from_an_openssl_csr(data_dir: Path, tmp_path: Path) -> None:
     result = kms("cert", "issue", "--csr", str(garbage), "--data-dir", str(data_dir), check=False)
     assert result.returncode == 2
     assert "-----BEGIN CERTIFICATE REQUEST-----" in result.stderr
+
+
+def test_db_upgrade_reports_the_revision(data_dir: Path) -> None:
+    result = kms("db", "upgrade", "--data-dir", str(data_dir))
+    assert "Database is at schema revision 0001" in result.stdout
+    assert kms("db", "upgrade", "--data-dir", str(data_dir)).returncode == 0  # idempotent
+
+
+def test_the_database_never_holds_a_plaintext_private_key(data_dir: Path) -> None:
+    """CA keys and managed keys are stored only under the KEK (AES-256-GCM)."""
+    issued = kms_json("cert", "issue", "--cn", "secret.test", "--data-dir", str(data_dir))
+    pem = kms("cert", "export", issued["id"], "--data-dir", str(data_dir)).stdout
+    key = serialization.load_pem_private_key(
+        pem[pem.index("-----BEGIN PRIVATE KEY") :].encode(), None
+    )
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+    database = b"".join(p.read_bytes() for p in data_dir.glob("kms.db*"))
+    assert database, "no database files found"
+    for secret in (der, scalar, b"PRIVATE KEY"):
+        assert secret not in database
