@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import binascii
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -108,10 +108,9 @@ async def finalize(request: Request) -> JSONResponse:
     if _spki(facts.public_key) == _spki(req.post.key.public_key):
         raise bad_csr("the CSR's public key must not be the account key")
     _check_names(facts, order)
-    spec = _issue_spec(req, order, facts)
-    violations = await policy_violations(
-        req.services, req.profile, await load_policy(req.services, req.profile), spec
-    )
+    policy = await load_policy(req.services, req.profile)
+    spec = _issue_spec(req, order, facts, policy.max_ttl_seconds)
+    violations = await policy_violations(req.services, req.profile, policy, spec)
     if violations:
         raise bad_csr("; ".join(violations))
     if not await req.services.store.begin_finalize(order.id, now):
@@ -134,11 +133,17 @@ async def finalize(request: Request) -> JSONResponse:
     return acme_json(order_json(done, req.urls), 200, {"Location": req.urls.order(order.id)})
 
 
-def _issue_spec(req: AcmeRequest, order: OrderRecord, facts: CsrFacts) -> IssueSpec:
+def _issue_spec(
+    req: AcmeRequest, order: OrderRecord, facts: CsrFacts, max_ttl_seconds: int | None
+) -> IssueSpec:
+    """The certificate to sign. Without notAfter in the order, the profile's default TTL,
+    capped at the policy's maximum; with it, exactly what was asked (checked at newOrder)."""
     defaults = profile_defaults(req.profile)
     first = order.identifiers[0]["value"]
     cn = facts.subject.common_name.lower() or (first if len(first) <= MAX_CN_LENGTH else "")
     validity = defaults.validity
+    if max_ttl_seconds is not None:
+        validity = min(validity, timedelta(seconds=max_ttl_seconds))
     if order.not_after is not None:
         validity = order.not_after - (order.not_before or datetime.now(UTC))
     sans = tuple(

@@ -112,6 +112,7 @@ STRICT_POLICY = {
         "dns_name": {"allowed": ["allowed.test", "*.allowed.test"], "denied": ["bad.allowed.test"]}
     },
     "allowedSanTypes": ["dns_name"],
+    "keyAlgorithms": ["EC_P256", "EC_P384"],
     "maxTtl": "30d",
 }
 

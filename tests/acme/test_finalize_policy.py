@@ -123,3 +123,28 @@ def test_s7_4_weak_csr_key_is_bad_public_key(server: AcmeServer, account: AcmeCl
         .public_bytes(serialization.Encoding.DER)
     )
     problem(account.post(str(order["finalize"]), {"csr": b64(csr)}), 400, "badPublicKey")
+
+
+def test_s7_4_finalize_applies_the_whole_policy_to_the_csr(
+    server: AcmeServer, strict: AcmeClient
+) -> None:
+    """The strict profile allows EC keys only: an RSA CSR gets badCSR with the policy's text."""
+    response = strict.new_order("www.allowed.test")
+    order_url, order = response.headers["Location"], response.json()
+    authorize(server, strict, order)
+    poll(strict, order_url, ("ready",))
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("www.allowed.test")]), critical=False
+        )
+        .sign(rsa_key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+    body = problem(strict.post(order["finalize"], {"csr": b64(csr)}), 400, "badCSR")
+    assert "Key algorithm is not allowed by template policy" in str(body["detail"])
+    ok = strict.post(order["finalize"], {"csr": b64(make_csr("www.allowed.test"))})
+    assert ok.status_code == 200, ok.text
+    assert poll(strict, order_url, ("valid",))["status"] == "valid"
