@@ -7,6 +7,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from acme_server.nonces import NonceService
 from acme_server.problems import not_found
 from acme_server.ratelimits import RateLimiter
 from acme_server.services.context import Services
@@ -21,8 +22,12 @@ class AcmeState:
     services: Services
     limiter: RateLimiter
     validation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    nonces: NonceService = field(init=False)
     _profiles: dict[str, tuple[float, ProfileRecord]] = field(default_factory=dict)
     _default_slug: tuple[float, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.nonces = NonceService(self.services.kek)
 
     def urls(self, profile: ProfileRecord) -> AcmeUrls:
         return AcmeUrls(self.services.settings.base_url, profile.slug)

@@ -2,13 +2,41 @@
 
 1. Content-Type application/jose+json (415), size cap, flattened JSON serialization only,
    no unprotected header.
-2. Protected header: alg in the allow-list (no `none`, no MACs), nonce shape, `url` equal to
-   the URL this request reached (built from the external base URL), exactly one of jwk/kid.
+2. Protected header: alg in the allow-list (no `none`, no MACs), the nonce's shape, MAC and
+   expiry (acme_server/nonces.py, no database work), `url` equal to the URL this request
+   reached (built from the external base URL), exactly one of jwk/kid.
 3. The key: from `jwk` (vetted: RSA >= 2048, P-256/384/521, Ed25519) or the account named by
    `kid` (which must exist in this profile and be valid).
 4. The signature, with cryptography on the key object.
-5. The nonce, redeemed once across all processes (after the signature, so forgeries cost no
+5. The nonce, used once across all processes (after the signature, so forgeries cost no
    database write).
+
+Parsed keys are cached per process (`_KEYS`: RFC 7638 thumbprint -> AccountKey, bounded),
+so josepy parses each account key once. A key's thumbprint names exactly one key, so a
+cached entry can never be stale.
+
+A kid-signed request costs ONE transaction, `use_nonce_and_get_account`: it inserts the
+nonce and reads the account row. The signature is verified before that transaction (with
+the cached key of the thumbprint this process last saw for the account, `_ACCOUNTS`), so
+a forgery costs no write. Why a deactivated account or a replaced key is never accepted:
+
+- The account row that decides is read in the nonce transaction, after the nonce insert,
+  i.e. it reflects every deactivation or keyChange committed before this request used its
+  nonce (the same guarantee the old separate read gave); nothing about the account's
+  status or key is taken from the per-process cache.
+- The status and profile are checked on that row: anything but `valid` in this profile is
+  refused (unauthorized / accountDoesNotExist), whatever the cache said.
+- If the row's thumbprint differs from the one whose key verified the signature (a
+  keyChange, possibly in another process), the signature is verified again with the
+  row's key, and refused if it does not verify. So a request is only ever accepted under
+  the key the account has at the moment its nonce is consumed.
+- The first request for an account in a process (nothing cached), and any request whose
+  signature the cached key does not verify (a forgery, or a keyChange made by any
+  process), reads the account first and verifies with its current key; the row read in
+  the nonce transaction is then checked as above, so a change between the two reads is
+  caught too.
+A refused request has still used its nonce, which RFC 8555 6.5 allows (the error response
+carries a fresh one).
 """
 
 from __future__ import annotations
@@ -24,8 +52,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from starlette.requests import Request
 
-from acme_server import nonces
 from acme_server.jwk import AccountKey, AccountPublicKey, account_key_from_jwk, b64url_decode
+from acme_server.nonces import NonceService, replayed
 from acme_server.problems import (
     AcmeProblem,
     account_does_not_exist,
@@ -161,12 +189,18 @@ async def read_body(request: Request) -> bytes:
 
 
 async def verify_post(
-    request: Request, *, store: Store, urls: AcmeUrls, profile_id: str, auth: AuthMode
+    request: Request,
+    *,
+    store: Store,
+    nonces: NonceService,
+    urls: AcmeUrls,
+    profile_id: str,
+    auth: AuthMode,
 ) -> VerifiedPost:
     jws = parse_flattened(await read_body(request))
     header = jws.protected
     alg = check_alg(header.get("alg"))
-    nonce = nonces.check_shape(header.get("nonce"))
+    nonce, nonce_expires = nonces.check(header.get("nonce"))
     query = request.url.query
     expected_url = urls.base_url + request.url.path + (f"?{query}" if query else "")
     if header.get("url") != expected_url:
@@ -180,31 +214,85 @@ async def verify_post(
         raise malformed("this resource needs a JWS signed with the account URL (kid), not a jwk")
     if auth == "jwk" and has_kid:
         raise malformed("this resource needs a JWS carrying the key (jwk), not a kid")
-    account: AccountRecord | None = None
     if has_jwk:
         key = account_key_from_jwk(header["jwk"])
-    else:
-        account = await _account_for_kid(store, urls, profile_id, header["kid"])
-        key = account_key_from_jwk(account.jwk)
-    verify_signature(alg, key.public_key, jws.signing_input, jws.signature)
+        verify_signature(alg, key.public_key, jws.signing_input, jws.signature)
+        payload = decode_payload(jws)
+        if not await store.use_nonce(nonce, nonce_expires):
+            raise replayed()
+        return VerifiedPost(url=expected_url, payload=payload, key=key, account=None, jws=jws)
+    kid = header["kid"]
+    account_id = _account_id(urls, kid)
+    thumbprint = _ACCOUNTS.get(account_id)
+    cached = None if thumbprint is None else _KEYS.get(thumbprint)
+    if cached is not None:
+        try:
+            verify_signature(alg, cached.public_key, jws.signing_input, jws.signature)
+        except AcmeProblem:  # a forgery, or a keyChange (in any process): read the account
+            cached = None
+    if cached is None:  # also the account's first request in this process
+        first = _checked_account(await _read_account(store, account_id), kid, profile_id)
+        cached = _key_for(first.jwk_thumbprint, first.jwk)
+        verify_signature(alg, cached.public_key, jws.signing_input, jws.signature)
+    key = cached
     payload = decode_payload(jws)
-    await nonces.redeem(store, nonce)
+    fresh, row = await store.use_nonce_and_get_account(nonce, nonce_expires, account_id)
+    if not fresh:
+        raise replayed()
+    if row is None:
+        _ACCOUNTS.pop(account_id, None)
+        raise account_does_not_exist(f"no account at {kid}")
+    account = _checked_account(row, kid, profile_id)
+    _remember(account_id, account.jwk_thumbprint)
+    if account.jwk_thumbprint != key.thumbprint:  # keyChange since: the current key decides
+        key = _key_for(account.jwk_thumbprint, account.jwk)
+        verify_signature(alg, key.public_key, jws.signing_input, jws.signature)
     return VerifiedPost(url=expected_url, payload=payload, key=key, account=account, jws=jws)
 
 
-async def _account_for_kid(
-    store: Store, urls: AcmeUrls, profile_id: str, kid: object
-) -> AccountRecord:
+# Per-process caches (see the module docstring): bounded, oldest entries dropped first.
+KEY_CACHE_SIZE = 10_000
+_KEYS: dict[str, AccountKey] = {}  # RFC 7638 thumbprint -> parsed key
+_ACCOUNTS: dict[str, str] = {}  # account id -> the thumbprint last seen (a hint only)
+
+
+def _bounded_put(cache: dict[str, Any], name: str, value: Any) -> None:
+    if name not in cache and len(cache) >= KEY_CACHE_SIZE:
+        del cache[next(iter(cache))]
+    cache[name] = value
+
+
+def _remember(account_id: str, thumbprint: str) -> None:
+    if _ACCOUNTS.get(account_id) != thumbprint:
+        _bounded_put(_ACCOUNTS, account_id, thumbprint)
+
+
+def _key_for(thumbprint: str, jwk: dict[str, Any]) -> AccountKey:
+    key = _KEYS.get(thumbprint)
+    if key is None:
+        key = account_key_from_jwk(jwk)
+        _bounded_put(_KEYS, key.thumbprint, key)
+    return key
+
+
+def _account_id(urls: AcmeUrls, kid: object) -> str:
     if not isinstance(kid, str):
         raise malformed("kid must be a string (the account URL)")
     account_id = urls.account_id_from_kid(kid)
     if account_id is None:
         raise account_does_not_exist(f"{kid!r} is not an account URL of this directory")
+    return account_id
+
+
+async def _read_account(store: Store, account_id: str) -> AccountRecord | None:
     try:
-        account = await store.get_account(account_id)
+        return await store.get_account(account_id)
     except NotFound:
-        raise account_does_not_exist(f"no account at {kid}") from None
-    if account.profile_id != profile_id:
+        return None
+
+
+def _checked_account(account: AccountRecord | None, kid: str, profile_id: str) -> AccountRecord:
+    if account is None or account.profile_id != profile_id:
         raise account_does_not_exist(f"no account at {kid}")
     if account.status != "valid":
         raise unauthorized(f"the account is {account.status}")

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ca_core.errors import KEKError
 from ca_core.keys import PrivateKey, load_private_key_der
@@ -62,6 +63,13 @@ class KeyEncryptionKey:
             return self._aead.decrypt(nonce, blob[header:], aad)
         except InvalidTag as exc:
             raise KEKError(_DECRYPT_FAILED) from exc
+
+    def derive_key(self, info: bytes, length: int = 32) -> bytes:
+        """A subkey for another purpose (HKDF-SHA256, no salt, `info` names the purpose):
+        every process holding this KEK derives the same bytes; they reveal nothing of it."""
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(
+            self._key
+        )
 
     def fingerprint(self) -> str:
         """A short id of this KEK (16 hex digits), safe to print and log."""

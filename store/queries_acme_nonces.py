@@ -1,43 +1,70 @@
-"""ACME nonces (RFC 8555 section 6.5): issued as rows, redeemed by deleting the row.
+"""ACME nonces (RFC 8555 section 6.5): a row per nonce that has been USED.
 
-A nonce is good once, across every server process: `redeem_nonce` is a single conditional
-DELETE, and only the caller whose DELETE removed the row gets True.
+Issuing a nonce stores nothing (the server authenticates its nonces with a MAC, see
+acme_server/nonces.py). Using one is a single conditional INSERT of its value, the primary
+key (INSERT .. ON CONFLICT DO NOTHING on both backends): of any number of concurrent uses,
+in any number of processes, exactly one inserts the row and gets True. The row is kept
+until `expires_at`, after which the caller's own expiry check refuses the value and
+`purge_nonces` may delete it.
+
+`use_nonce_and_get_account` does the same insert and reads an account in the same
+transaction, so a kid-signed ACME request costs one transaction (acme_server/jws.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.acme_rows import account_record
 from store.base import StoreBase
 from store.columns import require_utc
+from store.records import AccountRecord
+from store.schema import acme_accounts as accounts
 from store.schema import acme_nonces as nonces
 
 NONCE_MAX = 128  # schema: acme_nonces.value
 
 
 class NonceQueries(StoreBase):
-    async def create_nonce(self, value: str, expires_at: datetime) -> None:
-        """Store a fresh nonce, good until `expires_at`. Conflict if it exists already."""
+    def _nonce_values(self, value: str, expires_at: datetime) -> dict[str, Any]:
         if not value or len(value) > NONCE_MAX:
             raise ValueError(f"a nonce must be 1-{NONCE_MAX} characters")
-        values = {"value": value, "expires_at": require_utc(expires_at, "expires_at")}
-        async with self._write() as conn:
-            await conn.execute(nonces.insert().values(values))
+        return {"value": value, "expires_at": require_utc(expires_at, "expires_at")}
 
-    async def redeem_nonce(self, value: str, now: datetime) -> bool:
-        """Consume the nonce: True for the one caller that deleted it while unexpired;
-        False if it is unknown, already redeemed or expired."""
-        at = require_utc(now, "now")
+    async def _insert_nonce(self, conn: AsyncConnection, values: dict[str, Any]) -> bool:
+        dialect = postgresql if self._backend == "postgresql" else sqlite
+        result = await conn.execute(
+            dialect.insert(nonces).values(values).on_conflict_do_nothing(index_elements=["value"])
+        )
+        return bool(result.rowcount == 1)
+
+    async def use_nonce(self, value: str, expires_at: datetime) -> bool:
+        """Record the nonce as used (kept until `expires_at`): True for the one caller
+        that inserted it, False if it was used before (a replay)."""
+        values = self._nonce_values(value, expires_at)
         async with self._write() as conn:
-            result = await conn.execute(
-                delete(nonces).where(nonces.c.value == value, nonces.c.expires_at > at)
-            )
-            return bool(result.rowcount == 1)
+            return await self._insert_nonce(conn, values)
+
+    async def use_nonce_and_get_account(
+        self, value: str, expires_at: datetime, account_id: str
+    ) -> tuple[bool, AccountRecord | None]:
+        """`use_nonce` and the account as it is (None if missing), in one transaction.
+        The account is read after the insert, so on PostgreSQL it reflects every change
+        committed before the nonce was used (READ COMMITTED: each statement's snapshot)."""
+        values = self._nonce_values(value, expires_at)
+        async with self._write() as conn:
+            fresh = await self._insert_nonce(conn, values)
+            result = await conn.execute(select(accounts).where(accounts.c.id == account_id))
+            row = result.mappings().one_or_none()
+            return fresh, None if row is None else account_record(row)
 
     async def purge_nonces(self, now: datetime) -> int:
-        """Delete the nonces expired by `now`; returns how many."""
+        """Delete the used nonces whose rows expired by `now`; returns how many."""
         at = require_utc(now, "now")
         async with self._write() as conn:
             result = await conn.execute(delete(nonces).where(nonces.c.expires_at <= at))

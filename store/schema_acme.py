@@ -197,7 +197,8 @@ acme_challenges = Table(
     UniqueConstraint("authorization_id", "type", name="uq_acme_challenges_authorization_id_type"),
 )
 
-# Section 6.5: a nonce is redeemed by deleting its row (once, across all processes).
+# Section 6.5: a row per USED nonce (the insert succeeds once, across all processes);
+# issued nonces are not stored (acme_server/nonces.py), expired rows are purged.
 acme_nonces = Table(
     "acme_nonces",
     metadata,

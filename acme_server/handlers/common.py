@@ -42,7 +42,12 @@ async def profile_of(request: Request) -> tuple[AcmeState, ProfileRecord, AcmeUr
 async def verified(request: Request, auth: AuthMode) -> AcmeRequest:
     state, profile, urls = await profile_of(request)
     post = await verify_post(
-        request, store=state.services.store, urls=urls, profile_id=profile.id, auth=auth
+        request,
+        store=state.services.store,
+        nonces=state.nonces,
+        urls=urls,
+        profile_id=profile.id,
+        auth=auth,
     )
     return AcmeRequest(state=state, profile=profile, urls=urls, post=post)
 

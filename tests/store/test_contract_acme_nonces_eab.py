@@ -9,54 +9,70 @@ from datetime import timedelta
 import pytest
 
 from store import Conflict, NotFound, Store
-from tests.store.acme_factories import make_eab_key
+from tests.store.acme_factories import make_account, make_eab_key
 from tests.store.factories import NOW, make_profile
 
 LATER = NOW + timedelta(minutes=5)
 
 
-async def test_s6_5_nonce_is_redeemed_once(store: Store) -> None:
-    await store.create_nonce("n-1", LATER)
-
-    assert await store.redeem_nonce("n-1", NOW) is True
-    assert await store.redeem_nonce("n-1", NOW) is False
-
-
-async def test_s6_5_unknown_and_expired_nonces_are_refused(store: Store) -> None:
-    await store.create_nonce("old", NOW)
-
-    assert await store.redeem_nonce("never-issued", NOW - timedelta(days=1)) is False
-    assert await store.redeem_nonce("old", NOW) is False  # expires_at is exclusive
-    assert await store.redeem_nonce("old", NOW - timedelta(microseconds=1)) is True
+async def test_s6_5_nonce_is_used_once(store: Store) -> None:
+    assert await store.use_nonce("n-1", LATER) is True
+    assert await store.use_nonce("n-1", LATER) is False
+    assert await store.use_nonce("n-2", LATER) is True
 
 
-async def test_s6_5_concurrent_redeems_of_one_nonce_succeed_once(store: Store) -> None:
-    await store.create_nonce("shared", LATER)
-
-    results = await asyncio.gather(*(store.redeem_nonce("shared", NOW) for _ in range(20)))
+async def test_s6_5_concurrent_uses_of_one_nonce_succeed_once(store: Store) -> None:
+    results = await asyncio.gather(*(store.use_nonce("shared", LATER) for _ in range(20)))
 
     assert results.count(True) == 1
     assert results.count(False) == 19
 
 
-async def test_s6_5_duplicate_nonce_is_a_conflict(store: Store) -> None:
-    await store.create_nonce("dup", LATER)
-    with pytest.raises(Conflict, match="nonce already exists"):
-        await store.create_nonce("dup", LATER)
+async def test_s6_5_use_nonce_checks_its_arguments(store: Store) -> None:
     with pytest.raises(ValueError, match="nonce"):
-        await store.create_nonce("", LATER)
+        await store.use_nonce("", LATER)
+    with pytest.raises(ValueError, match="nonce"):
+        await store.use_nonce("x" * 129, LATER)
     with pytest.raises(ValueError, match="naive"):
-        await store.create_nonce("naive", LATER.replace(tzinfo=None))
+        await store.use_nonce("naive", LATER.replace(tzinfo=None))
+
+
+async def test_s6_5_use_nonce_and_get_account_in_one_transaction(store: Store) -> None:
+    account = await make_account(store)
+
+    fresh, found = await store.use_nonce_and_get_account("n-acct", LATER, account.id)
+    assert fresh is True
+    assert found == account
+    fresh, found = await store.use_nonce_and_get_account("n-acct", LATER, account.id)
+    assert fresh is False
+    assert found == account
+    assert await store.use_nonce("n-acct", LATER) is False
+    fresh, missing = await store.use_nonce_and_get_account("n-other", LATER, str(uuid.uuid4()))
+    assert fresh is True
+    assert missing is None
+
+
+async def test_s6_5_concurrent_use_nonce_and_get_account_succeed_once(store: Store) -> None:
+    account = await make_account(store)
+
+    results = await asyncio.gather(
+        *(store.use_nonce_and_get_account("shared", LATER, account.id) for _ in range(20))
+    )
+
+    assert [fresh for fresh, _ in results].count(True) == 1
+    assert all(found == account for _, found in results)
 
 
 async def test_s6_5_purge_deletes_only_expired_nonces(store: Store) -> None:
-    await store.create_nonce("expired-1", NOW - timedelta(seconds=1))
-    await store.create_nonce("expired-2", NOW)
-    await store.create_nonce("fresh", LATER)
+    await store.use_nonce("expired-1", NOW - timedelta(seconds=1))
+    await store.use_nonce("expired-2", NOW)
+    await store.use_nonce("fresh", LATER)
 
     assert await store.purge_nonces(NOW) == 2
     assert await store.purge_nonces(NOW) == 0
-    assert await store.redeem_nonce("fresh", NOW) is True
+    assert await store.use_nonce("fresh", LATER) is False  # still remembered as used
+    assert await store.use_nonce("expired-1", LATER) is True  # purged: the caller's expiry
+    # check (acme_server/nonces.py) is what refuses it from then on
 
 
 async def test_s7_3_4_eab_key_round_trip(store: Store) -> None:
