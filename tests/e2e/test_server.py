@@ -124,3 +124,33 @@ def test_plain_http_behind_a_proxy(tmp_path: Path) -> None:
         assert client.get("/healthz").json()["status"] == "ok"
         assert client.get("/pki/crl/no-such-ca.crl").status_code == 404
     assert not (data_dir / "tls").exists()
+
+
+def test_serve_with_an_operator_supplied_certificate(tmp_path: Path) -> None:
+    """--tls-cert/--tls-key: the server presents the given certificate instead of its own."""
+    data_dir = tmp_path / "data"
+    kms("init", "--data-dir", str(data_dir))
+    bundle = kms_json(
+        "cert", "issue", "--cn", "localhost", "--san", "dns:localhost", "--san", "ip:127.0.0.1",
+        "--data-dir", str(data_dir),
+    )  # fmt: skip
+    pem = kms("cert", "export", bundle["id"], "--data-dir", str(data_dir)).stdout
+    key_start = pem.index("-----BEGIN PRIVATE KEY")
+    cert_file, key_file = tmp_path / "operator.pem", tmp_path / "operator.key"
+    cert_file.write_text(pem[:key_start])
+    key_file.write_text(pem[key_start:])
+    key_file.chmod(0o600)
+    # The trust anchor the test client uses (the server writes no bundle for operator certs):
+    roots = [
+        ca for ca in kms_json("ca", "list", "--data-dir", str(data_dir)) if ca["kind"] == "root"
+    ]
+    (data_dir / "ca-bundle.pem").write_text(roots[0]["certificate"])
+    with (
+        running_server(
+            data_dir, "--tls-cert", str(cert_file), "--tls-key", str(key_file)
+        ) as server,
+        server.client() as client,
+    ):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert not (data_dir / "tls").exists()  # no self-issued server certificate was made
