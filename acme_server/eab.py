@@ -11,11 +11,11 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from acme_server.jsonutil import loads_strict
 from acme_server.jwk import AccountKey, account_key_from_jwk, b64url_decode, b64url_encode
 from acme_server.problems import AcmeProblem, malformed, unauthorized
 from ca_core.kek import KeyEncryptionKey
@@ -72,8 +72,8 @@ async def verify_binding(
     ):
         raise malformed("externalAccountBinding must be a flattened JWS object")
     try:
-        protected = json.loads(b64url_decode(binding["protected"]))
-        payload = json.loads(b64url_decode(binding["payload"]))
+        protected = loads_strict(b64url_decode(binding["protected"]))
+        payload = loads_strict(b64url_decode(binding["payload"]))
         signature = b64url_decode(binding["signature"])
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise malformed("externalAccountBinding members must be base64url JSON") from None
@@ -99,6 +99,8 @@ async def verify_binding(
         raise _eab_problem("the key has been revoked")
     if not record.reusable and record.used_at is not None:
         raise _eab_problem("the single-use key has already been used")
+    if alg != record.hmac_alg:
+        raise _eab_problem(f"the key was created for {record.hmac_alg}, not {alg}")
     key = kek.decrypt(record.encrypted_hmac_key, aad=eab_key_aad(kid))
     signing_input = f"{binding['protected']}.{binding['payload']}".encode()
     expected = hmac.new(key, signing_input, HMAC_ALGS[alg]).digest()

@@ -42,7 +42,14 @@ class AccountKey:
     thumbprint: str  # RFC 7638, base64url SHA-256
 
 
+def _b64_int(value: int) -> str:
+    """RFC 7518 6.3.1: the minimal big-endian octets of a positive integer."""
+    return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
 def _thumbprint(members: dict[str, str]) -> str:
+    """RFC 7638 over members rebuilt from the parsed key, never over the text as sent, so a
+    key has one thumbprint however its numbers were padded (one account per key)."""
     canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
     return b64url_encode(hashlib.sha256(canonical).digest())
 
@@ -60,6 +67,9 @@ def account_key_from_jwk(jwk: Any) -> AccountKey:
         )
     if "d" in jwk or "p" in jwk:
         raise malformed("jwk must not contain private key members")
+    required = ("n", "e") if kty == "RSA" else ("crv", "x", "y")
+    if not all(isinstance(jwk.get(member), str) for member in required):
+        raise malformed(f"a {kty} jwk needs string members {', '.join(required)}")
     try:
         parsed = JWK.from_json(jwk)
         public = parsed.key._wrapped  # type: ignore[attr-defined]  # josepy wraps the key
@@ -73,13 +83,21 @@ def account_key_from_jwk(jwk: Any) -> AccountKey:
             )
         if public.public_numbers().e != 65537:
             raise bad_public_key("RSA account keys must use the public exponent 65537")
-        members = {"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}
+        numbers = public.public_numbers()
+        members = {"e": _b64_int(numbers.e), "kty": "RSA", "n": _b64_int(numbers.n)}
     elif isinstance(public, ec.EllipticCurvePublicKey):
         if public.curve.name not in ALLOWED_CURVES:
             raise bad_public_key(
                 f"unsupported curve {public.curve.name}: use P-256, P-384 or P-521"
             )
-        members = {"crv": jwk["crv"], "kty": "EC", "x": jwk["x"], "y": jwk["y"]}
+        point = public.public_numbers()
+        size = (public.curve.key_size + 7) // 8
+        members = {
+            "crv": ALLOWED_CURVES[public.curve.name],
+            "kty": "EC",
+            "x": b64url_encode(point.x.to_bytes(size, "big")),
+            "y": b64url_encode(point.y.to_bytes(size, "big")),
+        }
     else:
         raise bad_public_key("unsupported account key")
     return AccountKey(public_key=public, jwk=members, thumbprint=_thumbprint(members))

@@ -42,7 +42,6 @@ carries a fresh one).
 from __future__ import annotations
 
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -52,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from starlette.requests import Request
 
+from acme_server.jsonutil import loads_strict
 from acme_server.jwk import AccountKey, AccountPublicKey, account_key_from_jwk, b64url_decode
 from acme_server.nonces import NonceService, replayed
 from acme_server.problems import (
@@ -101,7 +101,7 @@ class VerifiedPost:
 
 def parse_flattened(body: bytes) -> FlatJWS:
     try:
-        outer = json.loads(body)
+        outer = loads_strict(body)
     except (ValueError, UnicodeDecodeError):
         raise malformed("the request body is not JSON") from None
     if not isinstance(outer, dict):
@@ -118,7 +118,7 @@ def parse_flattened(body: bytes) -> FlatJWS:
     assert isinstance(protected_b64, str) and isinstance(payload_b64, str)
     assert isinstance(signature_b64, str)
     try:
-        protected = json.loads(b64url_decode(protected_b64))
+        protected = loads_strict(b64url_decode(protected_b64))
         signature = b64url_decode(signature_b64)
         if payload_b64:
             b64url_decode(payload_b64)
@@ -133,7 +133,7 @@ def decode_payload(jws: FlatJWS) -> dict[str, Any] | None:
     if jws.payload_b64 == "":
         return None
     try:
-        payload = json.loads(b64url_decode(jws.payload_b64))
+        payload = loads_strict(b64url_decode(jws.payload_b64))
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise malformed("the JWS payload is not JSON") from None
     if not isinstance(payload, dict):

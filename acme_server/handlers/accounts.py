@@ -144,9 +144,12 @@ async def account_orders(request: Request) -> JSONResponse:
     req = await verified(request, "kid")
     current = await _own_account(req, request.path_params["account_id"])
     after = request.query_params.get("cursor")
-    orders = await req.services.store.list_account_orders(
-        current.id, limit=ORDERS_PAGE_SIZE + 1, after=after
-    )
+    try:
+        orders = await req.services.store.list_account_orders(
+            current.id, limit=ORDERS_PAGE_SIZE + 1, after=after
+        )
+    except (NotFound, ValueError):
+        raise malformed("the orders cursor is not one this server gave out") from None
     headers: dict[str, str] = {}
     if len(orders) > ORDERS_PAGE_SIZE:
         orders = orders[:ORDERS_PAGE_SIZE]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import binascii
 import logging
+import warnings
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.utils import CryptographyDeprecationWarning
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -202,7 +204,14 @@ async def revoke_cert(request: Request) -> Response:
     if not isinstance(raw, str):
         raise malformed("revokeCert needs the certificate as base64url DER")
     try:
-        cert = x509.load_der_x509_certificate(b64url_decode(raw))
+        with warnings.catch_warnings():
+            # cryptography only warns (for now) about a serial RFC 5280 4.1.2.2 forbids.
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            cert = x509.load_der_x509_certificate(b64url_decode(raw))
+    except CryptographyDeprecationWarning:
+        raise malformed(
+            "the certificate's serial number is not positive (RFC 5280 4.1.2.2)"
+        ) from None
     except (ValueError, binascii.Error):
         raise malformed("the certificate is not base64url DER") from None
     reason_code = payload.get("reason", 0)
@@ -213,7 +222,7 @@ async def revoke_cert(request: Request) -> Response:
     store = req.services.store
     try:
         record = await store.get_certificate_by_serial(serial_to_hex(cert.serial_number))
-    except NotFound:
+    except (NotFound, CAError, ValueError):  # CAError: a serial this CA never issues (<= 0)
         raise not_found("certificate") from None
     if record.certificate_pem.strip() != cert.public_bytes(Encoding.PEM).decode().strip():
         raise not_found("certificate")
@@ -236,9 +245,17 @@ async def _authorize_revocation(
     orders = await req.services.store.find_orders_by_certificate(record.id)
     if any(o.account_id == account.id for o in orders):
         return
+    refused = unauthorized(
+        "the account neither ordered this certificate nor holds authorizations for all its names"
+    )
+    # RFC 8555 7.6: authorizations for *every* identifier; an empty set proves nothing, and
+    # names ACME cannot authorize (email, URI) can never be covered.
+    kinds = {SanType.DNS.value: "dns", SanType.IP.value: "ip"}
+    if not record.sans or any(san["type"] not in kinds for san in record.sans):
+        raise refused
     now = datetime.now(UTC)
     for san in record.sans:
-        kind = "dns" if san["type"] == SanType.DNS.value else "ip"
+        kind = kinds[san["type"]]
         value = san["value"]
         wildcard = kind == "dns" and value.startswith("*.")
         found = await req.services.store.find_reusable_authorization(
@@ -250,7 +267,4 @@ async def _authorize_revocation(
             statuses=("valid",),
         )
         if found is None:
-            raise unauthorized(
-                "the account neither ordered this certificate"
-                " nor holds authorizations for all its names"
-            )
+            raise refused

@@ -97,11 +97,11 @@ def _parse_time(payload: dict[str, Any], key: str) -> datetime | None:
         raise malformed(f"{key} must be an RFC 3339 date-time string")
     try:
         moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise malformed(f"{key} {raw!r} is not an RFC 3339 date-time") from None
-    if moment.tzinfo is None:
-        raise malformed(f"{key} must carry a time zone (e.g. Z)")
-    return moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            raise malformed(f"{key} must carry a time zone (e.g. Z)")
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the range
+        raise malformed(f"{key} {raw!r} is not an RFC 3339 date-time in range") from None
 
 
 async def _check_validity(

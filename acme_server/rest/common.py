@@ -8,7 +8,6 @@ camelCase output, and the mapping of service errors to HTTP statuses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import wraps
@@ -17,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from acme_server.jsonutil import BadJSON, loads_strict
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
 from ca_core.errors import CAError
@@ -73,9 +73,9 @@ async def read_json(request: Request) -> dict[str, Any]:
         if len(body) > MAX_JSON_BYTES:
             raise ApiError(413, f"the request body exceeds {MAX_JSON_BYTES} bytes")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "the request body is not valid JSON") from None
+        data = loads_strict(bytes(body))
+    except BadJSON as exc:
+        raise ApiError(400, f"the request body is {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the request body must be a JSON object")
     return data

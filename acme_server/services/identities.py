@@ -105,8 +105,10 @@ def verify_secret_sync(secret: str, stored: str) -> bool:
             pass
         else:
             return hmac.compare_digest(digest, expected)
-    # An unusable row: still pay for one hash, so the answer takes the usual time.
-    verify_secret_sync(secret, _DUMMY_HASH)
+    # An unusable row or secret: still pay for one hash, so the answer takes the usual time
+    # (with a fixed input: never recursing on the input that just failed).
+    if stored != _DUMMY_HASH:
+        verify_secret_sync("", _DUMMY_HASH)
     return False
 
 

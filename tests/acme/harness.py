@@ -58,7 +58,9 @@ class AcmeServer:
     def profile_directory(self, slug: str) -> str:
         return f"{self.base_url}/acme/{slug}/directory"
 
-    def eab_credential(self, profile: str = "eab", *, reusable: bool = False) -> tuple[str, str]:
+    def eab_credential(
+        self, profile: str = "eab", *, reusable: bool = False, hmac_alg: str = "HS256"
+    ) -> tuple[str, str]:
         """(kid, base64url HMAC key) of a new EAB credential, made as `kms eab create` does."""
 
         async def create() -> tuple[str, str]:
@@ -66,7 +68,11 @@ class AcmeServer:
             try:
                 record = await services.store.get_profile_by_slug(profile)
                 made = await eab.create_credential(
-                    services.store, services.kek, profile_id=record.id, reusable=reusable
+                    services.store,
+                    services.kek,
+                    profile_id=record.id,
+                    reusable=reusable,
+                    hmac_alg=hmac_alg,
                 )
                 return made.record.id, made.hmac_key_b64
             finally:

@@ -93,10 +93,12 @@ def test_s7_3_4_binding_url_must_be_new_account(server: AcmeServer, eab_client: 
 
 @pytest.mark.parametrize("alg", ["HS384", "HS512"])
 def test_s7_3_4_other_hmac_algorithms(server: AcmeServer, eab_client: AcmeClient, alg: str) -> None:
-    kid, hmac_key = server.eab_credential()
-    binding = eab_binding(
-        kid, hmac_key, eab_client.key, eab_client.directory["newAccount"], alg=alg
-    )
+    """A credential made for HS384/HS512 binds with that algorithm and no other."""
+    kid, hmac_key = server.eab_credential(hmac_alg=alg)
+    url = eab_client.directory["newAccount"]
+    wrong = eab_binding(kid, hmac_key, eab_client.key, url, alg="HS256")
+    problem(eab_client.new_account(externalAccountBinding=wrong), 403, "unauthorized")
+    binding = eab_binding(kid, hmac_key, eab_client.key, url, alg=alg)
     assert eab_client.new_account(externalAccountBinding=binding).status_code == 201
 
 
