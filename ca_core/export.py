@@ -14,6 +14,12 @@ from ca_core.keys import PrivateKey, private_key_to_pem, public_key_matches
 PKCS12_KDF_ROUNDS = 200_000  # PBKDF2-SHA256 iterations (OpenSSL's default is 2,048)
 
 
+def certificates_pem(certificates: Sequence[x509.Certificate]) -> str:
+    """Certificates as concatenated PEM blocks, in the order given."""
+    blocks = (c.public_bytes(serialization.Encoding.PEM) for c in certificates)
+    return b"".join(blocks).decode("ascii")
+
+
 def pem_bundle(
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate],
@@ -21,10 +27,10 @@ def pem_bundle(
 ) -> str:
     """The leaf, then its chain (issuer first), then the PKCS#8 key if given."""
     _check_pair(certificate, private_key)
-    parts = [c.public_bytes(serialization.Encoding.PEM) for c in (certificate, *chain)]
+    bundle = certificates_pem((certificate, *chain))
     if private_key is not None:
-        parts.append(private_key_to_pem(private_key))
-    return b"".join(parts).decode("ascii")
+        bundle += private_key_to_pem(private_key).decode("ascii")
+    return bundle
 
 
 def to_pkcs12(

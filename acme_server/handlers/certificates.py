@@ -34,6 +34,7 @@ from acme_server.services.profile_defaults import profile_defaults
 from acme_server.services.revocation import revoke
 from ca_core.csr import CsrFacts, csr_facts, load_csr
 from ca_core.errors import BadCSR, BadKey, CAError
+from ca_core.export import certificates_pem
 from ca_core.serials import serial_to_hex
 from policy.model import RequestMethod, RevocationReason, SanType, SubjectAttributes
 from store import CertificateRecord, NotFound, OrderRecord
@@ -187,7 +188,7 @@ async def certificate(request: Request) -> Response:
     req = await verified(request, "kid")
     record = await _owned_certificate(req, request.path_params["certificate_id"])
     chain = served_chain(record)
-    body = record.certificate_pem + "".join(c.public_bytes(Encoding.PEM).decode() for c in chain)
+    body = record.certificate_pem + certificates_pem(chain)
     headers: dict[str, str] = {}
     if record.ca_id is not None:
         ca = await req.services.store.get_ca(record.ca_id)

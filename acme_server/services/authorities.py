@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from ca_core.export import certificates_pem
 from ca_core.hierarchy import CAMaterial, create_intermediate_ca, create_root_ca
 from ca_core.kek import decrypt_private_key, encrypt_private_key
 from ca_core.keys import agenerate_private_key
@@ -38,10 +38,6 @@ def crl_url(services: Services, ca_id: str) -> str:
 
 def aia_url(services: Services, ca_id: str) -> str:
     return f"{services.settings.base_url}/pki/ca/{ca_id}.crt"
-
-
-def _pem(certs: tuple[x509.Certificate, ...]) -> str:
-    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)
 
 
 async def find_ca(services: Services, ref: str) -> CARecord:
@@ -74,8 +70,8 @@ async def _save(
             subject=cert.subject.rfc4514_string(),
             key_algorithm=spec.key_algorithm.value,
             hash_algorithm=spec.hash_algorithm.value,
-            certificate_pem=_pem((cert,)),
-            chain_pem=_pem(material.chain),
+            certificate_pem=certificates_pem((cert,)),
+            chain_pem=certificates_pem(material.chain),
             encrypted_key=encrypt_private_key(
                 services.kek, material.private_key, aad=ca_key_aad(ca_id)
             ),

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 
 from acme_server.services.authorities import CASpec, create_intermediate, create_root
 from acme_server.services.context import Services
-from acme_server.services.issuance import IssueSpec, issue, to_pem
+from acme_server.services.issuance import IssueSpec, issue
+from ca_core.export import certificates_pem
 from policy.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
@@ -209,7 +210,9 @@ async def ensure_server_tls(services: Services, profile: ProfileRecord) -> Serve
         )
         _write_private(paths.key_path, key_pem)
         # The served chain stops below the root; clients trust the root from the bundle.
-        _write_private(paths.cert_path, to_pem([issued.certificate, *issued.chain[:-1]]).encode())
+        _write_private(
+            paths.cert_path, certificates_pem([issued.certificate, *issued.chain[:-1]]).encode()
+        )
         log.info("issued server TLS certificate", extra={"serial": issued.record.serial_hex})
     roots = [
         ca for ca in await services.store.list_cas() if ca.kind == "root" and ca.status == "active"

@@ -10,7 +10,8 @@ from cryptography import x509
 from acme_server.services.certificates import private_key_of
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError
-from acme_server.services.issuance import IssuedCertificate, to_pem
+from acme_server.services.issuance import IssuedCertificate
+from ca_core.export import certificates_pem
 from ca_core.keys import PrivateKey, private_key_to_pem
 from store import CertificateRecord
 
@@ -33,13 +34,13 @@ def _key_pem(key: PrivateKey | None) -> str | None:
 
 
 def issued_bundle(issued: IssuedCertificate) -> Bundle:
-    leaf = to_pem([issued.certificate])
+    leaf = certificates_pem([issued.certificate])
     return Bundle(
         certificate_id=issued.record.id,
         serial_hex=issued.record.serial_hex,
         certificate=leaf,
-        chain=to_pem(issued.chain),
-        issuing_ca=to_pem(issued.chain[:1]) if issued.chain else leaf,
+        chain=certificates_pem(issued.chain),
+        issuing_ca=certificates_pem(issued.chain[:1]) if issued.chain else leaf,
         private_key=_key_pem(issued.private_key),
     )
 
@@ -53,7 +54,7 @@ def bundle_of(services: Services, record: CertificateRecord, *, include_key: boo
         serial_hex=record.serial_hex,
         certificate=record.certificate_pem,
         chain=record.chain_pem,
-        issuing_ca=to_pem(chain[:1]) if chain else record.certificate_pem,
+        issuing_ca=certificates_pem(chain[:1]) if chain else record.certificate_pem,
         private_key=_key_pem(private_key_of(services, record)) if include_key else None,
     )
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from acme_server.services.authorities import load_material
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError, InvalidRequestError
+from ca_core.export import certificates_pem
 from ca_core.fingerprints import sha256_fingerprint
 from ca_core.hierarchy import CAMaterial
 from ca_core.issuer import LeafRequest, compute_not_after, issue_leaf, issue_self_signed
@@ -74,10 +74,6 @@ class IssuedCertificate:
 
 def certificate_key_aad(certificate_id: str) -> bytes:
     return f"certificate:{certificate_id}".encode()
-
-
-def to_pem(certs: tuple[x509.Certificate, ...] | list[x509.Certificate]) -> str:
-    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)
 
 
 async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> IssuedCertificate:
@@ -157,8 +153,8 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
     )
     activated = await services.store.activate_certificate(
         reserved.id,
-        certificate_pem=to_pem([certificate]),
-        chain_pem=to_pem(chain),
+        certificate_pem=certificates_pem([certificate]),
+        chain_pem=certificates_pem(chain),
         fingerprint_sha256=sha256_fingerprint(certificate),
         encrypted_private_key=encrypted_key,
     )

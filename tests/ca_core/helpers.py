@@ -9,8 +9,8 @@ from functools import cache
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
+from ca_core.export import certificates_pem
 from ca_core.hierarchy import CAMaterial, create_intermediate_ca, create_root_ca
 from ca_core.issuer import LeafRequest
 from ca_core.keys import PrivateKey, generate_private_key
@@ -98,7 +98,7 @@ def leaf_request(private_key: PrivateKey | None = None, /, **changes: object) ->
 
 
 def write_pem(path: Path, *certs: x509.Certificate) -> Path:
-    path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
+    path.write_text(certificates_pem(certs))
     return path
 
 
