@@ -27,6 +27,7 @@ from acme_server.cli.common import (
     run,
     settings_options,
     with_services,
+    write_out,
 )
 from acme_server.services.certificates import export_pem, export_pkcs12, find_certificate
 from acme_server.services.context import Services
@@ -217,8 +218,7 @@ def issue_command(
     enrollment, bundle = run(with_services(settings, action))
     issued = enrollment.issued
     if out is not None:
-        out.touch(mode=0o600)
-        out.write_text(bundle)
+        write_out(out, bundle)
     if as_json:
         emit_json(certificate_json(issued.record))
     else:
@@ -283,8 +283,7 @@ def export_command(
     if out is None:
         click.echo(data.decode(), nl=False)
         return
-    out.touch(mode=0o600)
-    out.write_bytes(data)
+    write_out(out, data)
     click.echo(f"Wrote {out}", err=True)
 
 

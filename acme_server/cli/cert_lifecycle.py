@@ -17,6 +17,7 @@ from acme_server.cli.common import (
     run,
     settings_options,
     with_services,
+    write_out,
 )
 from acme_server.services import audit, inventory
 from acme_server.services.certificates import export_pem, find_certificate
@@ -111,8 +112,7 @@ def renew_command(
     enrollment, bundle = run(with_services(settings, action))
     new = enrollment.issued.record
     if out is not None:
-        out.touch(mode=0o600)
-        out.write_text(bundle)
+        write_out(out, bundle)
     if as_json:
         emit_json(certificate_json(new))
         return

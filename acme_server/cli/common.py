@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from acme_server.private_files import write_private
 from acme_server.services.context import Services
 from acme_server.services.errors import ServiceError
 from acme_server.settings import Settings, SettingsError, load_settings
@@ -81,6 +82,14 @@ async def with_services(settings: Settings, action: Callable[[Services], Awaitab
         return await action(services)
     finally:
         await services.close()
+
+
+def write_out(path: Path, data: str | bytes) -> None:
+    """Write an --out file that may hold a private key: 0600 and atomic (private_files)."""
+    try:
+        write_private(path, data.encode() if isinstance(data, str) else data)
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def emit_json(data: Any) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from acme_server.private_files import write_private
 from acme_server.services.authorities import CASpec, create_intermediate, create_root
 from acme_server.services.context import Services
 from acme_server.services.issuance import IssueSpec, issue
@@ -166,16 +166,6 @@ def _still_good(cert_path: Path, names: tuple[SubjectAltName, ...], now: datetim
     return all(n.value in present for n in names)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 async def ensure_server_tls(services: Services, profile: ProfileRecord) -> ServerTLS:
     """The server's certificate from its own CA, (re)issued when missing, expiring or renamed."""
     tls_dir = services.settings.tls_dir
@@ -208,9 +198,9 @@ async def ensure_server_tls(services: Services, profile: ProfileRecord) -> Serve
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_private(paths.key_path, key_pem)
+        write_private(paths.key_path, key_pem)
         # The served chain stops below the root; clients trust the root from the bundle.
-        _write_private(
+        write_private(
             paths.cert_path, certificates_pem([issued.certificate, *issued.chain[:-1]]).encode()
         )
         log.info("issued server TLS certificate", extra={"serial": issued.record.serial_hex})

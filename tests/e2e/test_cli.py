@@ -167,3 +167,20 @@ def test_the_database_never_holds_a_plaintext_private_key(data_dir: Path) -> Non
     assert database, "no database files found"
     for secret in (der, scalar, b"PRIVATE KEY"):
         assert secret not in database
+
+
+def test_export_over_an_existing_open_file_leaves_it_owner_only(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """--out replaces the file: a key never lands in a file that was 0644 before."""
+    issued = kms_json("cert", "issue", "--cn", "overwrite.test", "--data-dir", str(data_dir))
+    out = tmp_path / "bundle.pem"
+    out.write_text("old")
+    out.chmod(0o644)
+    kms("cert", "export", issued["id"], "--out", str(out), "--data-dir", str(data_dir))
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert "PRIVATE KEY" in out.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle.pem"]  # no temporary file left
+    missing = kms("cert", "export", issued["id"], "--out", str(tmp_path / "no" / "x.pem"),
+                  "--data-dir", str(data_dir), check=False)  # fmt: skip
+    assert missing.returncode == 2 and "cannot write" in missing.stderr
