@@ -11,6 +11,7 @@ from acme_server.nonces import NonceService
 from acme_server.problems import not_found
 from acme_server.ratelimits import RateLimiter
 from acme_server.services.context import Services
+from acme_server.services.profile_settings import EnrollmentConfig
 from acme_server.urls import AcmeUrls
 from store import NotFound, ProfileRecord
 
@@ -56,21 +57,6 @@ class AcmeState:
             except (NotFound, ValueError):
                 raise not_found("ACME directory") from None
             self._profiles[slug] = (now, profile)
-        if not acme_enabled(profile):
+        if not EnrollmentConfig.of(profile).acme_enabled:
             raise not_found("ACME directory")
         return profile
-
-
-def acme_enabled(profile: ProfileRecord) -> bool:
-    acme = profile.enrollment.get("acme", {})
-    return isinstance(acme, dict) and bool(acme.get("enabled", False))
-
-
-def eab_required(profile: ProfileRecord) -> bool:
-    acme = profile.enrollment.get("acme", {})
-    return isinstance(acme, dict) and bool(acme.get("eab_required", False))
-
-
-def ip_identifiers_allowed(profile: ProfileRecord) -> bool:
-    acme = profile.enrollment.get("acme", {})
-    return isinstance(acme, dict) and bool(acme.get("allow_ip_identifiers", True))

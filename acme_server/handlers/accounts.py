@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from acme_server import eab
-from acme_server.acme_state import eab_required
 from acme_server.handlers.common import AcmeRequest, acme_json, link, rfc3339, verified
 from acme_server.jwk import account_key_from_jwk
 from acme_server.jws import check_alg, decode_payload, parse_flattened, verify_signature
@@ -25,6 +24,7 @@ from acme_server.problems import (
     unauthorized,
     unsupported_contact,
 )
+from acme_server.services.profile_settings import EnrollmentConfig
 from acme_server.urls import AcmeUrls
 from store import AccountRecord, Conflict, NotFound
 
@@ -90,7 +90,7 @@ async def new_account(request: Request) -> JSONResponse:
             new_account_url=req.urls.new_account,
         )
         eab_kid = record.id
-    elif eab_required(req.profile):
+    elif EnrollmentConfig.of(req.profile).eab_required:
         raise external_account_required(
             "this directory requires an external account binding (kms eab create)"
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from acme_server.acme_state import acme_enabled, eab_required
 from acme_server.handlers.common import profile_of
+from acme_server.services.profile_settings import EnrollmentConfig
 
 
 async def directory(request: Request) -> JSONResponse:
@@ -16,9 +16,11 @@ async def directory(request: Request) -> JSONResponse:
         "termsOfService": settings.terms_url,
         "website": settings.website_url or settings.base_url,
         "caaIdentities": settings.caa_identity_list,
-        "externalAccountRequired": eab_required(profile),
+        "externalAccountRequired": EnrollmentConfig.of(profile).eab_required,
     }
-    profiles = [p for p in await state.services.store.list_profiles() if acme_enabled(p)]
+    profiles = [
+        p for p in await state.services.store.list_profiles() if EnrollmentConfig.of(p).acme_enabled
+    ]
     if len(profiles) > 1:
         meta["profiles"] = {
             p.slug: p.description or p.name for p in sorted(profiles, key=lambda p: p.slug)

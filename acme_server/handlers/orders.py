@@ -9,11 +9,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from acme_server.acme_state import ip_identifiers_allowed
 from acme_server.handlers.common import AcmeRequest, acme_json, link, rfc3339, verified
 from acme_server.identifiers import Identifier, parse_identifiers
 from acme_server.problems import malformed, not_found, rejected_identifier, subproblem
 from acme_server.services.policies import load_policy
+from acme_server.services.profile_settings import EnrollmentConfig
 from acme_server.urls import AcmeUrls
 from ca_core.ttl import parse_ttl
 from policy.evaluate import check_identifiers
@@ -142,7 +142,7 @@ async def new_order(request: Request) -> JSONResponse:
             f"this directory issues profile {req.profile.slug!r}; use that profile's directory"
         )
     identifiers = parse_identifiers(
-        payload.get("identifiers"), allow_ip=ip_identifiers_allowed(req.profile)
+        payload.get("identifiers"), allow_ip=EnrollmentConfig.of(req.profile).allow_ip_identifiers
     )
     policy = await load_policy(req.services, req.profile)
     verdict = check_identifiers([i.as_san() for i in identifiers], policy)

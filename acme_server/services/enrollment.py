@@ -25,6 +25,7 @@ from acme_server.services.errors import ConflictError, InvalidRequestError, Serv
 from acme_server.services.issuance import IssuedCertificate, IssueSpec, issue
 from acme_server.services.policies import load_policy, policy_violations
 from acme_server.services.profile_defaults import parse_enum, parse_validity, profile_defaults
+from acme_server.services.profile_settings import EnrollmentConfig
 from acme_server.services.profiles import find_profile
 from ca_core.csr import csr_facts, load_csr
 from ca_core.errors import CAError
@@ -127,12 +128,6 @@ def parse_san(text: str) -> SubjectAltName:
     if "@" in value:
         return SubjectAltName(SanType.EMAIL, value)
     return SubjectAltName(SanType.DNS, value)
-
-
-def api_enabled(profile: ProfileRecord) -> bool:
-    """REST enrollment is on unless the profile says `"api": {"enabled": false}`."""
-    api = profile.enrollment.get("api", {})
-    return not (isinstance(api, dict) and api.get("enabled", True) is False)
 
 
 def checked_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -312,7 +307,7 @@ async def enroll(
     """Check, record and issue (see the module docstring). Raises NotFoundError for an
     unknown profile, PolicyViolationError / InvalidRequestError for a refused request."""
     profile = await find_profile(services, request.profile_ref)
-    if channel == "api" and not api_enabled(profile):
+    if channel == "api" and not EnrollmentConfig.of(profile).api_enabled:
         raise InvalidRequestError(f"profile {profile.slug!r} does not allow API enrollment")
     prepared = _prepare(profile, request)
     await _check_issuer(services, profile)

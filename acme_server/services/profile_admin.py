@@ -265,7 +265,7 @@ async def delete_profile(services: Services, profile: ProfileRecord) -> None:
 
 
 def acme_directory_url(services: Services, profile: ProfileRecord) -> str | None:
-    if not EnrollmentConfig.from_store(profile.enrollment).acme_enabled:
+    if not EnrollmentConfig.of(profile).acme_enabled:
         return None
     return AcmeUrls(services.settings.base_url, profile.slug).directory
 
@@ -295,7 +295,7 @@ def profile_document(services: Services, profile: ProfileRecord) -> dict[str, An
         "policyId": profile.policy_id,
         "issuerType": profile.issuer_type.value,
         "caId": profile.ca_id,
-        "enrollment": EnrollmentConfig.from_store(profile.enrollment).to_json(),
+        "enrollment": EnrollmentConfig.of(profile).to_json(),
         "defaults": _defaults_json(profile.defaults),
         "autoRenew": profile.auto_renew,
         "renewBeforeDays": profile.renew_before_days,

@@ -1,9 +1,9 @@
 """A profile's enrollment methods and certificate defaults, typed and checked.
 
-The store keeps both as the snake_case JSON that acme_server/acme_state.py and
-services/profile_defaults.py read; the REST API shows them in camelCase. These classes
-convert between the three, always writing every key. Messages name the REST field
-(`defaults.keyAlgorithm[0]`...).
+The store keeps both as snake_case JSON: EnrollmentConfig.from_store is the one reader of
+the enrollment part (ACME, REST and the CLI all use it); services/profile_defaults.py reads
+the defaults. The REST API shows them in camelCase. These classes convert between the
+three, always writing every key. Messages name the REST field (`defaults.keyAlgorithm[0]`...).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from acme_server.services.errors import InvalidRequestError
 from acme_server.services.profile_defaults import parse_enum, parse_validity
 from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
+from store import ProfileRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +27,12 @@ class EnrollmentConfig:
     api_enabled: bool = True
 
     @classmethod
+    def of(cls, profile: ProfileRecord) -> EnrollmentConfig:
+        return cls.from_store(profile.enrollment)
+
+    @classmethod
     def from_store(cls, stored: Mapping[str, Any]) -> EnrollmentConfig:
-        """Read the stored JSON with the defaults acme_state.py applies to missing keys."""
+        """Read the stored JSON; the one reader of it (ACME, REST and the CLI use this)."""
         acme = stored.get("acme")
         acme = acme if isinstance(acme, dict) else {}
         api = stored.get("api")
