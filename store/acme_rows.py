@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from store.base import StoreBase
+from store.base import StoreBase, select_by_id_sql
+from store.db import Row, Sql, Tx, dynamic, in_list
 from store.records import (
     AccountRecord,
     AuthorizationRecord,
@@ -23,19 +21,26 @@ from store.records import (
 )
 from store.schema import acme_accounts as accounts
 from store.schema import acme_authorizations as authzs
-from store.schema import acme_challenges as challenges
-from store.schema import acme_order_authorizations as links
 from store.schema import acme_orders as orders
 
 LIST_LIMIT_MAX = 1000
 AUTHORIZATION_STATUSES = ("pending", "valid", "invalid", "deactivated", "expired", "revoked")
+
+ACCOUNT_BY_ID: Sql = select_by_id_sql(accounts)
+_CHALLENGES_OF_ONE = Sql("SELECT * FROM acme_challenges WHERE authorization_id = :id ORDER BY type")
+_AUTHZ_IDS_OF_ONE = Sql(
+    "SELECT a.id FROM acme_order_authorizations l "
+    "JOIN acme_authorizations a ON a.id = l.authorization_id "
+    "WHERE l.order_id = :id "
+    "ORDER BY a.identifier_type, a.identifier_value, a.wildcard, a.id"
+)
 
 
 def optional_json(value: Any) -> dict[str, Any] | None:
     return None if value is None else dict(value)
 
 
-def account_record(row: Any) -> AccountRecord:
+def account_record(row: Row) -> AccountRecord:
     return AccountRecord(
         id=row["id"],
         profile_id=row["profile_id"],
@@ -132,51 +137,51 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-async def load_account(conn: AsyncConnection, account_id: str) -> AccountRecord:
-    return account_record(await StoreBase._one(conn, accounts, account_id, "account"))
+async def load_account(tx: Tx, account_id: str) -> AccountRecord:
+    return account_record(await StoreBase._one(tx, accounts, account_id, "account"))
 
 
-async def load_authorizations(
-    conn: AsyncConnection, rows: Sequence[Any]
-) -> list[AuthorizationRecord]:
+async def load_authorizations(tx: Tx, rows: Sequence[Row]) -> list[AuthorizationRecord]:
     """Records for authorization rows, each with its challenges (sorted by type)."""
     found: dict[str, list[ChallengeRecord]] = {row["id"]: [] for row in rows}
-    if found:
-        result = await conn.execute(
-            select(challenges)
-            .where(challenges.c.authorization_id.in_(list(found)))
-            .order_by(challenges.c.type)
+    if len(found) == 1:
+        (only,) = found
+        for challenge in await tx.all(_CHALLENGES_OF_ONE, {"id": only}):
+            found[only].append(challenge_record(challenge))
+    elif found:
+        ids, params = in_list("a", found)
+        sql = dynamic(
+            f"SELECT * FROM acme_challenges WHERE authorization_id IN {ids} ORDER BY type"
         )
-        for challenge in result.mappings():
+        for challenge in await tx.all(sql, params):
             found[challenge["authorization_id"]].append(challenge_record(challenge))
     return [authorization_record(row, found[row["id"]]) for row in rows]
 
 
-async def load_authorization(conn: AsyncConnection, authz_id: str) -> AuthorizationRecord:
-    row = await StoreBase._one(conn, authzs, authz_id, "authorization")
-    return (await load_authorizations(conn, [row]))[0]
+async def load_authorization(tx: Tx, authz_id: str) -> AuthorizationRecord:
+    row = await StoreBase._one(tx, authzs, authz_id, "authorization")
+    return (await load_authorizations(tx, [row]))[0]
 
 
-async def load_orders(conn: AsyncConnection, rows: Sequence[Any]) -> list[OrderRecord]:
+async def load_orders(tx: Tx, rows: Sequence[Row]) -> list[OrderRecord]:
     """Records for order rows, each with its authorization ids (sorted by identifier)."""
     found: dict[str, list[str]] = {row["id"]: [] for row in rows}
-    if found:
-        result = await conn.execute(
-            select(links.c.order_id, authzs.c.id)
-            .join(authzs, authzs.c.id == links.c.authorization_id)
-            .where(links.c.order_id.in_(list(found)))
-            .order_by(
-                authzs.c.identifier_type,
-                authzs.c.identifier_value,
-                authzs.c.wildcard,
-                authzs.c.id,
-            )
+    if len(found) == 1:
+        (only,) = found
+        found[only] = [row["id"] for row in await tx.all(_AUTHZ_IDS_OF_ONE, {"id": only})]
+    elif found:
+        ids, params = in_list("o", found)
+        sql = dynamic(
+            "SELECT l.order_id, a.id FROM acme_order_authorizations l "
+            "JOIN acme_authorizations a ON a.id = l.authorization_id "
+            f"WHERE l.order_id IN {ids} "
+            "ORDER BY a.identifier_type, a.identifier_value, a.wildcard, a.id"
         )
-        for order_id, authz_id in result:
-            found[order_id].append(authz_id)
+        for link in await tx.all(sql, params):
+            found[link["order_id"]].append(link["id"])
     return [order_record(row, found[row["id"]]) for row in rows]
 
 
-async def load_order(conn: AsyncConnection, order_id: str) -> OrderRecord:
-    row = await StoreBase._one(conn, orders, order_id, "order")
-    return (await load_orders(conn, [row]))[0]
+async def load_order(tx: Tx, order_id: str) -> OrderRecord:
+    row = await StoreBase._one(tx, orders, order_id, "order")
+    return (await load_orders(tx, [row]))[0]

@@ -1,27 +1,21 @@
-"""What every noun's queries share: transactions, error translation, id and row helpers.
+"""What every noun's queries share: transactions, id and row helpers.
 
 Each public store method runs in exactly one transaction, opened by `_read()` or
-`_write()`. On SQLite, writes are serialised in-process by an asyncio.Lock and
-cross-process by BEGIN IMMEDIATE (engine.py), so concurrent coroutines queue instead of
-failing with "database is locked". PostgreSQL relies on row locks.
+`_write()` on the database (store/db.py). SQLite serialises transactions in-process and
+takes the write lock first for writes (BEGIN IMMEDIATE); PostgreSQL relies on row locks,
+asked for with `_lock()` (FOR UPDATE / FOR SHARE, optionally SKIP LOCKED).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, Table, exists, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Table
 
-from store.engine import WRITE_OPTION
-from store.errors import translate_database, translate_integrity
+from store.db import Database, Row, Sql, Tx, dynamic
 from store.interface import Backend, NotFound, Unset
-
-S = TypeVar("S", bound=Select[Any])
 
 
 def changes(**values: Any) -> dict[str, Any]:
@@ -29,64 +23,64 @@ def changes(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if not isinstance(value, Unset)}
 
 
+@cache
+def insert_sql(table: Table) -> Sql:
+    """INSERT of every column of `table`, parameters named after the columns."""
+    names = [column.name for column in table.columns]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    params = ", ".join(f":{name}" for name in names)
+    return Sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({params})")
+
+
+@cache
+def select_by_id_sql(table: Table) -> Sql:
+    return Sql(f"SELECT * FROM {table.name} WHERE id = :id")
+
+
+@cache
+def exists_sql(table: Table) -> Sql:
+    return Sql(f"SELECT 1 FROM {table.name} WHERE id = :id")
+
+
+def update_sql(table: Table, columns: tuple[str, ...], where: str = "id = :id") -> Sql:
+    """UPDATE `table` SET col = :col, ... WHERE <where>; cached by its text."""
+    assignments = ", ".join(f'"{name}" = :{name}' for name in columns)
+    return dynamic(f"UPDATE {table.name} SET {assignments} WHERE {where}")
+
+
 class StoreBase:
-    def __init__(self, engine: AsyncEngine, backend: Backend, pg_schema: str | None) -> None:
-        self._engine = engine
-        self._backend: Backend = backend
+    def __init__(self, db: Database, pg_schema: str | None) -> None:
+        self._db = db
+        self._backend: Backend = db.backend
         self._pg_schema = pg_schema
-        self._write_lock = asyncio.Lock()
 
-    @contextlib.asynccontextmanager
-    async def _translated(self) -> AsyncIterator[None]:
-        try:
-            yield
-        except IntegrityError as exc:
-            raise translate_integrity(exc) from exc
-        except (DBAPIError, OSError, TimeoutError) as exc:
-            raise translate_database(exc) from exc
-        except StatementError as exc:
-            if isinstance(exc.orig, ValueError):  # e.g. a naive datetime bound to a column
-                raise exc.orig from None
-            raise
+    def _read(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """A read transaction (deferred on SQLite; no BEGIN at all on PostgreSQL)."""
+        return self._db.read()
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        """A read transaction (deferred on SQLite: it never waits for the writer)."""
-        async with self._translated(), self._engine.connect() as conn, conn.begin():
-            yield conn
-
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    def _write(self) -> contextlib.AbstractAsyncContextManager[Tx]:
         """A write transaction; committed when the block ends, rolled back if it raises."""
-        if self._backend == "sqlite":
-            async with self._translated(), self._write_lock, self._engine.connect() as conn:
-                await conn.execution_options(**{WRITE_OPTION: True})
-                async with conn.begin():
-                    yield conn
-        else:
-            async with self._translated(), self._engine.connect() as conn, conn.begin():
-                yield conn
+        return self._db.write()
 
-    def _locking(self, query: S, *, skip_locked: bool = False, share: bool = False) -> S:
-        """PostgreSQL: the query with FOR UPDATE (or FOR SHARE), optionally SKIP LOCKED.
-        SQLite: unchanged, since a write transaction already holds the database write lock.
-        Callers lock rows of one table in id order, so two lockers cannot deadlock."""
+    def _lock(self, *, skip_locked: bool = False, share: bool = False) -> str:
+        """The `pg_suffix` that locks the selected rows on PostgreSQL (FOR UPDATE or
+        FOR SHARE, optionally SKIP LOCKED). SQLite needs none: a write transaction
+        already holds the database's write lock. Callers lock rows of one table in id
+        order, so two lockers cannot deadlock."""
         if self._backend != "postgresql":
-            return query
-        return query.with_for_update(skip_locked=skip_locked, read=share)
+            return ""
+        return (" FOR SHARE" if share else " FOR UPDATE") + (" SKIP LOCKED" if skip_locked else "")
 
     @staticmethod
-    async def _require(conn: AsyncConnection, table: Table, row_id: str, what: str) -> None:
+    async def _require(tx: Tx, table: Table, row_id: str, what: str) -> None:
         """NotFound unless `table` has a row with this id (checked inside the transaction)."""
-        found = await conn.scalar(select(exists().where(table.c.id == row_id)))
-        if not found:
+        if await tx.one(exists_sql(table), {"id": row_id}) is None:
             raise NotFound(f"{what} {row_id} not found")
 
     @staticmethod
-    async def _one(conn: AsyncConnection, table: Table, row_id: str, what: str) -> Any:
-        """The row mapping with this id, or NotFound."""
-        result = await conn.execute(select(table).where(table.c.id == row_id))
-        row = result.mappings().one_or_none()
+    async def _one(tx: Tx, table: Table, row_id: str, what: str) -> Row:
+        """The row with this id, or NotFound."""
+        row = await tx.one(select_by_id_sql(table), {"id": row_id})
         if row is None:
             raise NotFound(f"{what} {row_id} not found")
         return row

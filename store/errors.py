@@ -1,4 +1,4 @@
-"""Driver errors to store errors, the same way on both backends.
+"""Driver errors (sqlite3, asyncpg) to store errors, the same way on both backends.
 
 PostgreSQL names the violated constraint (asyncpg's `constraint_name`); SQLite names the
 table and columns ("UNIQUE constraint failed: certificates.serial_hex"), which are looked
@@ -8,9 +8,9 @@ up in the schema to find the same constraint name. Each name has one message.
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from store.interface import Conflict, StoreError
 from store.schema import metadata
@@ -64,19 +64,7 @@ def _unique_message(constraint: str | None, fallback: str) -> str:
     return f"duplicate value ({constraint})"
 
 
-def translate_integrity(exc: IntegrityError) -> StoreError:
-    """A unique violation becomes Conflict naming what clashed; a broken reference Conflict."""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate is not None:  # asyncpg
-        cause = orig.__cause__ if orig is not None else None
-        constraint = getattr(cause, "constraint_name", None)
-        if sqlstate == _PG_UNIQUE:
-            return Conflict(_unique_message(constraint, "duplicate value"))
-        if sqlstate == _PG_FOREIGN_KEY:
-            return Conflict(f"reference check failed ({constraint})")
-        return StoreError(f"integrity error ({sqlstate}, {constraint})")
-    text = str(orig)
+def _sqlite_integrity(text: str) -> StoreError:
     match = _SQLITE_UNIQUE.search(text)
     if match:
         qualified = [part.split(".", 1) for part in match.group(1).split(", ")]
@@ -89,6 +77,26 @@ def translate_integrity(exc: IntegrityError) -> StoreError:
     return StoreError(f"integrity error: {text}")
 
 
-def translate_database(exc: DBAPIError | OSError | TimeoutError) -> StoreError:
-    """Anything else the driver raises: unreachable, locked, timed out."""
+def translate_sqlite(exc: sqlite3.Error) -> StoreError:
+    """sqlite3's error as a store error: unique and reference violations become Conflict."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return _sqlite_integrity(str(exc))
+    return StoreError(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def translate_pg(exc: BaseException) -> StoreError:
+    """asyncpg's error (or a connection failure) as a store error."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    constraint = getattr(exc, "constraint_name", None)
+    if sqlstate == _PG_UNIQUE:
+        return Conflict(_unique_message(constraint, "duplicate value"))
+    if sqlstate == _PG_FOREIGN_KEY:
+        return Conflict(f"reference check failed ({constraint})")
+    if sqlstate is not None and sqlstate.startswith("23"):
+        return StoreError(f"integrity error ({sqlstate}, {constraint})")
+    return StoreError(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def translate_database(exc: Exception) -> StoreError:
+    """What SQLAlchemy raises while migrating: unreachable, locked, timed out."""
     return StoreError(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])

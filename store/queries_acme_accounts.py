@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from store.acme_rows import account_record, eab_key_record, load_account
-from store.base import StoreBase
-from store.columns import UtcDateTime, require_utc, utc_now
+from store.base import StoreBase, insert_sql, select_by_id_sql
+from store.columns import require_utc, utc_now
+from store.db import Sql, Tx
 from store.interface import Conflict, NotFound
 from store.records import AccountRecord, EABKeyRecord
 from store.schema import acme_accounts as accounts
@@ -26,6 +24,27 @@ from store.schema import certificate_profiles as profiles
 from store.values import new_uuid
 
 THUMBPRINT_MAX = 128  # schema: acme_accounts.jwk_thumbprint
+
+_BY_THUMBPRINT = Sql(
+    "SELECT * FROM acme_accounts WHERE profile_id = :profile_id AND jwk_thumbprint = :thumb"
+)
+_CONSUME_REUSABLE = Sql(
+    "UPDATE acme_eab_keys SET used_at = COALESCE(used_at, :at) "
+    "WHERE id = :id AND revoked_at IS NULL"
+)
+_CONSUME_SINGLE_USE = Sql(
+    "UPDATE acme_eab_keys SET used_at = :at, bound_account_id = :account_id "
+    "WHERE id = :id AND revoked_at IS NULL AND used_at IS NULL"
+)
+_SET_CONTACT = Sql("UPDATE acme_accounts SET contact = :contact, updated_at = :at WHERE id = :id")
+_DEACTIVATE = Sql(
+    "UPDATE acme_accounts SET status = 'deactivated', updated_at = :at "
+    "WHERE id = :id AND status = 'valid'"
+)
+_CHANGE_KEY = Sql(
+    "UPDATE acme_accounts SET jwk = :jwk, jwk_thumbprint = :jwk_thumbprint, "
+    "updated_at = :updated_at WHERE id = :id"
+)
 
 
 def _check_thumbprint(thumbprint: str) -> str:
@@ -78,20 +97,19 @@ class AccountQueries(StoreBase):
             "created_at": at,
             "updated_at": at,
         }
-        async with self._write() as conn:
-            await self._require(conn, profiles, profile_id, "profile")
+        async with self._write() as tx:
+            await self._require(tx, profiles, profile_id, "profile")
             key = None
             if eab_key_id is not None:
-                key = await self._usable_eab_key(conn, eab_key_id, profile_id)
-            await conn.execute(accounts.insert().values(values))
+                key = await self._usable_eab_key(tx, eab_key_id, profile_id)
+            await tx.run(insert_sql(accounts), values)
             if key is not None:
-                await self._consume_eab_key(conn, key, values["id"], at)
-            return await load_account(conn, values["id"])
+                await self._consume_eab_key(tx, key, values["id"], at)
+            return await load_account(tx, values["id"])
 
     @staticmethod
-    async def _usable_eab_key(conn: AsyncConnection, kid: str, profile_id: str) -> EABKeyRecord:
-        result = await conn.execute(select(eab_keys).where(eab_keys.c.id == kid))
-        row = result.mappings().one_or_none()
+    async def _usable_eab_key(tx: Tx, kid: str, profile_id: str) -> EABKeyRecord:
+        row = await tx.one(select_by_id_sql(eab_keys), {"id": kid})
         if row is None or row["profile_id"] != profile_id:
             raise NotFound(f"external account binding key {kid} not found")
         key = eab_key_record(row)
@@ -100,39 +118,28 @@ class AccountQueries(StoreBase):
         return key
 
     @staticmethod
-    async def _consume_eab_key(
-        conn: AsyncConnection, key: EABKeyRecord, account_id: str, at: datetime
-    ) -> None:
+    async def _consume_eab_key(tx: Tx, key: EABKeyRecord, account_id: str, at: datetime) -> None:
         """The conditional write that decides a race between registrations for one key."""
-        query = update(eab_keys).where(eab_keys.c.id == key.id, eab_keys.c.revoked_at.is_(None))
         if key.reusable:
-            used_at = func.coalesce(eab_keys.c.used_at, literal(at, UtcDateTime()))
-            result = await conn.execute(query.values(used_at=used_at))
+            count = await tx.run(_CONSUME_REUSABLE, {"id": key.id, "at": at})
         else:
-            result = await conn.execute(
-                query.where(eab_keys.c.used_at.is_(None)).values(
-                    used_at=at, bound_account_id=account_id
-                )
+            count = await tx.run(
+                _CONSUME_SINGLE_USE, {"id": key.id, "at": at, "account_id": account_id}
             )
-        if result.rowcount == 0:  # revoked or consumed since it was read: roll back
-            row = await StoreBase._one(conn, eab_keys, key.id, "external account binding key")
+        if count == 0:  # revoked or consumed since it was read: roll back
+            row = await StoreBase._one(tx, eab_keys, key.id, "external account binding key")
             raise _refusal(eab_key_record(row))
 
     async def get_account(self, account_id: str) -> AccountRecord:
-        async with self._read() as conn:
-            return await load_account(conn, account_id)
+        async with self._read() as tx:
+            return await load_account(tx, account_id)
 
     async def get_account_by_thumbprint(
         self, profile_id: str, thumbprint: str
     ) -> AccountRecord | None:
         """The profile's account with this key (any status), or None (section 7.3.1)."""
-        async with self._read() as conn:
-            result = await conn.execute(
-                select(accounts).where(
-                    accounts.c.profile_id == profile_id, accounts.c.jwk_thumbprint == thumbprint
-                )
-            )
-            row = result.mappings().one_or_none()
+        async with self._read() as tx:
+            row = await tx.one(_BY_THUMBPRINT, {"profile_id": profile_id, "thumb": thumbprint})
         return None if row is None else account_record(row)
 
     async def update_account_contact(
@@ -140,28 +147,19 @@ class AccountQueries(StoreBase):
     ) -> AccountRecord:
         """Replace the contact URLs (section 7.3.2), whatever the account's status."""
         checked = _check_contact(contact)
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id)
-                .values(contact=checked, updated_at=utc_now())
-            )
-            if result.rowcount == 0:
+        async with self._write() as tx:
+            params = {"id": account_id, "contact": checked, "at": utc_now()}
+            if await tx.run(_SET_CONTACT, params) == 0:
                 raise NotFound(f"account {account_id} not found")
-            return await load_account(conn, account_id)
+            return await load_account(tx, account_id)
 
     async def deactivate_account(self, account_id: str, now: datetime) -> bool:
         """valid -> deactivated (section 7.3.6); False if it was not valid. Its orders and
         authorizations are left as they are."""
         at = require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id, accounts.c.status == "valid")
-                .values(status="deactivated", updated_at=at)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, accounts, account_id, "account")
+        async with self._write() as tx:
+            if await tx.run(_DEACTIVATE, {"id": account_id, "at": at}) == 0:
+                await self._require(tx, accounts, account_id, "account")
                 return False
             return True
 
@@ -171,13 +169,11 @@ class AccountQueries(StoreBase):
         """Replace the account key (section 7.3.5). Conflict if another account of the
         same profile has this thumbprint; NotFound for a missing account."""
         values = {
+            "id": account_id,
             "jwk": dict(jwk),
             "jwk_thumbprint": _check_thumbprint(jwk_thumbprint),
             "updated_at": utc_now(),
         }
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(accounts).where(accounts.c.id == account_id).values(values)
-            )
-            if result.rowcount == 0:
+        async with self._write() as tx:
+            if await tx.run(_CHANGE_KEY, values) == 0:
                 raise NotFound(f"account {account_id} not found")

@@ -9,17 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
 from store.acme_rows import eab_key_record
-from store.base import StoreBase
+from store.base import StoreBase, insert_sql
 from store.columns import require_utc, utc_now
+from store.db import Sql
 from store.records import EABKeyRecord
 from store.schema import acme_eab_keys as eab_keys
 from store.schema import certificate_profiles as profiles
 
 KID_MAX = 255  # schema: acme_eab_keys.id
 HMAC_ALG_MAX = 16  # schema: acme_eab_keys.hmac_alg
+
+_LIST = Sql("SELECT * FROM acme_eab_keys WHERE profile_id = :profile_id ORDER BY created_at, id")
+_REVOKE = Sql("UPDATE acme_eab_keys SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL")
 
 
 class EABQueries(StoreBase):
@@ -48,37 +50,28 @@ class EABQueries(StoreBase):
             "created_at": utc_now(),
             "revoked_at": None,
         }
-        async with self._write() as conn:
-            await self._require(conn, profiles, profile_id, "profile")
-            await conn.execute(eab_keys.insert().values(values))
-            return eab_key_record(await self._one(conn, eab_keys, kid, "EAB key"))
+        async with self._write() as tx:
+            await self._require(tx, profiles, profile_id, "profile")
+            await tx.run(insert_sql(eab_keys), values)
+            return eab_key_record(await self._one(tx, eab_keys, kid, "EAB key"))
 
     async def get_eab_key(self, kid: str) -> EABKeyRecord:
-        async with self._read() as conn:
-            return eab_key_record(await self._one(conn, eab_keys, kid, "EAB key"))
+        async with self._read() as tx:
+            return eab_key_record(await self._one(tx, eab_keys, kid, "EAB key"))
 
     async def list_eab_keys(self, profile_id: str) -> list[EABKeyRecord]:
         """The profile's keys, oldest first (revoked and used ones too)."""
-        async with self._read() as conn:
-            await self._require(conn, profiles, profile_id, "profile")
-            result = await conn.execute(
-                select(eab_keys)
-                .where(eab_keys.c.profile_id == profile_id)
-                .order_by(eab_keys.c.created_at, eab_keys.c.id)
-            )
-            return [eab_key_record(row) for row in result.mappings()]
+        async with self._read() as tx:
+            await self._require(tx, profiles, profile_id, "profile")
+            rows = await tx.all(_LIST, {"profile_id": profile_id})
+            return [eab_key_record(row) for row in rows]
 
     async def revoke_eab_key(self, kid: str, now: datetime) -> bool:
         """Refuse the key from now on; False if it was revoked already. Accounts already
         bound by it stay as they are."""
         at = require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(eab_keys)
-                .where(eab_keys.c.id == kid, eab_keys.c.revoked_at.is_(None))
-                .values(revoked_at=at)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, eab_keys, kid, "EAB key")
+        async with self._write() as tx:
+            if await tx.run(_REVOKE, {"id": kid, "at": at}) == 0:
+                await self._require(tx, eab_keys, kid, "EAB key")
                 return False
             return True

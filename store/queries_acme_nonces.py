@@ -16,18 +16,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from store.acme_rows import account_record
+from store.acme_rows import ACCOUNT_BY_ID, account_record
 from store.base import StoreBase
 from store.columns import require_utc
+from store.db import Sql, Tx
 from store.records import AccountRecord
-from store.schema import acme_accounts as accounts
-from store.schema import acme_nonces as nonces
 
 NONCE_MAX = 128  # schema: acme_nonces.value
+
+_USE = Sql(
+    "INSERT INTO acme_nonces (value, expires_at) VALUES (:value, :expires_at) "
+    "ON CONFLICT (value) DO NOTHING"
+)
+_PURGE = Sql("DELETE FROM acme_nonces WHERE expires_at <= :at")
 
 
 class NonceQueries(StoreBase):
@@ -36,19 +37,16 @@ class NonceQueries(StoreBase):
             raise ValueError(f"a nonce must be 1-{NONCE_MAX} characters")
         return {"value": value, "expires_at": require_utc(expires_at, "expires_at")}
 
-    async def _insert_nonce(self, conn: AsyncConnection, values: dict[str, Any]) -> bool:
-        dialect = postgresql if self._backend == "postgresql" else sqlite
-        result = await conn.execute(
-            dialect.insert(nonces).values(values).on_conflict_do_nothing(index_elements=["value"])
-        )
-        return bool(result.rowcount == 1)
+    @staticmethod
+    async def _insert_nonce(tx: Tx, values: dict[str, Any]) -> bool:
+        return await tx.run(_USE, values) == 1
 
     async def use_nonce(self, value: str, expires_at: datetime) -> bool:
         """Record the nonce as used (kept until `expires_at`): True for the one caller
         that inserted it, False if it was used before (a replay)."""
         values = self._nonce_values(value, expires_at)
-        async with self._write() as conn:
-            return await self._insert_nonce(conn, values)
+        async with self._write() as tx:
+            return await self._insert_nonce(tx, values)
 
     async def use_nonce_and_get_account(
         self, value: str, expires_at: datetime, account_id: str
@@ -57,15 +55,13 @@ class NonceQueries(StoreBase):
         The account is read after the insert, so on PostgreSQL it reflects every change
         committed before the nonce was used (READ COMMITTED: each statement's snapshot)."""
         values = self._nonce_values(value, expires_at)
-        async with self._write() as conn:
-            fresh = await self._insert_nonce(conn, values)
-            result = await conn.execute(select(accounts).where(accounts.c.id == account_id))
-            row = result.mappings().one_or_none()
+        async with self._write() as tx:
+            fresh = await self._insert_nonce(tx, values)
+            row = await tx.one(ACCOUNT_BY_ID, {"id": account_id})
             return fresh, None if row is None else account_record(row)
 
     async def purge_nonces(self, now: datetime) -> int:
         """Delete the used nonces whose rows expired by `now`; returns how many."""
         at = require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(delete(nonces).where(nonces.c.expires_at <= at))
-            return int(result.rowcount)
+        async with self._write() as tx:
+            return await tx.run(_PURGE, {"at": at})

@@ -5,19 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, get_args
 
-from sqlalchemy import delete, func, select, update
-
-from store.base import StoreBase
+from store.base import StoreBase, insert_sql
 from store.columns import require_utc, utc_now
+from store.db import Row, Sql
 from store.interface import Conflict, NotFound
 from store.records import CAKind, CARecord, CAStatus
 from store.schema import certificate_authorities as cas
-from store.schema import certificate_profiles as profiles
-from store.schema import certificates, crls
 from store.values import check_id, normalise_serial
 
+_BY_NAME = Sql("SELECT * FROM certificate_authorities WHERE name = :name")
+_ALL = Sql("SELECT * FROM certificate_authorities ORDER BY created_at, name")
+_SET_STATUS = Sql(
+    "UPDATE certificate_authorities SET status = :status WHERE id = :id AND status <> :status"
+)
+_USERS = (
+    (Sql("SELECT count(*) FROM certificates WHERE ca_id = :id"), "certificate(s)"),
+    (Sql("SELECT count(*) FROM certificate_authorities WHERE parent_id = :id"), "child CA(s)"),
+    (Sql("SELECT count(*) FROM certificate_profiles WHERE ca_id = :id"), "profile(s)"),
+)
+_DELETE_CRLS = Sql("DELETE FROM crls WHERE ca_id = :id")
+_DELETE = Sql("DELETE FROM certificate_authorities WHERE id = :id")
+_NEXT_CRL_NUMBER = Sql(
+    "UPDATE certificate_authorities SET crl_number = crl_number + 1 WHERE id = :id "
+    "RETURNING crl_number"
+)
 
-def ca_record(row: Any) -> CARecord:
+
+def ca_record(row: Row) -> CARecord:
     return CARecord(
         id=row["id"],
         name=row["name"],
@@ -91,40 +105,35 @@ class CAQueries(StoreBase):
             "aia_issuer_url": aia_issuer_url,
             "created_at": utc_now(),
         }
-        async with self._write() as conn:
+        async with self._write() as tx:
             if parent_id is not None:
-                await self._require(conn, cas, parent_id, "parent CA")
-            await conn.execute(cas.insert().values(values))
-            return ca_record(await self._one(conn, cas, values["id"], "CA"))
+                await self._require(tx, cas, parent_id, "parent CA")
+            await tx.run(insert_sql(cas), values)
+            return ca_record(await self._one(tx, cas, values["id"], "CA"))
 
     async def get_ca(self, ca_id: str) -> CARecord:
-        async with self._read() as conn:
-            return ca_record(await self._one(conn, cas, ca_id, "CA"))
+        async with self._read() as tx:
+            return ca_record(await self._one(tx, cas, ca_id, "CA"))
 
     async def get_ca_by_name(self, name: str) -> CARecord:
-        async with self._read() as conn:
-            result = await conn.execute(select(cas).where(cas.c.name == name))
-            row = result.mappings().one_or_none()
+        async with self._read() as tx:
+            row = await tx.one(_BY_NAME, {"name": name})
         if row is None:
             raise NotFound(f"CA named {name!r} not found")
         return ca_record(row)
 
     async def list_cas(self) -> list[CARecord]:
         """All CAs, oldest first (a root before the intermediates made under it)."""
-        async with self._read() as conn:
-            result = await conn.execute(select(cas).order_by(cas.c.created_at, cas.c.name))
-            return [ca_record(row) for row in result.mappings()]
+        async with self._read() as tx:
+            return [ca_record(row) for row in await tx.all(_ALL)]
 
     async def set_ca_status(self, ca_id: str, status: CAStatus) -> bool:
         """Enable or disable a CA; False if it already had that status."""
         if status not in get_args(CAStatus):
             raise ValueError(f"CA status must be 'active' or 'disabled', got {status!r}")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(cas).where(cas.c.id == ca_id, cas.c.status != status).values(status=status)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, cas, ca_id, "CA")
+        async with self._write() as tx:
+            if await tx.run(_SET_STATUS, {"id": ca_id, "status": status}) == 0:
+                await self._require(tx, cas, ca_id, "CA")
                 return False
             return True
 
@@ -132,34 +141,22 @@ class CAQueries(StoreBase):
         """Delete a CA and its CRLs. Conflict while any certificate (of any status), child CA
         or profile refers to it: a CA that has issued is disabled, never deleted, so its
         certificates stay revocable and its CRLs stay published. NotFound if there is none."""
-        async with self._write() as conn:
-            await self._require(conn, cas, ca_id, "CA")
-            for table, column, what in (
-                (certificates, certificates.c.ca_id, "certificate(s)"),
-                (cas, cas.c.parent_id, "child CA(s)"),
-                (profiles, profiles.c.ca_id, "profile(s)"),
-            ):
-                count = await conn.scalar(
-                    select(func.count()).select_from(table).where(column == ca_id)
-                )
+        async with self._write() as tx:
+            await self._require(tx, cas, ca_id, "CA")
+            for statement, what in _USERS:
+                count = await tx.value(statement, {"id": ca_id})
                 if count:
                     raise Conflict(f"CA {ca_id} still has {count} {what}")
-            await conn.execute(delete(crls).where(crls.c.ca_id == ca_id))
-            await conn.execute(delete(cas).where(cas.c.id == ca_id))
+            await tx.run(_DELETE_CRLS, {"id": ca_id})
+            await tx.run(_DELETE, {"id": ca_id})
 
     async def next_crl_number(self, ca_id: str) -> int:
         """Increment the CA's CRL number and return the new value (1 for the first CRL).
 
         One UPDATE ... RETURNING: concurrent callers, in any process, get distinct numbers.
         """
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(cas)
-                .where(cas.c.id == ca_id)
-                .values(crl_number=cas.c.crl_number + 1)
-                .returning(cas.c.crl_number)
-            )
-            number = result.scalar_one_or_none()
+        async with self._write() as tx:
+            number = await tx.value(_NEXT_CRL_NUMBER, {"id": ca_id})
         if number is None:
             raise NotFound(f"CA {ca_id} not found")
         return int(number)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-
-from store.base import StoreBase, changes
+from store.base import StoreBase, changes, insert_sql, update_sql
 from store.columns import utc_now
+from store.db import Row, Sql
 from store.interface import UNSET, Conflict, NotFound, Unset
 from store.records import PolicyRecord
 from store.schema import certificate_policies as policies
-from store.schema import certificate_profiles as profiles
 from store.values import new_uuid
 
+_BY_NAME = Sql("SELECT * FROM certificate_policies WHERE name = :name")
+_ALL = Sql("SELECT * FROM certificate_policies ORDER BY name")
+_PROFILES_USING = Sql("SELECT count(*) FROM certificate_profiles WHERE policy_id = :id")
+_DELETE = Sql("DELETE FROM certificate_policies WHERE id = :id")
 
-def policy_record(row: Any) -> PolicyRecord:
+
+def policy_record(row: Row) -> PolicyRecord:
     return PolicyRecord(
         id=row["id"],
         name=row["name"],
@@ -33,36 +36,33 @@ class PolicyQueries(StoreBase):
         """Insert a policy with a new id; Conflict if the name is taken."""
         now = utc_now()
         policy_id = new_uuid()
-        async with self._write() as conn:
-            await conn.execute(
-                policies.insert().values(
-                    id=policy_id,
-                    name=name,
-                    description=description,
-                    rules=rules,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            return policy_record(await self._one(conn, policies, policy_id, "policy"))
+        values = {
+            "id": policy_id,
+            "name": name,
+            "description": description,
+            "rules": rules,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self._write() as tx:
+            await tx.run(insert_sql(policies), values)
+            return policy_record(await self._one(tx, policies, policy_id, "policy"))
 
     async def get_policy(self, policy_id: str) -> PolicyRecord:
-        async with self._read() as conn:
-            return policy_record(await self._one(conn, policies, policy_id, "policy"))
+        async with self._read() as tx:
+            return policy_record(await self._one(tx, policies, policy_id, "policy"))
 
     async def get_policy_by_name(self, name: str) -> PolicyRecord:
-        async with self._read() as conn:
-            result = await conn.execute(select(policies).where(policies.c.name == name))
-            row = result.mappings().one_or_none()
+        async with self._read() as tx:
+            row = await tx.one(_BY_NAME, {"name": name})
         if row is None:
             raise NotFound(f"policy named {name!r} not found")
         return policy_record(row)
 
     async def list_policies(self) -> list[PolicyRecord]:
         """All policies by name."""
-        async with self._read() as conn:
-            result = await conn.execute(select(policies).order_by(policies.c.name))
-            return [policy_record(row) for row in result.mappings()]
+        async with self._read() as tx:
+            return [policy_record(row) for row in await tx.all(_ALL)]
 
     async def update_policy(
         self,
@@ -74,24 +74,18 @@ class PolicyQueries(StoreBase):
     ) -> PolicyRecord:
         """Change the given fields (omitted ones stay); returns the updated policy."""
         values = changes(name=name, description=description, rules=rules)
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(policies)
-                .where(policies.c.id == policy_id)
-                .values(**values, updated_at=utc_now())
-            )
-            if result.rowcount == 0:
+        values["updated_at"] = utc_now()
+        statement = update_sql(policies, tuple(values))
+        async with self._write() as tx:
+            if await tx.run(statement, {**values, "id": policy_id}) == 0:
                 raise NotFound(f"policy {policy_id} not found")
-            return policy_record(await self._one(conn, policies, policy_id, "policy"))
+            return policy_record(await self._one(tx, policies, policy_id, "policy"))
 
     async def delete_policy(self, policy_id: str) -> None:
         """Delete a policy; Conflict while a profile uses it, NotFound if there is none."""
-        async with self._write() as conn:
-            in_use = await conn.scalar(
-                select(func.count()).select_from(profiles).where(profiles.c.policy_id == policy_id)
-            )
+        async with self._write() as tx:
+            in_use = await tx.value(_PROFILES_USING, {"id": policy_id})
             if in_use:
                 raise Conflict(f"policy {policy_id} is used by {in_use} profile(s)")
-            result = await conn.execute(delete(policies).where(policies.c.id == policy_id))
-            if result.rowcount == 0:
+            if await tx.run(_DELETE, {"id": policy_id}) == 0:
                 raise NotFound(f"policy {policy_id} not found")

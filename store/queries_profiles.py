@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from policy.model import IssuerType
-from store.base import StoreBase, changes
+from store.base import StoreBase, changes, insert_sql, update_sql
 from store.columns import utc_now
+from store.db import Row, Sql, Tx
 from store.interface import UNSET, Conflict, NotFound, Unset
 from store.records import ProfileRecord
-from store.schema import acme_accounts, acme_eab_keys, acme_orders
 from store.schema import certificate_authorities as cas
 from store.schema import certificate_policies as policies
 from store.schema import certificate_profiles as profiles
@@ -24,8 +21,19 @@ from store.values import check_slug, enum_value, new_uuid
 
 DEFAULT_RENEW_BEFORE_DAYS = 30
 
+_BY_SLUG = Sql("SELECT * FROM certificate_profiles WHERE slug = :slug")
+_DEFAULT = Sql("SELECT * FROM certificate_profiles WHERE is_default = :yes")
+_ALL = Sql("SELECT * FROM certificate_profiles ORDER BY slug")
+_CLEAR_DEFAULT = Sql("UPDATE certificate_profiles SET is_default = :no WHERE is_default = :yes")
+_DELETE = Sql("DELETE FROM certificate_profiles WHERE id = :id")
+_USERS = (
+    (Sql("SELECT count(*) FROM acme_accounts WHERE profile_id = :id"), "ACME accounts"),
+    (Sql("SELECT count(*) FROM acme_orders WHERE profile_id = :id"), "ACME orders"),
+    (Sql("SELECT count(*) FROM acme_eab_keys WHERE profile_id = :id"), "EAB keys"),
+)
 
-def profile_record(row: Any) -> ProfileRecord:
+
+def profile_record(row: Row) -> ProfileRecord:
     return ProfileRecord(
         id=row["id"],
         slug=row["slug"],
@@ -94,36 +102,33 @@ class ProfileQueries(StoreBase):
             "created_at": now,
             "updated_at": now,
         }
-        async with self._write() as conn:
-            await self._check_references(conn, policy_id, ca_id)
+        async with self._write() as tx:
+            await self._check_references(tx, policy_id, ca_id)
             if is_default:
-                await self._clear_default(conn)
-            await conn.execute(profiles.insert().values(values))
-            return profile_record(await self._one(conn, profiles, values["id"], "profile"))
+                await self._clear_default(tx)
+            await tx.run(insert_sql(profiles), values)
+            return profile_record(await self._one(tx, profiles, values["id"], "profile"))
 
     async def get_profile(self, profile_id: str) -> ProfileRecord:
-        async with self._read() as conn:
-            return profile_record(await self._one(conn, profiles, profile_id, "profile"))
+        async with self._read() as tx:
+            return profile_record(await self._one(tx, profiles, profile_id, "profile"))
 
     async def get_profile_by_slug(self, slug: str) -> ProfileRecord:
-        async with self._read() as conn:
-            result = await conn.execute(select(profiles).where(profiles.c.slug == slug))
-            row = result.mappings().one_or_none()
+        async with self._read() as tx:
+            row = await tx.one(_BY_SLUG, {"slug": slug})
         if row is None:
             raise NotFound(f"profile {slug!r} not found")
         return profile_record(row)
 
     async def get_default_profile(self) -> ProfileRecord | None:
-        async with self._read() as conn:
-            result = await conn.execute(select(profiles).where(profiles.c.is_default.is_(True)))
-            row = result.mappings().one_or_none()
+        async with self._read() as tx:
+            row = await tx.one(_DEFAULT, {"yes": True})
         return None if row is None else profile_record(row)
 
     async def list_profiles(self) -> list[ProfileRecord]:
         """All profiles by slug."""
-        async with self._read() as conn:
-            result = await conn.execute(select(profiles).order_by(profiles.c.slug))
-            return [profile_record(row) for row in result.mappings()]
+        async with self._read() as tx:
+            return [profile_record(row) for row in await tx.all(_ALL)]
 
     async def update_profile(
         self,
@@ -164,50 +169,36 @@ class ProfileQueries(StoreBase):
             ),
             is_default=is_default,
         )
-        async with self._write() as conn:
-            current = profile_record(await self._one(conn, profiles, profile_id, "profile"))
+        async with self._write() as tx:
+            current = profile_record(await self._one(tx, profiles, profile_id, "profile"))
             _check_issuer(
                 IssuerType(values.get("issuer_type", current.issuer_type)),
                 values.get("ca_id", current.ca_id),
             )
-            await self._check_references(conn, values.get("policy_id"), values.get("ca_id"))
+            await self._check_references(tx, values.get("policy_id"), values.get("ca_id"))
             if values.get("is_default") and not current.is_default:
-                await self._clear_default(conn)
-            await conn.execute(
-                update(profiles)
-                .where(profiles.c.id == profile_id)
-                .values(**values, updated_at=utc_now())
-            )
-            return profile_record(await self._one(conn, profiles, profile_id, "profile"))
+                await self._clear_default(tx)
+            values["updated_at"] = utc_now()
+            await tx.run(update_sql(profiles, tuple(values)), {**values, "id": profile_id})
+            return profile_record(await self._one(tx, profiles, profile_id, "profile"))
 
     async def delete_profile(self, profile_id: str) -> None:
         """Delete a profile. Its certificates and requests keep their rows (profile_id
         becomes None); ACME accounts, orders or EAB keys under it make this a Conflict."""
-        async with self._write() as conn:
-            for table, what in (
-                (acme_accounts, "ACME accounts"),
-                (acme_orders, "ACME orders"),
-                (acme_eab_keys, "EAB keys"),
-            ):
-                count = await conn.scalar(
-                    select(func.count()).select_from(table).where(table.c.profile_id == profile_id)
-                )
+        async with self._write() as tx:
+            for statement, what in _USERS:
+                count = await tx.value(statement, {"id": profile_id})
                 if count:
                     raise Conflict(f"profile {profile_id} still has {count} {what}")
-            result = await conn.execute(delete(profiles).where(profiles.c.id == profile_id))
-            if result.rowcount == 0:
+            if await tx.run(_DELETE, {"id": profile_id}) == 0:
                 raise NotFound(f"profile {profile_id} not found")
 
-    async def _check_references(
-        self, conn: AsyncConnection, policy_id: str | None, ca_id: str | None
-    ) -> None:
+    async def _check_references(self, tx: Tx, policy_id: str | None, ca_id: str | None) -> None:
         if policy_id is not None:
-            await self._require(conn, policies, policy_id, "policy")
+            await self._require(tx, policies, policy_id, "policy")
         if ca_id is not None:
-            await self._require(conn, cas, ca_id, "CA")
+            await self._require(tx, cas, ca_id, "CA")
 
     @staticmethod
-    async def _clear_default(conn: AsyncConnection) -> None:
-        await conn.execute(
-            update(profiles).where(profiles.c.is_default.is_(True)).values(is_default=False)
-        )
+    async def _clear_default(tx: Tx) -> None:
+        await tx.run(_CLEAR_DEFAULT, {"yes": True, "no": False})

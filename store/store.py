@@ -5,9 +5,14 @@ from __future__ import annotations
 from types import TracebackType
 
 from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.engine import check_schema_name, create_engine, parse_url
+from store.base import StoreBase
+from store.db import Database, PostgresDatabase, Sql, SqliteDatabase
+from store.engine import WRITE_OPTION, check_schema_name, create_engine, parse_url
+from store.errors import translate_database
 from store.interface import Backend
 from store.migrate import current_revision, upgrade_to_head
 from store.queries_acme_accounts import AccountQueries
@@ -51,48 +56,46 @@ class Store(
     pass the id (the kid), and `use_nonce`, which stores the caller's value.
     """
 
+    def __init__(self, db: Database, url: URL, pg_schema: str | None) -> None:
+        StoreBase.__init__(self, db, pg_schema)
+        self._url = url
+
     @property
     def backend(self) -> Backend:
         return self._backend
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     async def migrate(self) -> None:
         """Bring the schema to the newest revision; a no-op when it is current.
 
+        Alembic runs on a SQLAlchemy engine of its own, opened for the migration only.
         Safe to run from several processes at once: SQLite takes the write lock first
         (BEGIN IMMEDIATE), PostgreSQL a transaction-scoped advisory lock per schema.
         """
-        async with self._write() as conn:
-            if self._backend == "postgresql":
-                await self._prepare_postgres(conn)
-            await conn.run_sync(upgrade_to_head)
-
-    async def _prepare_postgres(self, conn: AsyncConnection) -> None:
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": _MIGRATION_LOCK + (self._pg_schema or "")},
-        )
-        if self._pg_schema is None:
-            return
-        schema = check_schema_name(self._pg_schema)
-        found = await conn.scalar(
-            text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}
-        )
-        if not found:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await _migrate(self._url, self._backend, self._pg_schema)
 
     async def schema_revision(self) -> str | None:
         """The Alembic revision the database is at; None if never migrated."""
-        async with self._read() as conn:
-            return await conn.run_sync(current_revision)
+        engine = create_engine(self._url, self._backend, pg_schema=self._pg_schema)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(current_revision)
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            raise translate_database(exc) from exc
+        finally:
+            await engine.dispose()
 
     async def ping(self) -> None:
         """SELECT 1; StoreError if the database cannot be reached."""
-        async with self._read() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with self._read() as tx:
+            await tx.value(_PING)
 
     async def close(self) -> None:
-        """Close every pooled connection."""
-        await self._engine.dispose()
+        """Close the database connection(s)."""
+        await self._db.close()
 
     async def __aenter__(self) -> Store:
         return self
@@ -106,6 +109,48 @@ class Store(
         await self.close()
 
 
+_PING = Sql("SELECT 1")
+
+
+async def _migrate(url: URL, backend: Backend, pg_schema: str | None) -> None:
+    engine = create_engine(url, backend, pg_schema=pg_schema)
+    try:
+        async with engine.connect() as conn:
+            if backend == "sqlite":
+                await conn.execution_options(**{WRITE_OPTION: True})
+            async with conn.begin():
+                if backend == "postgresql":
+                    await _prepare_postgres(conn, pg_schema)
+                await conn.run_sync(upgrade_to_head)
+    except (DBAPIError, OSError, TimeoutError) as exc:
+        raise translate_database(exc) from exc
+    finally:
+        await engine.dispose()
+
+
+async def _prepare_postgres(conn: AsyncConnection, pg_schema: str | None) -> None:
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+        {"key": _MIGRATION_LOCK + (pg_schema or "")},
+    )
+    if pg_schema is None:
+        return
+    schema = check_schema_name(pg_schema)
+    found = await conn.scalar(
+        text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}
+    )
+    if not found:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+
+async def _open_database(url: URL, backend: Backend, pg_schema: str | None) -> Database:
+    if backend == "sqlite":
+        assert url.database is not None
+        return SqliteDatabase(url.database)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return await PostgresDatabase.connect(dsn, pg_schema=pg_schema)
+
+
 async def open_store(url: str, *, pg_schema: str | None = None, migrate: bool = True) -> Store:
     """Open the database at `url` and, unless migrate=False, bring its schema up to date.
 
@@ -117,11 +162,9 @@ async def open_store(url: str, *, pg_schema: str | None = None, migrate: bool = 
     parsed, backend = parse_url(url)
     if pg_schema is not None and backend != "postgresql":
         raise ValueError("pg_schema applies to PostgreSQL URLs only")
-    store = Store(create_engine(parsed, backend, pg_schema=pg_schema), backend, pg_schema)
+    if pg_schema is not None:
+        check_schema_name(pg_schema)
     if migrate:
-        try:
-            await store.migrate()
-        except BaseException:
-            await store.close()
-            raise
-    return store
+        await _migrate(parsed, backend, pg_schema)
+    db = await _open_database(parsed, backend, pg_schema)
+    return Store(db, parsed, pg_schema)

@@ -24,6 +24,7 @@ import hypothesis  # noqa: F401  - imported before any test starts a thread: CPy
 import pytest  # ast.parse can fail ("recursion depth mismatch") when pytest rewrites it later
 
 from store import Store, open_store
+from store.db import Sql
 from store.schema import metadata
 
 PG_URL_ENV = "KMS_TEST_PG_URL"
@@ -160,10 +161,13 @@ def pg_session_schema() -> Iterator[tuple[str, str]]:
         run_async(lambda: _drop_schema(url, name))
 
 
+_EMPTY = [Sql(f"DELETE FROM {table.name}") for table in reversed(metadata.sorted_tables)]
+
+
 async def _empty_all_tables(store: Store) -> None:
-    async with store._write() as conn:
-        for table in reversed(metadata.sorted_tables):
-            await conn.execute(table.delete())
+    async with store.database.write() as tx:
+        for statement in _EMPTY:
+            await tx.run(statement)
 
 
 @pytest.fixture(params=BACKENDS)

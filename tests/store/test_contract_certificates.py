@@ -10,8 +10,10 @@ import pytest
 
 from policy.model import CertificateStatus, RequestMethod, RevocationReason
 from store import Conflict, NotFound, Store
-from store.schema import leases
+from store.db import Sql
 from tests.store.factories import NOW, issue, make_ca, make_profile, reserve
+
+INSERT_LEASE = Sql("INSERT INTO leases (name, holder, expires_at) VALUES (:name, :holder, :at)")
 
 
 async def test_reserve_stores_a_pending_row_before_signing(store: Store) -> None:
@@ -243,12 +245,10 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
 
 
 async def test_column_type_refuses_naive_datetimes_too(store: Store) -> None:
-    """The UTC column type is the backstop for queries written outside the store methods."""
+    """Binding is the backstop for queries written outside the store methods."""
     with pytest.raises(ValueError, match="timezone-aware"):
-        async with store._write() as conn:
-            await conn.execute(
-                leases.insert().values(name="crl", holder="a", expires_at=datetime(2030, 1, 1))
-            )
+        async with store.database.write() as tx:
+            await tx.run(INSERT_LEASE, {"name": "crl", "holder": "a", "at": datetime(2030, 1, 1)})
 
 
 async def test_metadata_is_replaced_as_a_whole(store: Store) -> None:

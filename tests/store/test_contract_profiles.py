@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import update
 
 from policy.model import IssuerType
 from store import Conflict, NotFound, Store
-from store.schema import certificate_profiles
+from store.db import Sql
 from tests.store.factories import make_ca, make_policy, make_profile, reserve
+
+SET_ALL_DEFAULT = Sql("UPDATE certificate_profiles SET is_default = :yes")
 
 
 async def test_policy_crud(store: Store) -> None:
@@ -155,8 +156,8 @@ async def test_database_refuses_a_second_default(store: Store) -> None:
     await make_profile(store)
 
     with pytest.raises(Conflict, match="another profile is already the default"):
-        async with store._write() as conn:
-            await conn.execute(update(certificate_profiles).values(is_default=True))
+        async with store.database.write() as tx:
+            await tx.run(SET_ALL_DEFAULT, {"yes": True})
 
 
 async def test_deleting_a_profile_keeps_its_certificates(store: Store) -> None:

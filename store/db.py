@@ -1,0 +1,435 @@
+"""The database drivers themselves, with no ORM between them and the queries.
+
+Parameters: aware datetimes (naive ones raise ValueError), dicts and lists (bound as JSON:
+the store never binds arrays; `in_list` expands IN lists), str, int, bytes, bool, None.
+
+Every store method is one transaction: `async with db.write() as tx:` (or `db.read()`),
+then `await tx.one(SQL, {...})`, `tx.all`, `tx.value`, `tx.run` (the row count). SQL is
+written once with `:name` parameters (`Sql`); it runs as is on SQLite and is rewritten to
+`$1, $2 ...` for PostgreSQL, once per statement.
+
+SQLite: one `sqlite3` connection per process, used on the event loop's own thread. A
+query there takes microseconds, far less than handing it to a thread would (aiosqlite
+costs ~110 us per call, more than the query). Transactions are serialised by an
+asyncio.Lock (a body that awaits nothing but the database never waits for it), writes
+start with BEGIN IMMEDIATE so another process's writer makes this one wait (busy_timeout)
+instead of failing half-way. Columns come back typed by their declared type (DATETIME,
+JSON, BOOLEAN: `detect_types`); datetimes are stored as naive UTC text that sorts in time
+order, in the same form SQLAlchemy wrote (migrations still run through SQLAlchemy).
+
+PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement per connection.
+Reads run without BEGIN/COMMIT (each statement sees committed data, READ COMMITTED), a
+released connection is not reset unless it is still in a transaction, so a read costs one
+round trip and a write BEGIN + its statements + COMMIT. json/jsonb columns take and give
+Python values.
+
+Driver errors become store errors here (store/errors.py), so no caller sees a driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+
+from store.columns import require_utc
+from store.errors import translate_pg, translate_sqlite
+from store.interface import Backend, StoreError
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+PG_CONNECT_TIMEOUT_S = 10
+PG_POOL_MIN = 1
+PG_POOL_MAX = 20
+PG_STATEMENT_CACHE = 1024
+
+Row = Mapping[str, Any]
+Params = Mapping[str, Any] | None
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Json:
+    """A parameter bound to a json/jsonb column. Dicts and lists are bound as JSON
+    anyway; this marks any other value (a string, a number) as a JSON document."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class Sql:
+    """One statement: `:name` parameters, and text that only PostgreSQL gets (`pg_suffix`,
+    e.g. " FOR UPDATE SKIP LOCKED", which SQLite neither has nor needs: its writer holds
+    the whole database)."""
+
+    __slots__ = ("pg_names", "pg_text", "sqlite_text", "text")
+
+    def __init__(self, text: str, *, pg_suffix: str = "") -> None:
+        self.text = text
+        self.sqlite_text = text
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        self.pg_text = _PARAM.sub(number, text) + pg_suffix
+        self.pg_names = tuple(names)
+
+    def __repr__(self) -> str:
+        return f"Sql({self.text!r})"
+
+
+@lru_cache(maxsize=2048)
+def dynamic(text: str, pg_suffix: str = "") -> Sql:
+    """An `Sql` for text built at run time (IN lists, optional filters), cached by text."""
+    return Sql(text, pg_suffix=pg_suffix)
+
+
+def in_list(prefix: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """`(:p0, :p1, ...)` and its parameters, for `column IN <that>` on both backends."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    if not params:
+        return "(NULL)", {}  # IN (NULL) matches nothing
+    return "(" + ", ".join(f":{name}" for name in params) + ")", params
+
+
+class Tx(Protocol):
+    """A transaction's statements; every method raises StoreError (or a subclass)."""
+
+    backend: Backend
+
+    async def one(self, sql: Sql, params: Params = None) -> Row | None: ...
+    async def all(self, sql: Sql, params: Params = None) -> list[Row]: ...
+    async def value(self, sql: Sql, params: Params = None) -> Any: ...
+    async def run(self, sql: Sql, params: Params = None) -> int: ...
+    async def run_many(self, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class Database(Protocol):
+    backend: Backend
+
+    def read(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    def write(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    async def close(self) -> None: ...
+
+
+# -- SQLite -----------------------------------------------------------------------------
+
+
+def sqlite_time(value: datetime) -> str:
+    """Naive UTC text with microseconds, as SQLAlchemy's SQLite DateTime stores it."""
+    v = require_utc(value)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+def _read_time(raw: bytes) -> datetime:
+    return datetime.fromisoformat(raw.decode()).replace(tzinfo=UTC)
+
+
+def _read_json(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+def _read_bool(raw: bytes) -> bool:
+    return raw not in (b"0", b"")
+
+
+sqlite3.register_converter("DATETIME", _read_time)
+sqlite3.register_converter("JSON", _read_json)
+sqlite3.register_converter("BOOLEAN", _read_bool)
+
+
+def _sqlite_param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return sqlite_time(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, Json):
+        return None if value.value is None else json.dumps(value.value)
+    return value
+
+
+def _sqlite_params(params: Params) -> dict[str, Any]:
+    if not params:
+        return {}
+    return {name: _sqlite_param(value) for name, value in params.items()}
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+class SqliteTx:
+    backend: Backend = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _execute(self, sql: Sql, params: Params) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql.sqlite_text, _sqlite_params(params))
+        except sqlite3.Error as exc:
+            raise translate_sqlite(exc) from exc
+
+    async def one(self, sql: Sql, params: Params = None) -> Row | None:
+        cursor = self._execute(sql, params)
+        try:
+            row: Row | None = cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise translate_sqlite(exc) from exc
+        return row
+
+    async def all(self, sql: Sql, params: Params = None) -> list[Row]:
+        cursor = self._execute(sql, params)
+        try:
+            rows: list[Row] = cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise translate_sqlite(exc) from exc
+        return rows
+
+    async def value(self, sql: Sql, params: Params = None) -> Any:
+        cursor = self._execute(sql, params)
+        row = cursor.fetchone()
+        return None if row is None else next(iter(row.values()))
+
+    async def run(self, sql: Sql, params: Params = None) -> int:
+        return self._execute(sql, params).rowcount
+
+    async def run_many(self, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        try:
+            self._conn.executemany(sql.sqlite_text, [_sqlite_params(r) for r in rows])
+        except sqlite3.Error as exc:
+            raise translate_sqlite(exc) from exc
+
+
+class SqliteDatabase:
+    """One connection, used on the event loop thread (see the module docstring)."""
+
+    backend: Backend = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(
+                path,
+                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # we say BEGIN and COMMIT ourselves
+                detect_types=sqlite3.PARSE_DECLTYPES,
+                check_same_thread=False,  # opened and closed on different loops in tests
+            )
+            conn.row_factory = _dict_row
+            conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            _use_wal(conn)
+        except sqlite3.Error as exc:
+            raise translate_sqlite(exc) from exc
+        self._conn: sqlite3.Connection | None = conn
+        self._lock = asyncio.Lock()
+        self._tx = SqliteTx(conn)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("the store is closed")
+        return self._conn
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, begin: str) -> AsyncIterator[Tx]:
+        async with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute(begin)
+            except sqlite3.Error as exc:
+                raise translate_sqlite(exc) from exc
+            try:
+                yield self._tx
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise translate_sqlite(exc) from exc
+
+    def read(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        return self._transaction("BEGIN")
+
+    def write(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        return self._transaction("BEGIN IMMEDIATE")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL (a persistent setting, so usually already done). Two first
+    connections to a new file can race for the switch; the loser goes on, since the file
+    then is in WAL mode and every connection follows the file."""
+    mode = conn.execute("PRAGMA journal_mode").fetchone()
+    if str(next(iter(mode.values()))).lower() == "wal":
+        return
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+
+
+def _pg_param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return require_utc(value)
+    if isinstance(value, Json):
+        return value.value
+    return value
+
+
+def _pg_args(sql: Sql, params: Params) -> list[Any]:
+    if not sql.pg_names:
+        return []
+    if params is None:
+        raise ValueError(f"{sql!r} needs parameters")
+    return [_pg_param(params[name]) for name in sql.pg_names]
+
+
+class PostgresTx:
+    backend: Backend = "postgresql"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def one(self, sql: Sql, params: Params = None) -> Row | None:
+        try:
+            row: Row | None = await self._conn.fetchrow(sql.pg_text, *_pg_args(sql, params))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise translate_pg(exc) from exc
+        return row
+
+    async def all(self, sql: Sql, params: Params = None) -> list[Row]:
+        try:
+            rows: list[Row] = await self._conn.fetch(sql.pg_text, *_pg_args(sql, params))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise translate_pg(exc) from exc
+        return rows
+
+    async def value(self, sql: Sql, params: Params = None) -> Any:
+        try:
+            return await self._conn.fetchval(sql.pg_text, *_pg_args(sql, params))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise translate_pg(exc) from exc
+
+    async def run(self, sql: Sql, params: Params = None) -> int:
+        try:
+            status: str = await self._conn.execute(sql.pg_text, *_pg_args(sql, params))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise translate_pg(exc) from exc
+        count = status.rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1", "DELETE 0"
+        return int(count) if count.isdigit() else 0
+
+    async def run_many(self, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        try:
+            await self._conn.executemany(sql.pg_text, [_pg_args(sql, row) for row in rows])
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise translate_pg(exc) from exc
+
+
+async def _init_connection(conn: Any) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def _keep_session(conn: Any) -> None:
+    """Pool reset hook: asyncpg still rolls back an open transaction first; nothing else
+    needs undoing (the store sets no session state), so a release costs no round trip."""
+
+
+class PostgresDatabase:
+    backend: Backend = "postgresql"
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, pg_schema: str | None = None) -> PostgresDatabase:
+        settings = {"application_name": "kms"}
+        if pg_schema is not None:
+            settings["search_path"] = pg_schema
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=PG_POOL_MIN,
+                max_size=PG_POOL_MAX,
+                init=_init_connection,
+                reset=_keep_session,
+                server_settings=settings,
+                statement_cache_size=PG_STATEMENT_CACHE,
+                timeout=PG_CONNECT_TIMEOUT_S,
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise translate_pg(exc) from exc
+        return cls(pool)
+
+    @contextlib.asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[Any]:
+        try:
+            conn = await self._pool.acquire()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise translate_pg(exc) from exc
+        try:
+            yield conn
+        finally:
+            await self._pool.release(conn)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        async with self._acquire() as conn:
+            yield PostgresTx(conn)
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[Tx]:
+        async with self._acquire() as conn:
+            try:
+                await conn.execute("BEGIN")
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                raise translate_pg(exc) from exc
+            try:
+                yield PostgresTx(conn)
+            except BaseException:
+                if not conn.is_closed():
+                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                        await conn.execute("ROLLBACK")
+                raise
+            try:
+                await conn.execute("COMMIT")
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                raise translate_pg(exc) from exc
+
+    async def close(self) -> None:
+        await self._pool.close()
