@@ -48,6 +48,21 @@ def update_sql(table: Table, columns: tuple[str, ...], where: str = "id = :id") 
     return dynamic(f"UPDATE {table.name} SET {assignments} WHERE {where}")
 
 
+@cache
+def update_picked_sql(update: str, pick: str, lock: str, returning: str = "") -> Sql:
+    """`update` ("UPDATE t SET ...") of the rows whose ids `pick` ("SELECT id FROM t ...
+    ORDER BY id") selects, in one statement. With a `lock` (PostgreSQL, from `_lock()`)
+    the pick is a MATERIALIZED CTE: it runs once, locking in its ORDER BY, so a re-scan
+    cannot lock out of order or, with LIMIT and SKIP LOCKED, take more rows than the
+    LIMIT (which an `IN (subquery)` can). Without one (SQLite), a plain IN subquery."""
+    if not lock:
+        return Sql(f"{update} WHERE id IN ({pick}){returning}")
+    return Sql(
+        f"WITH picked AS MATERIALIZED ({pick}{lock}) "
+        f"{update} WHERE id IN (SELECT id FROM picked){returning}"
+    )
+
+
 class StoreBase:
     def __init__(self, db: Database, pg_schema: str | None) -> None:
         self._db = db

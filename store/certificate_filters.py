@@ -1,16 +1,17 @@
-"""The WHERE and ORDER BY of certificate listings, shared by list and count."""
+"""The WHERE and ORDER BY of certificate listings, shared by list and count.
+
+The SQL text only ever names columns from the fixed lists here; every value a caller
+passes (status, ids, the name needle, instants, metadata pairs) is a bound parameter.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import ColumnElement, UnaryExpression, exists, func, or_
+from typing import Any
 
 from policy.model import CertificateStatus
-from store.schema import certificate_metadata as cert_meta
-from store.schema import certificates as certs
 from store.values import enum_value
 
 ORDER_COLUMNS = (
@@ -22,6 +23,8 @@ ORDER_COLUMNS = (
     "serial_hex",
     "status",
 )
+
+LIKE_ESCAPE = "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,43 +46,59 @@ class CertificateFilters:
     metadata: Mapping[str, str] | None = None
 
 
-def filter_clauses(filters: CertificateFilters) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
+def contains_pattern(needle: str) -> str:
+    """A LIKE pattern (ESCAPE '/') matching `needle` anywhere, its % and _ taken literally."""
+    escaped = (
+        needle.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+def filter_sql(filters: CertificateFilters) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause over `certificates` (" WHERE ..." or "" when nothing is
+    filtered) and its parameters. ValueError for an unknown status."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     if filters.status is not None:
         status = enum_value(CertificateStatus, filters.status, "status")
-        clauses.append(certs.c.status == status.value)
+        clauses.append("certificates.status = :f_status")
+        params["f_status"] = status.value
     if filters.profile_id is not None:
-        clauses.append(certs.c.profile_id == filters.profile_id)
+        clauses.append("certificates.profile_id = :f_profile_id")
+        params["f_profile_id"] = filters.profile_id
     if filters.ca_id is not None:
-        clauses.append(certs.c.ca_id == filters.ca_id)
+        clauses.append("certificates.ca_id = :f_ca_id")
+        params["f_ca_id"] = filters.ca_id
     if filters.name_contains:
-        needle = filters.name_contains.lower()
+        # lower() on both sides: LIKE is case-sensitive on PostgreSQL.
         clauses.append(
-            or_(
-                func.lower(certs.c.common_name).contains(needle, autoescape=True),
-                func.lower(certs.c.friendly_name).contains(needle, autoescape=True),
-            )
+            f"(lower(certificates.common_name) LIKE :f_name ESCAPE '{LIKE_ESCAPE}'"
+            f" OR lower(certificates.friendly_name) LIKE :f_name ESCAPE '{LIKE_ESCAPE}')"
         )
+        params["f_name"] = contains_pattern(filters.name_contains.lower())
     if filters.expires_before is not None:
-        clauses.append(certs.c.not_after < filters.expires_before)
+        clauses.append("certificates.not_after < :f_expires_before")
+        params["f_expires_before"] = filters.expires_before
     if filters.expires_after is not None:
-        clauses.append(certs.c.not_after >= filters.expires_after)
-    for key, value in (filters.metadata or {}).items():
+        clauses.append("certificates.not_after >= :f_expires_after")
+        params["f_expires_after"] = filters.expires_after
+    for i, (key, value) in enumerate((filters.metadata or {}).items()):
         clauses.append(
-            exists().where(
-                cert_meta.c.certificate_id == certs.c.id,
-                cert_meta.c.key == key,
-                cert_meta.c.value == value,
-            )
+            "EXISTS (SELECT 1 FROM certificate_metadata m"
+            " WHERE m.certificate_id = certificates.id"
+            f' AND m."key" = :f_mk{i} AND m.value = :f_mv{i})'
         )
-    return clauses
+        params[f"f_mk{i}"] = key
+        params[f"f_mv{i}"] = value
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def order_clauses(order_by: str, descending: bool) -> list[UnaryExpression[object]]:
+def order_sql(order_by: str, descending: bool) -> str:
+    """ " ORDER BY <column>, id" in either direction; ValueError unless `order_by` is one
+    of ORDER_COLUMNS (so only those names reach the SQL text)."""
     if order_by not in ORDER_COLUMNS:
         raise ValueError(f"order_by must be one of {', '.join(ORDER_COLUMNS)}; got {order_by!r}")
-    column = certs.c[order_by]
-    tie = certs.c.id
-    if descending:
-        return [column.desc(), tie.desc()]
-    return [column.asc(), tie.asc()]
+    direction = "DESC" if descending else "ASC"
+    return f" ORDER BY certificates.{order_by} {direction}, certificates.id {direction}"

@@ -47,7 +47,7 @@ from store.interface import Backend, StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 PG_CONNECT_TIMEOUT_S = 10
-PG_POOL_MIN = 1
+PG_POOL_MIN = 0  # connect on first use: opening the store never blocks on the server
 PG_POOL_MAX = 20
 PG_STATEMENT_CACHE = 1024
 

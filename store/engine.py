@@ -1,13 +1,19 @@
-"""Database URLs to async engines: driver choice, SQLite pragmas and transaction start.
+"""SQLAlchemy engines for the migrations only (Alembic): database URLs and transaction start.
+
+The store's queries do not use SQLAlchemy: they run on the raw drivers (store/db.py).
+SQLAlchemy opens a short-lived engine here for `Store.migrate`, `Store.schema_revision`
+and Alembic run by hand (migrations/env.py), disposed of right after, so it keeps no
+pool (NullPool). `open_store` also checks its URL and schema name with `parse_url` and
+`check_schema_name`.
 
 SQLite: WAL, synchronous=NORMAL, foreign_keys=ON and a busy timeout on every connection.
 The sqlite3 driver's own BEGIN handling is switched off and SQLAlchemy emits the BEGIN:
-plain (deferred) BEGIN for reads, BEGIN IMMEDIATE for connections given the
-`WRITE_OPTION` execution option, so a write transaction takes the database write lock
-before its first read and never fails half-way with "database is locked".
+plain (deferred) BEGIN, or BEGIN IMMEDIATE for connections given the `WRITE_OPTION`
+execution option, so a migration takes the database write lock before its first read and
+never fails half-way with "database is locked".
 
-PostgreSQL: asyncpg through SQLAlchemy's pool; `pg_schema` becomes the connection's
-`search_path` (set as a server setting at connect time).
+PostgreSQL: asyncpg; `pg_schema` becomes the connection's `search_path` (set as a server
+setting at connect time).
 """
 
 from __future__ import annotations
@@ -19,13 +25,11 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
+from store.db import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS
 from store.interface import Backend
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
-PG_CONNECT_TIMEOUT_S = 10
-PG_POOL_SIZE = 10
-PG_MAX_OVERFLOW = 10
 WRITE_OPTION = "kms_store_write"
 
 _PG_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
@@ -69,7 +73,9 @@ def create_engine(url: URL, backend: Backend, *, pg_schema: str | None = None) -
 def _sqlite_engine(url: URL) -> AsyncEngine:
     assert url.database is not None
     Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_async_engine(
+        url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,8 +122,6 @@ def _postgres_engine(url: URL, pg_schema: str | None) -> AsyncEngine:
         server_settings["search_path"] = check_schema_name(pg_schema)
     return create_async_engine(
         url,
-        pool_size=PG_POOL_SIZE,
-        max_overflow=PG_MAX_OVERFLOW,
-        pool_pre_ping=True,
+        poolclass=NullPool,
         connect_args={"server_settings": server_settings, "timeout": PG_CONNECT_TIMEOUT_S},
     )

@@ -20,36 +20,121 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from store.acme_rows import (
     AUTHORIZATION_STATUSES,
+    authorization_record,
     challenge_record,
-    load_authorization,
-    load_authorizations,
 )
-from store.base import StoreBase
+from store.base import StoreBase, insert_sql, update_picked_sql
 from store.columns import optional_utc, require_utc
+from store.db import Row, Sql, Tx, dynamic, in_list
+from store.interface import NotFound
 from store.records import AuthorizationRecord, ChallengeRecord
 from store.schema import acme_authorizations as authzs
 from store.schema import acme_challenges as challenges
-from store.schema import acme_order_authorizations as links
-from store.schema import acme_orders as orders
 from store.schema import validation_jobs as jobs
 from store.values import new_uuid
 
 OPEN_ORDER = ("pending", "ready")  # orders an authorization's failure still changes
 
+# An authorization and its challenges in one query: a row per challenge (sorted by type,
+# as acme_rows.load_authorizations sorts them), its columns prefixed with c_.
+_WITH_CHALLENGES = (
+    "SELECT a.*, c.id AS c_id, c.type AS c_type, c.token AS c_token, c.status AS c_status, "
+    "c.validated_at AS c_validated_at, c.error AS c_error, c.created_at AS c_created_at, "
+    "c.updated_at AS c_updated_at "
+    "FROM {source} a LEFT JOIN acme_challenges c ON c.authorization_id = a.id "
+    "ORDER BY c.type"
+)
+_AUTHZ_WITH_CHALLENGES = Sql(
+    _WITH_CHALLENGES.format(source="(SELECT * FROM acme_authorizations WHERE id = :id)")
+)
+_START = Sql(
+    "UPDATE acme_challenges SET status = 'processing', updated_at = :at "
+    "WHERE id = :id AND status = 'pending' AND EXISTS (SELECT 1 FROM acme_authorizations a "
+    "WHERE a.id = acme_challenges.authorization_id AND a.status = 'pending' "
+    "AND a.expires > :at)"
+)
+_RECORD = Sql(
+    "UPDATE acme_challenges SET status = :status, validated_at = :validated_at, "
+    "error = :error, updated_at = :at WHERE id = :id AND status = 'processing' "
+    "RETURNING authorization_id"
+)
+_AUTHZ_VALID = Sql(
+    "UPDATE acme_authorizations SET status = 'valid', updated_at = :at "
+    "WHERE id = :id AND status = 'pending' AND expires > :at"
+)
+_AUTHZ_INVALID = Sql(
+    "UPDATE acme_authorizations SET status = 'invalid', updated_at = :at "
+    "WHERE id = :id AND status = 'pending'"
+)
+_DEACTIVATE = Sql(
+    "UPDATE acme_authorizations SET status = 'deactivated', updated_at = :at "
+    "WHERE id = :id AND status IN ('pending', 'valid')"
+)
+_LINKED = "SELECT order_id FROM acme_order_authorizations WHERE authorization_id = :authz_id"
+_LINKED_PENDING = (
+    f"SELECT id FROM acme_orders WHERE id IN ({_LINKED}) AND status = 'pending' ORDER BY id"
+)
+_INVALIDATE_UPDATE = "UPDATE acme_orders SET status = 'invalid', error = :error, updated_at = :at"
+_INVALIDATE_PICK = {  # by the order statuses the invalidation changes
+    OPEN_ORDER: f"SELECT id FROM acme_orders WHERE id IN ({_LINKED}) "
+    "AND status IN ('pending', 'ready') ORDER BY id",
+    ("pending",): _LINKED_PENDING,
+}
+# pending -> ready for the orders all of whose authorizations are valid
+_READY_UPDATE = (
+    "UPDATE acme_orders SET status = 'ready', updated_at = :at "
+    "WHERE status = 'pending' AND expires > :at AND NOT EXISTS (SELECT 1 "
+    "FROM acme_order_authorizations l JOIN acme_authorizations a ON a.id = l.authorization_id "
+    "WHERE l.order_id = acme_orders.id AND a.status <> 'valid') AND id IN "
+)
+_READY_LINKED = Sql(f"{_READY_UPDATE}({_LINKED})")
+_EXPIRE_AUTHZ_UPDATE = "UPDATE acme_authorizations SET status = 'expired', updated_at = :at"
+_EXPIRE_AUTHZ_PICK = (
+    "SELECT id FROM acme_authorizations WHERE status IN ('pending', 'valid') "
+    "AND expires <= :at ORDER BY id"
+)
+_EXPIRE_ORDERS_UPDATE = "UPDATE acme_orders SET status = 'invalid', updated_at = :at"
+_EXPIRE_ORDERS_PICK = (
+    "SELECT id FROM acme_orders WHERE status IN ('pending', 'ready') AND EXISTS (SELECT 1 "
+    "FROM acme_order_authorizations l JOIN acme_authorizations a ON a.id = l.authorization_id "
+    "WHERE l.order_id = acme_orders.id AND a.status = 'expired') ORDER BY id"
+)
+
+
+def _authorization_from_joined(rows: Sequence[Row]) -> AuthorizationRecord:
+    """The record from `_WITH_CHALLENGES` rows of one authorization."""
+    authz_id = rows[0]["id"]
+    found = [
+        ChallengeRecord(
+            id=row["c_id"],
+            authorization_id=authz_id,
+            type=row["c_type"],
+            token=row["c_token"],
+            status=row["c_status"],
+            validated_at=row["c_validated_at"],
+            error=None if row["c_error"] is None else dict(row["c_error"]),
+            created_at=row["c_created_at"],
+            updated_at=row["c_updated_at"],
+        )
+        for row in rows
+        if row["c_id"] is not None
+    ]
+    return authorization_record(rows[0], found)
+
 
 class AuthorizationQueries(StoreBase):
     async def get_authorization(self, authz_id: str) -> AuthorizationRecord:
-        async with self._read() as conn:
-            return await load_authorization(conn, authz_id)
+        async with self._read() as tx:
+            rows = await tx.all(_AUTHZ_WITH_CHALLENGES, {"id": authz_id})
+        if not rows:
+            raise NotFound(f"authorization {authz_id} not found")
+        return _authorization_from_joined(rows)
 
     async def get_challenge(self, challenge_id: str) -> ChallengeRecord:
-        async with self._read() as conn:
-            return challenge_record(await self._one(conn, challenges, challenge_id, "challenge"))
+        async with self._read() as tx:
+            return challenge_record(await self._one(tx, challenges, challenge_id, "challenge"))
 
     async def find_reusable_authorization(
         self,
@@ -66,23 +151,23 @@ class AuthorizationQueries(StoreBase):
         at = require_utc(now, "now")
         if not statuses or not set(statuses) <= set(AUTHORIZATION_STATUSES):
             raise ValueError(f"statuses must be among {AUTHORIZATION_STATUSES}, got {statuses}")
-        query = (
-            select(authzs)
-            .where(
-                authzs.c.account_id == account_id,
-                authzs.c.identifier_type == identifier_type,
-                authzs.c.identifier_value == identifier_value,
-                authzs.c.wildcard.is_(bool(wildcard)),
-                authzs.c.status.in_(list(statuses)),
-                authzs.c.expires > at,
-            )
-            .order_by(authzs.c.created_at.desc(), authzs.c.id.desc())
-            .limit(1)
+        wanted, params = in_list("s", sorted(set(statuses)))
+        params.update(
+            account_id=account_id,
+            identifier_type=identifier_type,
+            identifier_value=identifier_value,
+            wildcard=bool(wildcard),
+            at=at,
         )
-        async with self._read() as conn:
-            rows = list((await conn.execute(query)).mappings())
-            found = await load_authorizations(conn, rows)
-        return found[0] if found else None
+        newest = (
+            "(SELECT * FROM acme_authorizations WHERE account_id = :account_id "
+            "AND identifier_type = :identifier_type AND identifier_value = :identifier_value "
+            f"AND wildcard = :wildcard AND status IN {wanted} AND expires > :at "
+            "ORDER BY created_at DESC, id DESC LIMIT 1)"
+        )
+        async with self._read() as tx:
+            rows = await tx.all(dynamic(_WITH_CHALLENGES.format(source=newest)), params)
+        return _authorization_from_joined(rows) if rows else None
 
     async def deactivate_authorization(
         self, authz_id: str, now: datetime, *, order_error: dict[str, Any] | None = None
@@ -91,17 +176,11 @@ class AuthorizationQueries(StoreBase):
         linked to it -> invalid (with `order_error`, if given), in one transaction.
         False if the authorization was in another state."""
         at = require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(authzs)
-                .where(authzs.c.id == authz_id, authzs.c.status.in_(("pending", "valid")))
-                .values(status="deactivated", updated_at=at)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, authzs, authz_id, "authorization")
+        async with self._write() as tx:
+            if await tx.run(_DEACTIVATE, {"id": authz_id, "at": at}) == 0:
+                await self._require(tx, authzs, authz_id, "authorization")
                 return False
-            open_orders = await self._lock_linked_orders(conn, authz_id, OPEN_ORDER)
-            await self._invalidate(conn, open_orders, OPEN_ORDER, order_error, at)
+            await self._invalidate(tx, authz_id, OPEN_ORDER, order_error, at)
             return True
 
     async def expire_authorizations(self, now: datetime) -> int:
@@ -110,33 +189,13 @@ class AuthorizationQueries(StoreBase):
         the same transaction (they could never be finalized). PostgreSQL skips rows another
         transaction holds; the next sweep takes them."""
         at = require_utc(now, "now")
-        due = self._locking(
-            select(authzs.c.id)
-            .where(authzs.c.status.in_(("pending", "valid")), authzs.c.expires <= at)
-            .order_by(authzs.c.id),
-            skip_locked=True,
-        )
-        stale = exists().where(
-            links.c.order_id == orders.c.id,
-            links.c.authorization_id == authzs.c.id,
-            authzs.c.status == "expired",
-        )
-        doomed = self._locking(
-            select(orders.c.id).where(orders.c.status.in_(OPEN_ORDER), stale).order_by(orders.c.id),
-            skip_locked=True,
-        )
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(authzs)
-                .where(authzs.c.id.in_(due.scalar_subquery()))
-                .values(status="expired", updated_at=at)
-            )
-            await conn.execute(
-                update(orders)
-                .where(orders.c.id.in_(doomed.scalar_subquery()))
-                .values(status="invalid", updated_at=at)
-            )
-            return int(result.rowcount)
+        lock = self._lock(skip_locked=True)
+        expire = update_picked_sql(_EXPIRE_AUTHZ_UPDATE, _EXPIRE_AUTHZ_PICK, lock)
+        doom = update_picked_sql(_EXPIRE_ORDERS_UPDATE, _EXPIRE_ORDERS_PICK, lock)
+        async with self._write() as tx:
+            count = await tx.run(expire, {"at": at})
+            await tx.run(doom, {"at": at})
+            return count
 
     async def start_challenge(
         self, challenge_id: str, *, now: datetime, run_after: datetime | None = None
@@ -147,36 +206,23 @@ class AuthorizationQueries(StoreBase):
         re-reads the challenge to answer. NotFound for a missing challenge."""
         at = require_utc(now, "now")
         due = optional_utc(run_after, "run_after") or at
-        authz_open = exists().where(
-            authzs.c.id == challenges.c.authorization_id,
-            authzs.c.status == "pending",
-            authzs.c.expires > at,
-        )
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(challenges)
-                .where(
-                    challenges.c.id == challenge_id, challenges.c.status == "pending", authz_open
-                )
-                .values(status="processing", updated_at=at)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, challenges, challenge_id, "challenge")
+        async with self._write() as tx:
+            if await tx.run(_START, {"id": challenge_id, "at": at}) == 0:
+                await self._require(tx, challenges, challenge_id, "challenge")
                 return False
-            await conn.execute(
-                jobs.insert().values(
-                    id=new_uuid(),
-                    challenge_id=challenge_id,
-                    status="queued",
-                    attempts=0,
-                    claimed_by=None,
-                    claimed_until=None,
-                    run_after=due,
-                    last_error=None,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
+            job = {
+                "id": new_uuid(),
+                "challenge_id": challenge_id,
+                "status": "queued",
+                "attempts": 0,
+                "claimed_by": None,
+                "claimed_until": None,
+                "run_after": due,
+                "last_error": None,
+                "created_at": at,
+                "updated_at": at,
+            }
+            await tx.run(insert_sql(jobs), job)
             return True
 
     async def record_validation(
@@ -195,87 +241,51 @@ class AuthorizationQueries(StoreBase):
         """
         at = require_utc(now, "now")
         problem = None if valid or error is None else dict(error)
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(challenges)
-                .where(challenges.c.id == challenge_id, challenges.c.status == "processing")
-                .values(
-                    status="valid" if valid else "invalid",
-                    validated_at=at if valid else None,
-                    error=problem,
-                    updated_at=at,
-                )
-                .returning(challenges.c.authorization_id)
-            )
-            authz_id = result.scalar_one_or_none()
+        challenge = {
+            "id": challenge_id,
+            "status": "valid" if valid else "invalid",
+            "validated_at": at if valid else None,
+            "error": problem,
+            "at": at,
+        }
+        async with self._write() as tx:
+            authz_id = await tx.value(_RECORD, challenge)
             if authz_id is None:
-                await self._require(conn, challenges, challenge_id, "challenge")
+                await self._require(tx, challenges, challenge_id, "challenge")
                 return False
-            condition = [authzs.c.id == authz_id, authzs.c.status == "pending"]
-            if valid:
-                condition.append(authzs.c.expires > at)
-            result = await conn.execute(
-                update(authzs)
-                .where(*condition)
-                .values(status="valid" if valid else "invalid", updated_at=at)
-            )
-            if result.rowcount == 0:  # deactivated, expired or decided by another challenge
-                return True
-            pending = await self._lock_linked_orders(conn, authz_id, ("pending",))
+            decided = _AUTHZ_VALID if valid else _AUTHZ_INVALID
+            if await tx.run(decided, {"id": authz_id, "at": at}) == 0:
+                return True  # deactivated, expired or decided by another challenge
             if not valid:
-                await self._invalidate(conn, pending, ("pending",), problem, at)
-            elif pending:
-                await self._make_ready(conn, pending, at)
+                await self._invalidate(tx, authz_id, ("pending",), problem, at)
+            else:
+                await self._make_ready(tx, authz_id, at)
             return True
 
-    async def _lock_linked_orders(
-        self, conn: AsyncConnection, authz_id: str, statuses: Sequence[str]
-    ) -> list[str]:
-        """Ids of the orders linked to the authorization with one of `statuses`; locked
-        (PostgreSQL) in id order, waiting for transactions that hold them."""
-        query = self._locking(
-            select(orders.c.id)
-            .where(
-                orders.c.id.in_(
-                    select(links.c.order_id).where(links.c.authorization_id == authz_id)
-                ),
-                orders.c.status.in_(list(statuses)),
-            )
-            .order_by(orders.c.id)
-        )
-        return list((await conn.execute(query)).scalars())
-
-    @staticmethod
     async def _invalidate(
-        conn: AsyncConnection,
-        order_ids: Sequence[str],
-        statuses: Sequence[str],
+        self,
+        tx: Tx,
+        authz_id: str,
+        statuses: tuple[str, ...],
         error: dict[str, Any] | None,
         at: datetime,
     ) -> None:
-        if order_ids:
-            await conn.execute(
-                update(orders)
-                .where(orders.c.id.in_(order_ids), orders.c.status.in_(list(statuses)))
-                .values(status="invalid", error=error, updated_at=at)
-            )
+        """The orders linked to the authorization with one of `statuses` -> invalid, in one
+        statement; PostgreSQL locks them first, in id order, waiting for their holders."""
+        sql = update_picked_sql(_INVALIDATE_UPDATE, _INVALIDATE_PICK[statuses], self._lock())
+        await tx.run(sql, {"authz_id": authz_id, "error": error, "at": at})
 
-    @staticmethod
-    async def _make_ready(conn: AsyncConnection, order_ids: Sequence[str], at: datetime) -> None:
-        """pending -> ready for those of the (locked) orders whose authorizations are all
-        valid. A new statement, so it sees every transaction committed before the lock."""
-        not_valid = exists().where(
-            links.c.order_id == orders.c.id,
-            links.c.authorization_id == authzs.c.id,
-            authzs.c.status != "valid",
-        )
-        await conn.execute(
-            update(orders)
-            .where(
-                orders.c.id.in_(order_ids),
-                orders.c.status == "pending",
-                orders.c.expires > at,
-                ~not_valid,
-            )
-            .values(status="ready", updated_at=at)
-        )
+    async def _make_ready(self, tx: Tx, authz_id: str, at: datetime) -> None:
+        """pending -> ready for those of the authorization's pending orders whose
+        authorizations are all valid. PostgreSQL first locks those orders (in id order,
+        waiting for transactions that hold them), then updates in a new statement, so it
+        sees every transaction committed before the lock (see the module docstring);
+        SQLite's single writer needs neither."""
+        if self._backend != "postgresql":
+            await tx.run(_READY_LINKED, {"authz_id": authz_id, "at": at})
+            return
+        locked = dynamic(_LINKED_PENDING, self._lock())
+        order_ids = [row["id"] for row in await tx.all(locked, {"authz_id": authz_id})]
+        if order_ids:
+            ids, params = in_list("o", order_ids)
+            await tx.run(dynamic(_READY_UPDATE + ids), {**params, "at": at})

@@ -16,23 +16,57 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from store.acme_rows import check_limit, load_account, load_order, load_orders
-from store.base import StoreBase
+from store.acme_rows import check_limit, load_orders, order_record
+from store.base import StoreBase, insert_sql, update_picked_sql
 from store.columns import optional_utc, require_utc
+from store.db import Row, Sql, Tx, dynamic, in_list
 from store.interface import Conflict, NotFound
 from store.records import NewAuthorization, OrderRecord, OrderStatus
+from store.schema import acme_accounts as accounts
 from store.schema import acme_authorizations as authzs
 from store.schema import acme_challenges as challenges
 from store.schema import acme_order_authorizations as links
 from store.schema import acme_orders as orders
-from store.schema import certificates as certs
 from store.values import new_uuid
 
 ORDER_STATUSES: tuple[OrderStatus, ...] = ("pending", "ready", "processing", "valid", "invalid")
 REUSABLE_AUTHORIZATION = ("pending", "valid")
+
+_ACCOUNT = Sql("SELECT profile_id, status FROM acme_accounts WHERE id = :id")
+# The order and its authorization ids in one query: a row per authorization, sorted as
+# acme_rows.load_orders sorts them (every order has at least one).
+_ORDER_WITH_AUTHZ_IDS = Sql(
+    "SELECT o.*, a.id AS authz_id FROM acme_orders o "
+    "LEFT JOIN acme_order_authorizations l ON l.order_id = o.id "
+    "LEFT JOIN acme_authorizations a ON a.id = l.authorization_id "
+    "WHERE o.id = :id "
+    "ORDER BY a.identifier_type, a.identifier_value, a.wildcard, a.id"
+)
+_BY_CERTIFICATE = Sql(
+    "SELECT * FROM acme_orders WHERE certificate_id = :certificate_id ORDER BY created_at, id"
+)
+_BEGIN_FINALIZE = Sql(
+    "UPDATE acme_orders SET status = 'processing', updated_at = :at "
+    "WHERE id = :id AND status = 'ready' AND expires > :at"
+)
+_COMPLETE = Sql(
+    "UPDATE acme_orders SET status = 'valid', certificate_id = :certificate_id, "
+    "updated_at = :at WHERE id = :id AND status = 'processing' "
+    "AND EXISTS (SELECT 1 FROM certificates WHERE id = :certificate_id)"
+)
+_CERTIFICATE_AND_ORDER_EXIST = Sql(
+    "SELECT EXISTS (SELECT 1 FROM certificates WHERE id = :certificate_id) AS certificate, "
+    "EXISTS (SELECT 1 FROM acme_orders WHERE id = :id) AS ord"
+)
+_FAIL = Sql(
+    "UPDATE acme_orders SET status = 'invalid', error = :error, updated_at = :at "
+    "WHERE id = :id AND status IN ('pending', 'ready', 'processing')"
+)
+_ORDER_OF_ACCOUNT = Sql("SELECT 1 FROM acme_orders WHERE id = :after AND account_id = :account_id")
+_EXPIRE_UPDATE = "UPDATE acme_orders SET status = 'invalid', updated_at = :at"
+_EXPIRE_PICK = (
+    "SELECT id FROM acme_orders WHERE status IN ('pending', 'ready') AND expires <= :at ORDER BY id"
+)
 
 
 def _identifiers(identifiers: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
@@ -91,6 +125,10 @@ def _new_rows(
     return authz_rows, challenge_rows
 
 
+def _order_from_joined(rows: Sequence[Row]) -> OrderRecord:
+    return order_record(rows[0], [row["authz_id"] for row in rows if row["authz_id"] is not None])
+
+
 class OrderQueries(StoreBase):
     async def create_order(
         self,
@@ -136,49 +174,56 @@ class OrderQueries(StoreBase):
             "created_at": at,
             "updated_at": at,
         }
-        async with self._write() as conn:
-            account = await load_account(conn, account_id)
-            if account.profile_id != profile_id:
+        async with self._write() as tx:
+            account = await tx.one(_ACCOUNT, {"id": account_id})
+            if account is None:
+                raise NotFound(f"account {account_id} not found")
+            if account["profile_id"] != profile_id:
                 raise Conflict(f"account {account_id} belongs to another profile")
-            if account.status != "valid":
-                raise Conflict(f"account {account_id} is {account.status}")
-            if await self._all_reusable_valid(conn, reused, account_id, at) and not authz_rows:
+            if account["status"] != "valid":
+                raise Conflict(f"account {account_id} is {account['status']}")
+            if await self._all_reusable_valid(tx, reused, account_id, at) and not authz_rows:
                 values["status"] = "ready"
-            await conn.execute(orders.insert().values(values))
+            await tx.run(insert_sql(orders), values)
             if authz_rows:
-                await conn.execute(authzs.insert(), authz_rows)
-                await conn.execute(challenges.insert(), challenge_rows)
+                await tx.run_many(insert_sql(authzs), authz_rows)
+                await tx.run_many(insert_sql(challenges), challenge_rows)
             linked = reused + [row["id"] for row in authz_rows]
-            await conn.execute(
-                links.insert(),
+            await tx.run_many(
+                insert_sql(links),
                 [{"order_id": values["id"], "authorization_id": a_id} for a_id in linked],
             )
-            return await load_order(conn, values["id"])
+            if len(linked) == 1:  # nothing to sort: the record is what was just written
+                return order_record(values, linked)
+            return (await load_orders(tx, [values]))[0]
 
     async def _all_reusable_valid(
-        self, conn: AsyncConnection, reused: Sequence[str], account_id: str, at: datetime
+        self, tx: Tx, reused: Sequence[str], account_id: str, at: datetime
     ) -> bool:
         """Lock the reused authorizations, check each, and say whether all are valid."""
         if not reused:
             return True
-        query = self._locking(
-            select(authzs.c.id, authzs.c.account_id, authzs.c.status, authzs.c.expires)
-            .where(authzs.c.id.in_(reused))
-            .order_by(authzs.c.id),
-            share=True,
+        ids, params = in_list("a", reused)
+        sql = dynamic(
+            "SELECT id, account_id, status, expires FROM acme_authorizations "
+            f"WHERE id IN {ids} ORDER BY id",
+            self._lock(share=True),
         )
-        rows = {row.id: row for row in await conn.execute(query)}
+        rows = {row["id"]: row for row in await tx.all(sql, params)}
         for authz_id in reused:
             row = rows.get(authz_id)
-            if row is None or row.account_id != account_id:
+            if row is None or row["account_id"] != account_id:
                 raise NotFound(f"authorization {authz_id} not found for account {account_id}")
-            if row.status not in REUSABLE_AUTHORIZATION or row.expires <= at:
+            if row["status"] not in REUSABLE_AUTHORIZATION or row["expires"] <= at:
                 raise Conflict(f"authorization {authz_id} can no longer be reused")
-        return all(row.status == "valid" for row in rows.values())
+        return all(row["status"] == "valid" for row in rows.values())
 
     async def get_order(self, order_id: str) -> OrderRecord:
-        async with self._read() as conn:
-            return await load_order(conn, order_id)
+        async with self._read() as tx:
+            rows = await tx.all(_ORDER_WITH_AUTHZ_IDS, {"id": order_id})
+        if not rows:
+            raise NotFound(f"order {order_id} not found")
+        return _order_from_joined(rows)
 
     async def list_account_orders(
         self,
@@ -197,102 +242,70 @@ class OrderQueries(StoreBase):
         check_limit(limit)
         if not statuses or not set(statuses) <= set(ORDER_STATUSES):
             raise ValueError(f"statuses must be among {ORDER_STATUSES}, got {statuses}")
-        query = select(orders).where(
-            orders.c.account_id == account_id, orders.c.status.in_(list(statuses))
-        )
-        async with self._read() as conn:
-            await load_account(conn, account_id)
-            if after is not None:
-                created = await conn.scalar(
-                    select(orders.c.created_at).where(
-                        orders.c.id == after, orders.c.account_id == account_id
-                    )
-                )
-                if created is None:
+        wanted, params = in_list("s", sorted(set(statuses)))
+        params.update(account_id=account_id, limit=limit)
+        text = f"SELECT * FROM acme_orders WHERE account_id = :account_id AND status IN {wanted}"
+        if after is not None:
+            # no such order of the account: the subquery is NULL and no row qualifies
+            text += (
+                " AND (created_at, id) > (SELECT created_at, id FROM acme_orders "
+                "WHERE id = :after AND account_id = :account_id)"
+            )
+            params["after"] = after
+        sql = dynamic(text + " ORDER BY created_at, id LIMIT :limit")
+        async with self._read() as tx:
+            rows = await tx.all(sql, params)
+            if not rows:  # an empty page, or a missing account or `after`: say which
+                await self._require(tx, accounts, account_id, "account")
+                if after is not None and await tx.one(_ORDER_OF_ACCOUNT, params) is None:
                     raise NotFound(f"order {after} not found for account {account_id}")
-                query = query.where(
-                    or_(
-                        orders.c.created_at > created,
-                        and_(orders.c.created_at == created, orders.c.id > after),
-                    )
-                )
-            query = query.order_by(orders.c.created_at, orders.c.id).limit(limit)
-            rows = list((await conn.execute(query)).mappings())
-            return await load_orders(conn, rows)
+                return []
+            return await load_orders(tx, rows)
 
     async def find_orders_by_certificate(self, certificate_id: str) -> list[OrderRecord]:
         """Orders that issued this certificate (usually one), oldest first; [] if none."""
-        async with self._read() as conn:
-            result = await conn.execute(
-                select(orders)
-                .where(orders.c.certificate_id == certificate_id)
-                .order_by(orders.c.created_at, orders.c.id)
-            )
-            return await load_orders(conn, list(result.mappings()))
+        async with self._read() as tx:
+            rows = await tx.all(_BY_CERTIFICATE, {"certificate_id": certificate_id})
+            return await load_orders(tx, rows)
 
     async def begin_finalize(self, order_id: str, now: datetime) -> bool:
         """ready -> processing (section 7.4), only if unexpired at `now`. False otherwise:
         the caller re-reads the order to answer (orderNotReady, or the order as it is)."""
         at = require_utc(now, "now")
-        return await self._transition(
-            order_id,
-            (orders.c.status == "ready", orders.c.expires > at),
-            {"status": "processing", "updated_at": at},
-        )
+        return await self._transition(_BEGIN_FINALIZE, {"id": order_id, "at": at})
 
     async def complete_order(self, order_id: str, *, certificate_id: str, now: datetime) -> bool:
         """processing -> valid with its certificate; False if not processing. NotFound for
         a missing order or certificate."""
         at = require_utc(now, "now")
-        async with self._write() as conn:
-            await self._require(conn, certs, certificate_id, "certificate")
-            return await self._update_order(
-                conn,
-                order_id,
-                (orders.c.status == "processing",),
-                {"status": "valid", "certificate_id": certificate_id, "updated_at": at},
-            )
+        params = {"id": order_id, "certificate_id": certificate_id, "at": at}
+        async with self._write() as tx:
+            if await tx.run(_COMPLETE, params) == 1:
+                return True
+            found = await tx.one(_CERTIFICATE_AND_ORDER_EXIST, params)
+            if found is None or not found["certificate"]:
+                raise NotFound(f"certificate {certificate_id} not found")
+            if not found["ord"]:
+                raise NotFound(f"order {order_id} not found")
+            return False
 
     async def fail_order(self, order_id: str, *, error: dict[str, Any], now: datetime) -> bool:
         """pending|ready|processing -> invalid with `error` (a problem document)."""
         at = require_utc(now, "now")
-        return await self._transition(
-            order_id,
-            (orders.c.status.in_(("pending", "ready", "processing")),),
-            {"status": "invalid", "error": dict(error), "updated_at": at},
-        )
+        return await self._transition(_FAIL, {"id": order_id, "error": dict(error), "at": at})
 
     async def expire_orders(self, now: datetime) -> int:
         """pending|ready orders whose `expires` has passed -> invalid; returns how many.
         PostgreSQL skips rows another transaction holds; the next sweep takes them."""
         at = require_utc(now, "now")
-        due = self._locking(
-            select(orders.c.id)
-            .where(orders.c.status.in_(("pending", "ready")), orders.c.expires <= at)
-            .order_by(orders.c.id),
-            skip_locked=True,
-        )
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(orders)
-                .where(orders.c.id.in_(due.scalar_subquery()))
-                .values(status="invalid", updated_at=at)
-            )
-            return int(result.rowcount)
+        sql = update_picked_sql(_EXPIRE_UPDATE, _EXPIRE_PICK, self._lock(skip_locked=True))
+        async with self._write() as tx:
+            return await tx.run(sql, {"at": at})
 
-    async def _transition(
-        self, order_id: str, where: Sequence[Any], values: dict[str, Any]
-    ) -> bool:
-        async with self._write() as conn:
-            return await self._update_order(conn, order_id, where, values)
-
-    async def _update_order(
-        self, conn: AsyncConnection, order_id: str, where: Sequence[Any], values: dict[str, Any]
-    ) -> bool:
-        result = await conn.execute(
-            update(orders).where(orders.c.id == order_id, *where).values(values)
-        )
-        if result.rowcount == 0:
-            await self._require(conn, orders, order_id, "order")
-            return False
-        return True
+    async def _transition(self, sql: Sql, params: dict[str, Any]) -> bool:
+        """A conditional UPDATE of one order: False (or NotFound) if it changed nothing."""
+        async with self._write() as tx:
+            if await tx.run(sql, params) == 0:
+                await self._require(tx, orders, params["id"], "order")
+                return False
+            return True

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
-
-from store.base import StoreBase
+from store.base import StoreBase, insert_sql
 from store.columns import require_utc
+from store.db import Row, dynamic
 from store.records import AuditRecord
 from store.schema import audit_log as audit
 from store.values import new_uuid
@@ -24,7 +23,7 @@ TARGET_ID_MAX = 255  # schema: audit_log.target_id
 LIST_LIMIT_MAX = 1000
 
 
-def audit_record(row: Any) -> AuditRecord:
+def audit_record(row: Row) -> AuditRecord:
     return AuditRecord(
         id=row["id"],
         at=row["at"],
@@ -38,15 +37,14 @@ def audit_record(row: Any) -> AuditRecord:
 
 def _filters(
     target_type: str | None, target_id: str | None, actor: str | None
-) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if target_type is not None:
-        where.append(audit.c.target_type == target_type)
-    if target_id is not None:
-        where.append(audit.c.target_id == target_id)
-    if actor is not None:
-        where.append(audit.c.actor == actor)
-    return where
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (empty without filters) and its parameters; the column names come
+    from this fixed list, the values are parameters."""
+    given = {"target_type": target_type, "target_id": target_id, "actor": actor}
+    params = {name: value for name, value in given.items() if value is not None}
+    if not params:
+        return "", {}
+    return " WHERE " + " AND ".join(f"{name} = :{name}" for name in params), params
 
 
 class AuditQueries(StoreBase):
@@ -79,9 +77,9 @@ class AuditQueries(StoreBase):
             "target_id": target_id,
             "details": dict(details),
         }
-        async with self._write() as conn:
-            await conn.execute(audit.insert().values(values))
-            return audit_record(await self._one(conn, audit, values["id"], "audit entry"))
+        async with self._write() as tx:
+            await tx.run(insert_sql(audit), values)
+            return audit_record(await self._one(tx, audit, values["id"], "audit entry"))
 
     async def list_audit(
         self,
@@ -97,16 +95,13 @@ class AuditQueries(StoreBase):
             raise ValueError(f"limit must be 1-{LIST_LIMIT_MAX}")
         if offset < 0:
             raise ValueError("offset must not be negative")
-        query = (
-            select(audit)
-            .where(*_filters(target_type, target_id, actor))
-            .order_by(audit.c.at.desc(), audit.c.id.desc())
-            .limit(limit)
-            .offset(offset)
+        where, params = _filters(target_type, target_id, actor)
+        sql = dynamic(
+            f"SELECT * FROM audit_log{where} ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset"
         )
-        async with self._read() as conn:
-            result = await conn.execute(query)
-            return [audit_record(row) for row in result.mappings()]
+        async with self._read() as tx:
+            rows = await tx.all(sql, {**params, "limit": limit, "offset": offset})
+            return [audit_record(row) for row in rows]
 
     async def count_audit(
         self,
@@ -115,8 +110,8 @@ class AuditQueries(StoreBase):
         target_id: str | None = None,
         actor: str | None = None,
     ) -> int:
-        query = (
-            select(func.count()).select_from(audit).where(*_filters(target_type, target_id, actor))
-        )
-        async with self._read() as conn:
-            return int(await conn.scalar(query) or 0)
+        where, params = _filters(target_type, target_id, actor)
+        async with self._read() as tx:
+            return int(
+                await tx.value(dynamic(f"SELECT count(*) FROM audit_log{where}"), params) or 0
+            )

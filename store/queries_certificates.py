@@ -4,26 +4,26 @@ Issuance is two conditional writes (DESIGN.md, "store what will be signed before
 `reserve_certificate` stores the serial and to-be-signed facts as `pending`; after signing,
 `activate_certificate` moves pending -> active exactly once. A crash in between leaves a
 pending row that can still be revoked, so it reaches the CRL.
+
+Both are on ACME's hot path, so each takes as few statements as it can: one existence
+check for all of a reservation's references, INSERT/UPDATE ... RETURNING instead of a
+read-back, and a certificate with its metadata read in one (LEFT JOIN) statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from policy.model import CertificateStatus, RequestMethod, RevocationReason
-from store.base import StoreBase
-from store.certificate_filters import CertificateFilters, filter_clauses, order_clauses
+from store.base import StoreBase, insert_sql
+from store.certificate_filters import CertificateFilters, filter_sql, order_sql
 from store.columns import optional_utc, require_utc, utc_now
+from store.db import Row, Sql, Tx, dynamic, in_list
 from store.interface import NotFound
 from store.records import CertificateRecord, RevokedRow
-from store.schema import certificate_authorities as cas
 from store.schema import certificate_metadata as cert_meta
-from store.schema import certificate_profiles as profiles
 from store.schema import certificates as certs
 from store.values import check_metadata, enum_value, new_uuid, normalise_serial
 
@@ -31,8 +31,63 @@ from store.values import check_metadata, enum_value, new_uuid, normalise_serial
 REVOCABLE = (CertificateStatus.ACTIVE.value, CertificateStatus.PENDING.value)
 LIST_LIMIT_MAX = 1000
 
+_PENDING = CertificateStatus.PENDING.value
+_ACTIVE = CertificateStatus.ACTIVE.value
+_REVOKED = CertificateStatus.REVOKED.value
+_EXPIRED = CertificateStatus.EXPIRED.value
 
-def certificate_record(row: Any, metadata: Mapping[str, str]) -> CertificateRecord:
+_INSERT = Sql(insert_sql(certs).text + " RETURNING *")
+_INSERT_METADATA: Sql = insert_sql(cert_meta)
+_DELETE_METADATA = Sql("DELETE FROM certificate_metadata WHERE certificate_id = :id")
+# Each subquery is NULL when its id is NULL or missing; callers look only at given ids.
+_REFERENCES = Sql(
+    "SELECT (SELECT 1 FROM certificate_profiles WHERE id = :profile_id) AS profile, "
+    "(SELECT 1 FROM certificate_authorities WHERE id = :ca_id) AS ca, "
+    "(SELECT 1 FROM certificates WHERE id = :renewed_from_id) AS renewed_from"
+)
+# A certificate and its metadata (key order), one row per key; NULL key when it has none.
+_WITH_METADATA = (
+    'SELECT c.*, m."key" AS metadata_key, m.value AS metadata_value FROM certificates c '
+    "LEFT JOIN certificate_metadata m ON m.certificate_id = c.id "
+)
+_BY_ID_WITH_METADATA = Sql(_WITH_METADATA + 'WHERE c.id = :id ORDER BY m."key"')
+_BY_SERIAL_WITH_METADATA = Sql(_WITH_METADATA + 'WHERE c.serial_hex = :serial ORDER BY m."key"')
+_METADATA_OF_ONE = Sql(
+    'SELECT certificate_id, "key", value FROM certificate_metadata '
+    'WHERE certificate_id = :id ORDER BY "key"'
+)
+_ACTIVATE = Sql(
+    f"UPDATE certificates SET status = '{_ACTIVE}', certificate_pem = :certificate_pem, "
+    "chain_pem = :chain_pem, fingerprint_sha256 = :fingerprint_sha256, "
+    "encrypted_private_key = :encrypted_private_key, updated_at = :updated_at "
+    f"WHERE id = :id AND status = '{_PENDING}'"
+)
+_REVOKE = Sql(
+    f"UPDATE certificates SET status = '{_REVOKED}', revoked_at = :revoked_at, "
+    "revocation_reason = :reason, updated_at = :updated_at "
+    "WHERE id = :id AND status IN (" + ", ".join(f"'{s}'" for s in REVOCABLE) + ")"
+)
+_EXPIRE = Sql(
+    f"UPDATE certificates SET status = '{_EXPIRED}', updated_at = :updated_at "
+    f"WHERE status = '{_ACTIVE}' AND not_after <= :now"
+)
+_REVOKED_OF_CA = Sql(
+    "SELECT serial_hex, revoked_at, revocation_reason FROM certificates "
+    f"WHERE ca_id = :ca_id AND status = '{_REVOKED}' AND not_after > :now "
+    "ORDER BY revoked_at, serial_hex"
+)
+_TOUCH = Sql("UPDATE certificates SET updated_at = :updated_at WHERE id = :id RETURNING *")
+_DELETE = Sql("DELETE FROM certificates WHERE id = :id")
+# Also checks that the renewal exists, so a missing one writes nothing (see link_renewal).
+_SET_RENEWED_BY = Sql(
+    "UPDATE certificates SET renewed_by_id = :new_id, updated_at = :updated_at "
+    "WHERE id = :old_id AND (renewed_by_id IS NULL OR renewed_by_id = :new_id) "
+    "AND EXISTS (SELECT 1 FROM certificates n WHERE n.id = :new_id)"
+)
+_SET_RENEWED_FROM = Sql("UPDATE certificates SET renewed_from_id = :old_id WHERE id = :new_id")
+
+
+def certificate_record(row: Row, metadata: Mapping[str, str]) -> CertificateRecord:
     reason = row["revocation_reason"]
     key = row["encrypted_private_key"]
     return CertificateRecord(
@@ -66,32 +121,86 @@ def certificate_record(row: Any, metadata: Mapping[str, str]) -> CertificateReco
     )
 
 
-async def _metadata_of(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, dict[str, str]]:
-    wanted = list(ids)
-    found: dict[str, dict[str, str]] = {cert_id: {} for cert_id in wanted}
-    if wanted:
-        result = await conn.execute(
-            select(cert_meta.c.certificate_id, cert_meta.c.key, cert_meta.c.value)
-            .where(cert_meta.c.certificate_id.in_(wanted))
-            .order_by(cert_meta.c.key)
+def _joined_record(rows: Sequence[Row]) -> CertificateRecord | None:
+    """The record from _WITH_METADATA's rows (all of one certificate), None for none."""
+    if not rows:
+        return None
+    metadata = {
+        row["metadata_key"]: row["metadata_value"]
+        for row in rows
+        if row["metadata_key"] is not None
+    }
+    return certificate_record(rows[0], metadata)
+
+
+def _written_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    """The metadata just written, in the key order a read returns it."""
+    return dict(sorted(metadata.items()))
+
+
+async def _metadata_of(tx: Tx, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {cert_id: {} for cert_id in ids}
+    if len(found) == 1:
+        (only,) = found
+        rows = await tx.all(_METADATA_OF_ONE, {"id": only})
+    elif found:
+        placeholders, params = in_list("c", found)
+        sql = dynamic(
+            'SELECT certificate_id, "key", value FROM certificate_metadata '
+            f'WHERE certificate_id IN {placeholders} ORDER BY "key"'
         )
-        for cert_id, key, value in result:
-            found[cert_id][key] = value
+        rows = await tx.all(sql, params)
+    else:
+        return found
+    for row in rows:
+        found[row["certificate_id"]][row["key"]] = row["value"]
     return found
 
 
-async def _load(conn: AsyncConnection, cert_id: str) -> CertificateRecord:
-    row = await StoreBase._one(conn, certs, cert_id, "certificate")
-    return certificate_record(row, (await _metadata_of(conn, [cert_id]))[cert_id])
+async def _insert_metadata(tx: Tx, cert_id: str, metadata: Mapping[str, str]) -> None:
+    await tx.run_many(
+        _INSERT_METADATA,
+        [{"certificate_id": cert_id, "key": k, "value": v} for k, v in metadata.items()],
+    )
 
 
-async def _replace_metadata(conn: AsyncConnection, cert_id: str, metadata: dict[str, str]) -> None:
-    await conn.execute(delete(cert_meta).where(cert_meta.c.certificate_id == cert_id))
-    if metadata:
-        await conn.execute(
-            cert_meta.insert(),
-            [{"certificate_id": cert_id, "key": k, "value": v} for k, v in metadata.items()],
-        )
+async def _check_references(
+    tx: Tx, profile_id: str | None, ca_id: str | None, renewed_from_id: str | None
+) -> None:
+    """NotFound for the first given id (profile, CA, renewed_from) without a row."""
+    if profile_id is None and ca_id is None and renewed_from_id is None:
+        return
+    found = await tx.one(
+        _REFERENCES,
+        {"profile_id": profile_id, "ca_id": ca_id, "renewed_from_id": renewed_from_id},
+    )
+    assert found is not None  # a SELECT without FROM has its one row
+    if profile_id is not None and found["profile"] is None:
+        raise NotFound(f"profile {profile_id} not found")
+    if ca_id is not None and found["ca"] is None:
+        raise NotFound(f"CA {ca_id} not found")
+    if renewed_from_id is not None and found["renewed_from"] is None:
+        raise NotFound(f"certificate {renewed_from_id} not found")
+
+
+def _filters(
+    status: CertificateStatus | str | None,
+    profile_id: str | None,
+    ca_id: str | None,
+    name_contains: str | None,
+    expires_before: datetime | None,
+    expires_after: datetime | None,
+    metadata: Mapping[str, str] | None,
+) -> CertificateFilters:
+    return CertificateFilters(
+        status=status,
+        profile_id=profile_id,
+        ca_id=ca_id,
+        name_contains=name_contains,
+        expires_before=optional_utc(expires_before, "expires_before"),
+        expires_after=optional_utc(expires_after, "expires_after"),
+        metadata=metadata,
+    )
 
 
 class CertificateQueries(StoreBase):
@@ -127,7 +236,7 @@ class CertificateQueries(StoreBase):
         values: dict[str, Any] = {
             "id": new_uuid(),
             "serial_hex": normalise_serial(serial_hex),
-            "status": CertificateStatus.PENDING.value,
+            "status": _PENDING,
             "profile_id": profile_id,
             "ca_id": ca_id,
             "request_method": method.value,
@@ -152,16 +261,13 @@ class CertificateQueries(StoreBase):
             "created_at": now,
             "updated_at": now,
         }
-        async with self._write() as conn:
-            if profile_id is not None:
-                await self._require(conn, profiles, profile_id, "profile")
-            if ca_id is not None:
-                await self._require(conn, cas, ca_id, "CA")
-            if renewed_from_id is not None:
-                await self._require(conn, certs, renewed_from_id, "certificate")
-            await conn.execute(certs.insert().values(values))
-            await _replace_metadata(conn, values["id"], meta)
-            return await _load(conn, values["id"])
+        async with self._write() as tx:
+            await _check_references(tx, profile_id, ca_id, renewed_from_id)
+            row = await tx.one(_INSERT, values)
+            assert row is not None  # INSERT ... RETURNING of one row
+            if meta:  # a new id has no metadata rows to replace
+                await _insert_metadata(tx, values["id"], meta)
+        return certificate_record(row, _written_metadata(meta))
 
     async def activate_certificate(
         self,
@@ -175,27 +281,26 @@ class CertificateQueries(StoreBase):
         """pending -> active with the signed certificate; False if it was not pending."""
         if not certificate_pem or not fingerprint_sha256:
             raise ValueError("activation needs the certificate PEM and its fingerprint")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(certs)
-                .where(certs.c.id == cert_id, certs.c.status == CertificateStatus.PENDING.value)
-                .values(
-                    status=CertificateStatus.ACTIVE.value,
-                    certificate_pem=certificate_pem,
-                    chain_pem=chain_pem,
-                    fingerprint_sha256=fingerprint_sha256,
-                    encrypted_private_key=encrypted_private_key,
-                    updated_at=utc_now(),
-                )
-            )
-            if result.rowcount == 0:
-                await self._require(conn, certs, cert_id, "certificate")
+        params = {
+            "id": cert_id,
+            "certificate_pem": certificate_pem,
+            "chain_pem": chain_pem,
+            "fingerprint_sha256": fingerprint_sha256,
+            "encrypted_private_key": encrypted_private_key,
+            "updated_at": utc_now(),
+        }
+        async with self._write() as tx:
+            if await tx.run(_ACTIVATE, params) == 0:
+                await self._require(tx, certs, cert_id, "certificate")
                 return False
             return True
 
     async def get_certificate(self, cert_id: str) -> CertificateRecord:
-        async with self._read() as conn:
-            return await _load(conn, cert_id)
+        async with self._read() as tx:
+            record = _joined_record(await tx.all(_BY_ID_WITH_METADATA, {"id": cert_id}))
+        if record is None:
+            raise NotFound(f"certificate {cert_id} not found")
+        return record
 
     async def get_certificate_by_serial(self, serial_hex: str) -> CertificateRecord:
         """Look up by serial in any spelling normalise_serial accepts; NotFound if absent
@@ -204,11 +309,11 @@ class CertificateQueries(StoreBase):
             serial = normalise_serial(serial_hex)
         except ValueError:
             raise NotFound(f"certificate with serial {serial_hex!r} not found") from None
-        async with self._read() as conn:
-            cert_id = await conn.scalar(select(certs.c.id).where(certs.c.serial_hex == serial))
-            if cert_id is None:
-                raise NotFound(f"certificate with serial {serial} not found")
-            return await _load(conn, cert_id)
+        async with self._read() as tx:
+            record = _joined_record(await tx.all(_BY_SERIAL_WITH_METADATA, {"serial": serial}))
+        if record is None:
+            raise NotFound(f"certificate with serial {serial} not found")
+        return record
 
     async def list_certificates(
         self,
@@ -229,25 +334,17 @@ class CertificateQueries(StoreBase):
         `order_by` is one of certificate_filters.ORDER_COLUMNS; ties break on id."""
         if not 0 <= limit <= LIST_LIMIT_MAX or offset < 0:
             raise ValueError(f"limit must be 0-{LIST_LIMIT_MAX} and offset >= 0")
-        filters = CertificateFilters(
-            status=status,
-            profile_id=profile_id,
-            ca_id=ca_id,
-            name_contains=name_contains,
-            expires_before=optional_utc(expires_before, "expires_before"),
-            expires_after=optional_utc(expires_after, "expires_after"),
-            metadata=metadata,
+        filters = _filters(
+            status, profile_id, ca_id, name_contains, expires_before, expires_after, metadata
         )
-        query = (
-            select(certs)
-            .where(*filter_clauses(filters))
-            .order_by(*order_clauses(order_by, descending))
-            .limit(limit)
-            .offset(offset)
+        where, params = filter_sql(filters)
+        sql = dynamic(
+            f"SELECT * FROM certificates{where}{order_sql(order_by, descending)}"
+            " LIMIT :limit OFFSET :offset"
         )
-        async with self._read() as conn:
-            rows = list((await conn.execute(query)).mappings())
-            meta = await _metadata_of(conn, (row["id"] for row in rows))
+        async with self._read() as tx:
+            rows = await tx.all(sql, {**params, "limit": limit, "offset": offset})
+            meta = await _metadata_of(tx, [row["id"] for row in rows])
         return [certificate_record(row, meta[row["id"]]) for row in rows]
 
     async def count_certificates(
@@ -262,19 +359,12 @@ class CertificateQueries(StoreBase):
         metadata: Mapping[str, str] | None = None,
     ) -> int:
         """How many certificates list_certificates would page through."""
-        filters = CertificateFilters(
-            status=status,
-            profile_id=profile_id,
-            ca_id=ca_id,
-            name_contains=name_contains,
-            expires_before=optional_utc(expires_before, "expires_before"),
-            expires_after=optional_utc(expires_after, "expires_after"),
-            metadata=metadata,
+        filters = _filters(
+            status, profile_id, ca_id, name_contains, expires_before, expires_after, metadata
         )
-        async with self._read() as conn:
-            count = await conn.scalar(
-                select(func.count()).select_from(certs).where(*filter_clauses(filters))
-            )
+        where, params = filter_sql(filters)
+        async with self._read() as tx:
+            count = await tx.value(dynamic(f"SELECT count(*) FROM certificates{where}"), params)
         return int(count or 0)
 
     async def revoke_certificate(
@@ -282,56 +372,38 @@ class CertificateQueries(StoreBase):
     ) -> bool:
         """active (or pending) -> revoked; False if it was already revoked or expired."""
         why = enum_value(RevocationReason, reason, "revocation reason")
-        at = require_utc(revoked_at, "revoked_at")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(certs)
-                .where(certs.c.id == cert_id, certs.c.status.in_(REVOCABLE))
-                .values(
-                    status=CertificateStatus.REVOKED.value,
-                    revoked_at=at,
-                    revocation_reason=why.value,
-                    updated_at=utc_now(),
-                )
-            )
-            if result.rowcount == 0:
-                await self._require(conn, certs, cert_id, "certificate")
+        params = {
+            "id": cert_id,
+            "revoked_at": require_utc(revoked_at, "revoked_at"),
+            "reason": why.value,
+            "updated_at": utc_now(),
+        }
+        async with self._write() as tx:
+            if await tx.run(_REVOKE, params) == 0:
+                await self._require(tx, certs, cert_id, "certificate")
                 return False
             return True
 
     async def expire_certificates(self, *, now: datetime) -> int:
         """active -> expired for every certificate whose not_after has passed by `now`;
         returns how many moved. Revoked certificates stay revoked."""
-        at = require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(certs)
-                .where(
-                    certs.c.status == CertificateStatus.ACTIVE.value,
-                    certs.c.not_after <= at,
-                )
-                .values(status=CertificateStatus.EXPIRED.value, updated_at=utc_now())
-            )
-            return int(result.rowcount)
+        params = {"now": require_utc(now, "now"), "updated_at": utc_now()}
+        async with self._write() as tx:
+            return await tx.run(_EXPIRE, params)
 
     async def list_revoked(self, ca_id: str, *, now: datetime | None = None) -> list[RevokedRow]:
         """The CA's revoked certificates that have not expired by `now` (default: the
         current time), oldest revocation first: the entries of its next CRL."""
         at = utc_now() if now is None else require_utc(now, "now")
-        query = (
-            select(certs.c.serial_hex, certs.c.revoked_at, certs.c.revocation_reason)
-            .where(
-                certs.c.ca_id == ca_id,
-                certs.c.status == CertificateStatus.REVOKED.value,
-                certs.c.not_after > at,
-            )
-            .order_by(certs.c.revoked_at, certs.c.serial_hex)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
+        async with self._read() as tx:
+            rows = await tx.all(_REVOKED_OF_CA, {"ca_id": ca_id, "now": at})
         return [
-            RevokedRow(serial_hex=serial, revoked_at=revoked, reason=RevocationReason(reason))
-            for serial, revoked, reason in rows
+            RevokedRow(
+                serial_hex=row["serial_hex"],
+                revoked_at=row["revoked_at"],
+                reason=RevocationReason(row["revocation_reason"]),
+            )
+            for row in rows
         ]
 
     async def set_certificate_metadata(
@@ -339,21 +411,19 @@ class CertificateQueries(StoreBase):
     ) -> CertificateRecord:
         """Replace the certificate's metadata with `metadata`; returns the updated record."""
         meta = check_metadata(metadata)
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(certs).where(certs.c.id == cert_id).values(updated_at=utc_now())
-            )
-            if result.rowcount == 0:
+        async with self._write() as tx:
+            row = await tx.one(_TOUCH, {"id": cert_id, "updated_at": utc_now()})
+            if row is None:
                 raise NotFound(f"certificate {cert_id} not found")
-            await _replace_metadata(conn, cert_id, meta)
-            return await _load(conn, cert_id)
+            await tx.run(_DELETE_METADATA, {"id": cert_id})
+            await _insert_metadata(tx, cert_id, meta)
+        return certificate_record(row, _written_metadata(meta))
 
     async def delete_certificate(self, cert_id: str) -> None:
         """Delete the row and its metadata; links to it (renewals, requests, orders) become
         None. NotFound if there is no such certificate."""
-        async with self._write() as conn:
-            result = await conn.execute(delete(certs).where(certs.c.id == cert_id))
-            if result.rowcount == 0:
+        async with self._write() as tx:
+            if await tx.run(_DELETE, {"id": cert_id}) == 0:
                 raise NotFound(f"certificate {cert_id} not found")
 
     async def link_renewal(self, old_id: str, new_id: str) -> bool:
@@ -361,20 +431,12 @@ class CertificateQueries(StoreBase):
         already renewed by another certificate: one renewal wins. NotFound for either id."""
         if old_id == new_id:
             raise ValueError("a certificate cannot renew itself")
-        async with self._write() as conn:
-            await self._require(conn, certs, new_id, "certificate")
-            result = await conn.execute(
-                update(certs)
-                .where(
-                    certs.c.id == old_id,
-                    (certs.c.renewed_by_id.is_(None)) | (certs.c.renewed_by_id == new_id),
-                )
-                .values(renewed_by_id=new_id, updated_at=utc_now())
-            )
-            if result.rowcount == 0:
-                await self._require(conn, certs, old_id, "certificate")
+        params = {"old_id": old_id, "new_id": new_id, "updated_at": utc_now()}
+        async with self._write() as tx:
+            if await tx.run(_SET_RENEWED_BY, params) == 0:
+                # Nothing written: say which id is missing (the new one first), else lost.
+                await self._require(tx, certs, new_id, "certificate")
+                await self._require(tx, certs, old_id, "certificate")
                 return False
-            await conn.execute(
-                update(certs).where(certs.c.id == new_id).values(renewed_from_id=old_id)
-            )
+            await tx.run(_SET_RENEWED_FROM, {"old_id": old_id, "new_id": new_id})
             return True

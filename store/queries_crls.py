@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from store.base import StoreBase
+from store.base import StoreBase, insert_sql
 from store.columns import require_utc, utc_now
+from store.db import Row, Sql
 from store.records import CRLRecord
 from store.schema import certificate_authorities as cas
 from store.schema import crls
 from store.values import new_uuid
 
+_INSERT = Sql(insert_sql(crls).text + " RETURNING *")
+_LATEST = Sql("SELECT * FROM crls WHERE ca_id = :ca_id ORDER BY number DESC LIMIT 1")
+_OF_CA = Sql("SELECT * FROM crls WHERE ca_id = :ca_id ORDER BY number DESC")
 
-def crl_record(row: Any) -> CRLRecord:
+
+def crl_record(row: Row) -> CRLRecord:
     return CRLRecord(
         id=row["id"],
         ca_id=row["ca_id"],
@@ -50,20 +53,19 @@ class CRLQueries(StoreBase):
             "next_update": require_utc(next_update, "next_update"),
             "created_at": utc_now(),
         }
-        async with self._write() as conn:
-            await self._require(conn, cas, ca_id, "CA")
-            await conn.execute(crls.insert().values(values))
-            return crl_record(await self._one(conn, crls, values["id"], "CRL"))
+        async with self._write() as tx:
+            await self._require(tx, cas, ca_id, "CA")
+            row = await tx.one(_INSERT, values)
+        assert row is not None  # INSERT ... RETURNING of one row
+        return crl_record(row)
 
     async def latest_crl(self, ca_id: str) -> CRLRecord | None:
         """The CA's CRL with the highest number, or None before its first."""
-        query = select(crls).where(crls.c.ca_id == ca_id).order_by(crls.c.number.desc()).limit(1)
-        async with self._read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        async with self._read() as tx:
+            row = await tx.one(_LATEST, {"ca_id": ca_id})
         return None if row is None else crl_record(row)
 
     async def list_crls(self, ca_id: str) -> list[CRLRecord]:
         """The CA's CRLs, newest (highest number) first."""
-        query = select(crls).where(crls.c.ca_id == ca_id).order_by(crls.c.number.desc())
-        async with self._read() as conn:
-            return [crl_record(row) for row in (await conn.execute(query)).mappings()]
+        async with self._read() as tx:
+            return [crl_record(row) for row in await tx.all(_OF_CA, {"ca_id": ca_id})]

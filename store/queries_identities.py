@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
-
-from store.base import StoreBase
+from store.base import StoreBase, insert_sql
 from store.columns import require_utc, utc_now
+from store.db import Row, Sql
 from store.records import AccessTokenRecord, IdentityRecord
 from store.schema import access_tokens as tokens
 from store.schema import machine_identities as identities
@@ -23,8 +22,31 @@ NAME_MAX = 255  # schema: machine_identities.name
 CLIENT_ID_MAX = 255  # schema: machine_identities.client_id
 TOKEN_HASH_MAX = 128  # schema: access_tokens.token_hash
 
+_TOKEN_COLUMNS = tuple(column.name for column in tokens.columns)
+_IDENTITY_COLUMNS = tuple(column.name for column in identities.columns)
 
-def identity_record(row: Any) -> IdentityRecord:
+_BY_CLIENT_ID = Sql("SELECT * FROM machine_identities WHERE client_id = :client_id")
+_ALL = Sql("SELECT * FROM machine_identities ORDER BY created_at, id")
+_SET_DISABLED = Sql(
+    "UPDATE machine_identities SET disabled = :disabled WHERE id = :id AND disabled <> :disabled"
+)
+_FIND_TOKEN = Sql(
+    "SELECT "
+    + ", ".join(f't."{name}" AS "t_{name}"' for name in _TOKEN_COLUMNS)
+    + ", "
+    + ", ".join(f'i."{name}" AS "i_{name}"' for name in _IDENTITY_COLUMNS)
+    + " FROM access_tokens t JOIN machine_identities i ON t.identity_id = i.id"
+    " WHERE t.token_hash = :token_hash AND t.expires_at > :at"
+    " AND t.revoked_at IS NULL AND i.disabled = :disabled"
+)
+_REVOKE_TOKEN = Sql(
+    "UPDATE access_tokens SET revoked_at = :at "
+    "WHERE token_hash = :token_hash AND revoked_at IS NULL AND expires_at > :at"
+)
+_PURGE_TOKENS = Sql("DELETE FROM access_tokens WHERE expires_at <= :at")
+
+
+def identity_record(row: Row) -> IdentityRecord:
     return IdentityRecord(
         id=row["id"],
         name=row["name"],
@@ -35,7 +57,7 @@ def identity_record(row: Any) -> IdentityRecord:
     )
 
 
-def access_token_record(row: Any) -> AccessTokenRecord:
+def access_token_record(row: Row) -> AccessTokenRecord:
     return AccessTokenRecord(
         id=row["id"],
         identity_id=row["identity_id"],
@@ -60,51 +82,38 @@ class IdentityQueries(StoreBase):
         _check_length(client_id, CLIENT_ID_MAX, "a client id")
         if not secret_hash:
             raise ValueError("secret_hash must not be empty")
-        identity_id = new_uuid()
-        async with self._write() as conn:
-            await conn.execute(
-                identities.insert().values(
-                    id=identity_id,
-                    name=name,
-                    client_id=client_id,
-                    secret_hash=secret_hash,
-                    disabled=False,
-                    created_at=utc_now(),
-                )
-            )
-            return identity_record(await self._one(conn, identities, identity_id, "identity"))
+        values: dict[str, Any] = {
+            "id": new_uuid(),
+            "name": name,
+            "client_id": client_id,
+            "secret_hash": secret_hash,
+            "disabled": False,
+            "created_at": utc_now(),
+        }
+        async with self._write() as tx:
+            await tx.run(insert_sql(identities), values)
+            return identity_record(await self._one(tx, identities, values["id"], "identity"))
 
     async def get_identity(self, identity_id: str) -> IdentityRecord:
         """The identity with this id, or NotFound."""
-        async with self._read() as conn:
-            return identity_record(await self._one(conn, identities, identity_id, "identity"))
+        async with self._read() as tx:
+            return identity_record(await self._one(tx, identities, identity_id, "identity"))
 
     async def get_identity_by_client_id(self, client_id: str) -> IdentityRecord | None:
-        async with self._read() as conn:
-            result = await conn.execute(
-                select(identities).where(identities.c.client_id == client_id)
-            )
-            row = result.mappings().one_or_none()
+        async with self._read() as tx:
+            row = await tx.one(_BY_CLIENT_ID, {"client_id": client_id})
         return None if row is None else identity_record(row)
 
     async def list_identities(self) -> list[IdentityRecord]:
         """Every identity, oldest first (disabled ones too)."""
-        async with self._read() as conn:
-            result = await conn.execute(
-                select(identities).order_by(identities.c.created_at, identities.c.id)
-            )
-            return [identity_record(row) for row in result.mappings()]
+        async with self._read() as tx:
+            return [identity_record(row) for row in await tx.all(_ALL)]
 
     async def set_identity_disabled(self, identity_id: str, disabled: bool) -> bool:
         """Enable or disable; False if it already was so; NotFound for an unknown id."""
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(identities)
-                .where(identities.c.id == identity_id, identities.c.disabled != disabled)
-                .values(disabled=disabled)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, identities, identity_id, "identity")
+        async with self._write() as tx:
+            if await tx.run(_SET_DISABLED, {"id": identity_id, "disabled": disabled}) == 0:
+                await self._require(tx, identities, identity_id, "identity")
                 return False
             return True
 
@@ -121,56 +130,33 @@ class IdentityQueries(StoreBase):
             "revoked_at": None,
             "created_at": utc_now(),
         }
-        async with self._write() as conn:
-            await self._require(conn, identities, identity_id, "identity")
-            await conn.execute(tokens.insert().values(values))
-            return access_token_record(await self._one(conn, tokens, values["id"], "token"))
+        async with self._write() as tx:
+            await self._require(tx, identities, identity_id, "identity")
+            await tx.run(insert_sql(tokens), values)
+            return access_token_record(await self._one(tx, tokens, values["id"], "token"))
 
     async def find_access_token(
         self, token_hash: str, now: datetime
     ) -> tuple[AccessTokenRecord, IdentityRecord] | None:
         """The live token with this hash and its identity: unexpired at `now`, unrevoked,
         identity enabled. None otherwise (which of these failed is not told)."""
-        at = require_utc(now, "now")
-        query = (
-            select(
-                *[c.label(f"t_{c.name}") for c in tokens.c],
-                *[c.label(f"i_{c.name}") for c in identities.c],
-            )
-            .select_from(tokens.join(identities, tokens.c.identity_id == identities.c.id))
-            .where(
-                tokens.c.token_hash == token_hash,
-                tokens.c.expires_at > at,
-                tokens.c.revoked_at.is_(None),
-                identities.c.disabled.is_(False),
-            )
-        )
-        async with self._read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        params = {"token_hash": token_hash, "at": require_utc(now, "now"), "disabled": False}
+        async with self._read() as tx:
+            row = await tx.one(_FIND_TOKEN, params)
         if row is None:
             return None
-        token = {c.name: row[f"t_{c.name}"] for c in tokens.c}
-        identity = {c.name: row[f"i_{c.name}"] for c in identities.c}
+        token = {name: row[f"t_{name}"] for name in _TOKEN_COLUMNS}
+        identity = {name: row[f"i_{name}"] for name in _IDENTITY_COLUMNS}
         return access_token_record(token), identity_record(identity)
 
     async def revoke_access_token(self, token_hash: str, now: datetime) -> bool:
         """Revoke an unexpired, unrevoked token; False otherwise (unknown, expired, revoked)."""
         at = require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(tokens)
-                .where(
-                    tokens.c.token_hash == token_hash,
-                    tokens.c.revoked_at.is_(None),
-                    tokens.c.expires_at > at,
-                )
-                .values(revoked_at=at)
-            )
-            return bool(result.rowcount == 1)
+        async with self._write() as tx:
+            return await tx.run(_REVOKE_TOKEN, {"token_hash": token_hash, "at": at}) == 1
 
     async def purge_access_tokens(self, now: datetime) -> int:
         """Delete tokens expired at `now` (revoked or not); how many went."""
         at = require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(delete(tokens).where(tokens.c.expires_at <= at))
-            return int(result.rowcount)
+        async with self._write() as tx:
+            return await tx.run(_PURGE_TOKENS, {"at": at})

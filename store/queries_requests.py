@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
-
 from policy.model import RequestMethod
-from store.base import StoreBase
+from store.base import StoreBase, insert_sql
 from store.columns import utc_now
+from store.db import Row, Sql, dynamic
+from store.interface import Backend
 from store.records import CertificateRequestRecord, RequestStatus
 from store.schema import certificate_profiles as profiles
 from store.schema import certificate_requests as requests
@@ -23,29 +23,64 @@ from store.values import check_metadata, enum_value, new_uuid
 REQUEST_STATUSES: tuple[RequestStatus, ...] = ("pending", "issued", "failed")
 LIST_LIMIT_MAX = 1000
 
+_INSERT = Sql(insert_sql(requests).text + " RETURNING *")
+_BY_ID = Sql("SELECT * FROM certificate_requests WHERE id = :id")
+# Also checks that the certificate exists, so a missing one writes nothing.
+_ATTACH = Sql(
+    "UPDATE certificate_requests SET status = 'issued', certificate_id = :certificate_id "
+    "WHERE id = :id AND status = 'pending' "
+    "AND EXISTS (SELECT 1 FROM certificates c WHERE c.id = :certificate_id)"
+)
+_FAIL = Sql(
+    "UPDATE certificate_requests SET status = 'failed', error = :error "
+    "WHERE id = :id AND status = 'pending'"
+)
+
+
+def _metadata_member(backend: Backend, key_param: str) -> str:
+    """The text of the metadata member named by the parameter, or NULL (as SQLAlchemy's
+    `metadata[key].as_string()` wrote it: ->> on PostgreSQL, json_extract on SQLite,
+    whose parameter is then the path, see _metadata_key)."""
+    if backend == "postgresql":
+        return f"(certificate_requests.metadata ->> CAST(:{key_param} AS TEXT))"
+    return f"CAST(json_extract(certificate_requests.metadata, :{key_param}) AS VARCHAR)"
+
+
+def _metadata_key(backend: Backend, key: str) -> str:
+    """The bound form of a metadata key: itself on PostgreSQL, its JSON path on SQLite."""
+    return key if backend == "postgresql" else f'$."{key}"'
+
 
 def _request_filters(
+    backend: Backend,
     profile_id: str | None,
     status: str | None,
     certificate_id: str | None,
     metadata: Mapping[str, str] | None,
-) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
+) -> tuple[str, dict[str, Any]]:
+    """ " WHERE ..." (or "") over certificate_requests and its parameters; only fixed
+    column names reach the text, every value is bound."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     if profile_id is not None:
-        clauses.append(requests.c.profile_id == profile_id)
+        clauses.append("certificate_requests.profile_id = :f_profile_id")
+        params["f_profile_id"] = profile_id
     if status is not None:
         if status not in REQUEST_STATUSES:
             raise ValueError(f"status must be one of {', '.join(REQUEST_STATUSES)}; got {status!r}")
-        clauses.append(requests.c.status == status)
+        clauses.append("certificate_requests.status = :f_status")
+        params["f_status"] = status
     if certificate_id is not None:
-        clauses.append(requests.c.certificate_id == certificate_id)
-    for key, value in check_metadata(metadata or {}).items():
-        # JSON ->> on PostgreSQL, json_extract on SQLite: the text of the member, or NULL.
-        clauses.append(requests.c.metadata[key].as_string() == value)
-    return clauses
+        clauses.append("certificate_requests.certificate_id = :f_certificate_id")
+        params["f_certificate_id"] = certificate_id
+    for i, (key, value) in enumerate(check_metadata(metadata or {}).items()):
+        clauses.append(f"{_metadata_member(backend, f'f_mk{i}')} = :f_mv{i}")
+        params[f"f_mk{i}"] = _metadata_key(backend, key)
+        params[f"f_mv{i}"] = value
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def request_record(row: Any) -> CertificateRequestRecord:
+def request_record(row: Row) -> CertificateRequestRecord:
     return CertificateRequestRecord(
         id=row["id"],
         profile_id=row["profile_id"],
@@ -83,40 +118,33 @@ class RequestQueries(StoreBase):
             "error": None,
             "created_at": utc_now(),
         }
-        async with self._write() as conn:
-            await self._require(conn, profiles, profile_id, "profile")
-            await conn.execute(requests.insert().values(values))
-            return request_record(await self._one(conn, requests, values["id"], "request"))
+        async with self._write() as tx:
+            await self._require(tx, profiles, profile_id, "profile")
+            row = await tx.one(_INSERT, values)
+        assert row is not None  # INSERT ... RETURNING of one row
+        return request_record(row)
 
     async def get_certificate_request(self, request_id: str) -> CertificateRequestRecord:
-        async with self._read() as conn:
-            return request_record(await self._one(conn, requests, request_id, "request"))
+        async with self._read() as tx:
+            return request_record(await self._one(tx, requests, request_id, "request"))
 
     async def attach_certificate(self, request_id: str, certificate_id: str) -> bool:
         """pending -> issued with its certificate; False if the request was not pending.
         NotFound for a missing request or certificate."""
-        async with self._write() as conn:
-            await self._require(conn, certs, certificate_id, "certificate")
-            result = await conn.execute(
-                update(requests)
-                .where(requests.c.id == request_id, requests.c.status == "pending")
-                .values(status="issued", certificate_id=certificate_id)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, requests, request_id, "request")
+        async with self._write() as tx:
+            params = {"id": request_id, "certificate_id": certificate_id}
+            if await tx.run(_ATTACH, params) == 0:
+                # Nothing written: say which is missing (the certificate first), else not pending.
+                await self._require(tx, certs, certificate_id, "certificate")
+                await self._require(tx, requests, request_id, "request")
                 return False
             return True
 
     async def fail_certificate_request(self, request_id: str, error: str) -> bool:
         """pending -> failed with a message; False if the request was not pending."""
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(requests)
-                .where(requests.c.id == request_id, requests.c.status == "pending")
-                .values(status="failed", error=error)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, requests, request_id, "request")
+        async with self._write() as tx:
+            if await tx.run(_FAIL, {"id": request_id, "error": error}) == 0:
+                await self._require(tx, requests, request_id, "request")
                 return False
             return True
 
@@ -135,20 +163,18 @@ class RequestQueries(StoreBase):
         `metadata`: the request has every one of these key=value pairs (and maybe more)."""
         if not 0 <= limit <= LIST_LIMIT_MAX or offset < 0:
             raise ValueError(f"limit must be 0-{LIST_LIMIT_MAX} and offset >= 0")
-        order = (
-            [requests.c.created_at.desc(), requests.c.id.desc()]
-            if descending
-            else [requests.c.created_at.asc(), requests.c.id.asc()]
+        direction = "DESC" if descending else "ASC"
+        where, params = _request_filters(
+            self._backend, profile_id, status, certificate_id, metadata
         )
-        query = (
-            select(requests)
-            .where(*_request_filters(profile_id, status, certificate_id, metadata))
-            .order_by(*order)
-            .limit(limit)
-            .offset(offset)
+        sql = dynamic(
+            f"SELECT * FROM certificate_requests{where} "
+            f"ORDER BY certificate_requests.created_at {direction}, "
+            f"certificate_requests.id {direction} LIMIT :limit OFFSET :offset"
         )
-        async with self._read() as conn:
-            return [request_record(row) for row in (await conn.execute(query)).mappings()]
+        async with self._read() as tx:
+            rows = await tx.all(sql, {**params, "limit": limit, "offset": offset})
+        return [request_record(row) for row in rows]
 
     async def count_certificate_requests(
         self,
@@ -159,10 +185,11 @@ class RequestQueries(StoreBase):
         metadata: Mapping[str, str] | None = None,
     ) -> int:
         """How many requests list_certificate_requests would page through."""
-        query = (
-            select(func.count())
-            .select_from(requests)
-            .where(*_request_filters(profile_id, status, certificate_id, metadata))
+        where, params = _request_filters(
+            self._backend, profile_id, status, certificate_id, metadata
         )
-        async with self._read() as conn:
-            return int(await conn.scalar(query) or 0)
+        async with self._read() as tx:
+            count = await tx.value(
+                dynamic(f"SELECT count(*) FROM certificate_requests{where}"), params
+            )
+        return int(count or 0)

@@ -7,9 +7,9 @@ taken up again by another (DESIGN.md, "How a request flows", step 3).
 
 `start_challenge` enqueues. A job is claimable when queued and due (run_after <= now),
 or running with an expired lease (claimed_until < now). Claiming selects and updates in
-one transaction: PostgreSQL locks the selected rows FOR UPDATE SKIP LOCKED, so concurrent
-claimers take different jobs without waiting; SQLite's single writer (BEGIN IMMEDIATE)
-makes the select and update atomic.
+one statement: PostgreSQL locks the selected rows FOR UPDATE SKIP LOCKED (in a CTE that
+runs once, so it never takes more than `limit`), so concurrent claimers take different
+jobs without waiting; SQLite's single writer (BEGIN IMMEDIATE) makes it atomic anyway.
 
 Finished jobs are kept as `done` (attempts and last_error stay readable) and deleted by
 `purge_validation_jobs`. Finishing or retrying needs the worker's current claim, so a
@@ -21,15 +21,37 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
-
 from store.acme_rows import check_limit, job_record
-from store.base import StoreBase
+from store.base import StoreBase, update_picked_sql
 from store.columns import require_utc, utc_now
+from store.db import Sql
 from store.records import ValidationJobRecord
 from store.schema import validation_jobs as jobs
 
 WORKER_ID_MAX = 255  # schema: validation_jobs.claimed_by
+
+_FINISH = Sql(
+    "UPDATE validation_jobs SET status = 'done', claimed_by = NULL, claimed_until = NULL, "
+    "updated_at = :at "
+    "WHERE id = :id AND status = 'running' AND claimed_by = :worker_id"
+)
+_RETRY = Sql(
+    "UPDATE validation_jobs SET status = 'queued', claimed_by = NULL, claimed_until = NULL, "
+    "run_after = :run_after, last_error = :last_error, updated_at = :at "
+    "WHERE id = :id AND status = 'running' AND claimed_by = :worker_id"
+)
+_COUNT_PENDING = Sql("SELECT count(*) FROM validation_jobs WHERE status <> 'done'")
+_PURGE = Sql("DELETE FROM validation_jobs WHERE status = 'done' AND updated_at < :at")
+_CLAIM_UPDATE = (
+    "UPDATE validation_jobs SET status = 'running', claimed_by = :worker_id, "
+    "claimed_until = :until, attempts = attempts + 1, updated_at = :at"
+)
+_CLAIM_PICK = (
+    "SELECT id FROM validation_jobs "
+    "WHERE (status = 'queued' AND run_after <= :at) "
+    "OR (status = 'running' AND claimed_until < :at) "
+    "ORDER BY run_after, created_at, id LIMIT :limit"
+)
 
 
 def _check_worker(worker_id: str) -> str:
@@ -49,39 +71,18 @@ class ValidationJobQueries(StoreBase):
         check_limit(limit)
         if lease <= timedelta(0):
             raise ValueError(f"lease must be positive, got {lease}")
-        claimable = or_(
-            (jobs.c.status == "queued") & (jobs.c.run_after <= at),
-            (jobs.c.status == "running") & (jobs.c.claimed_until < at),
-        )
-        query = self._locking(
-            select(jobs.c.id)
-            .where(claimable)
-            .order_by(jobs.c.run_after, jobs.c.created_at, jobs.c.id)
-            .limit(limit),
-            skip_locked=True,
-        )
-        async with self._write() as conn:
-            ids = list((await conn.execute(query)).scalars())
-            if not ids:
-                return []
-            result = await conn.execute(
-                update(jobs)
-                .where(jobs.c.id.in_(ids), claimable)
-                .values(
-                    status="running",
-                    claimed_by=worker_id,
-                    claimed_until=at + lease,
-                    attempts=jobs.c.attempts + 1,
-                    updated_at=at,
-                )
-                .returning(*jobs.c)
+        params = {"worker_id": worker_id, "until": at + lease, "at": at, "limit": limit}
+        async with self._write() as tx:
+            sql = update_picked_sql(
+                _CLAIM_UPDATE, _CLAIM_PICK, self._lock(skip_locked=True), " RETURNING *"
             )
-            claimed = [job_record(row) for row in result.mappings()]
+            rows = await tx.all(sql, params)
+        claimed = [job_record(row) for row in rows]
         return sorted(claimed, key=lambda job: (job.run_after, job.created_at, job.id))
 
     async def get_validation_job(self, job_id: str) -> ValidationJobRecord:
-        async with self._read() as conn:
-            return job_record(await self._one(conn, jobs, job_id, "validation job"))
+        async with self._read() as tx:
+            return job_record(await self._one(tx, jobs, job_id, "validation job"))
 
     async def finish_validation_job(
         self, job_id: str, *, worker_id: str, now: datetime | None = None
@@ -89,9 +90,7 @@ class ValidationJobQueries(StoreBase):
         """running -> done, only while claimed by `worker_id` (even past its lease, if no
         one re-claimed it). False otherwise; NotFound for a missing job. `now` (default:
         the clock) is when it finished, for purge_validation_jobs."""
-        return await self._release(
-            job_id, worker_id, now, status="done", claimed_by=None, claimed_until=None
-        )
+        return await self._release(_FINISH, job_id, worker_id, now, {})
 
     async def retry_validation_job(
         self,
@@ -106,49 +105,33 @@ class ValidationJobQueries(StoreBase):
         while claimed by `worker_id`. False otherwise; NotFound for a missing job."""
         due = require_utc(run_after, "run_after")
         return await self._release(
-            job_id,
-            worker_id,
-            now,
-            status="queued",
-            claimed_by=None,
-            claimed_until=None,
-            run_after=due,
-            last_error=error,
+            _RETRY, job_id, worker_id, now, {"run_after": due, "last_error": error}
         )
 
     async def _release(
-        self, job_id: str, worker_id: str, now: datetime | None, **values: object
+        self,
+        sql: Sql,
+        job_id: str,
+        worker_id: str,
+        now: datetime | None,
+        values: dict[str, object],
     ) -> bool:
         _check_worker(worker_id)
         at = utc_now() if now is None else require_utc(now, "now")
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.id == job_id,
-                    jobs.c.status == "running",
-                    jobs.c.claimed_by == worker_id,
-                )
-                .values(**values, updated_at=at)
-            )
-            if result.rowcount == 0:
-                await self._require(conn, jobs, job_id, "validation job")
+        params = {**values, "id": job_id, "worker_id": worker_id, "at": at}
+        async with self._write() as tx:
+            if await tx.run(sql, params) == 0:
+                await self._require(tx, jobs, job_id, "validation job")
                 return False
             return True
 
     async def count_pending_validation_jobs(self) -> int:
         """Jobs not done yet: queued (due or not) and running."""
-        async with self._read() as conn:
-            count = await conn.scalar(
-                select(func.count()).select_from(jobs).where(jobs.c.status != "done")
-            )
-            return int(count or 0)
+        async with self._read() as tx:
+            return int(await tx.value(_COUNT_PENDING) or 0)
 
     async def purge_validation_jobs(self, before: datetime) -> int:
         """Delete done jobs finished before `before`; returns how many."""
         at = require_utc(before, "before")
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(jobs).where(jobs.c.status == "done", jobs.c.updated_at < at)
-            )
-            return int(result.rowcount)
+        async with self._write() as tx:
+            return await tx.run(_PURGE, {"at": at})

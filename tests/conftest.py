@@ -161,7 +161,7 @@ def pg_session_schema() -> Iterator[tuple[str, str]]:
         run_async(lambda: _drop_schema(url, name))
 
 
-_EMPTY = [Sql(f"DELETE FROM {table.name}") for table in reversed(metadata.sorted_tables)]
+_EMPTY = [Sql(f"DELETE FROM {t.name}") for t in reversed(metadata.sorted_tables)]  # noqa: S608
 
 
 async def _empty_all_tables(store: Store) -> None:

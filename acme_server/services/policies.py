@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from acme_server.services.context import Services
 from acme_server.services.issuance import IssueSpec
 from ca_core.keys import key_algorithm_of
@@ -11,10 +13,22 @@ from policy.model import IssuerType, KeyAlgorithm, SignatureAlgorithm
 from policy.rules import CertificatePolicy, policy_from_dict
 from store import ProfileRecord
 
+# Parsed policies by (id, updated_at): the row is read on every request, so an edit applies
+# at once, but its rules are parsed only once per version. Bounded; oldest dropped first.
+PARSED_CACHE_SIZE = 256
+_PARSED: dict[tuple[str, datetime], CertificatePolicy] = {}
+
 
 async def load_policy(services: Services, profile: ProfileRecord) -> CertificatePolicy:
     record = await services.store.get_policy(profile.policy_id)
-    return policy_from_dict(record.rules)
+    version = (record.id, record.updated_at)
+    parsed = _PARSED.get(version)
+    if parsed is None:
+        parsed = policy_from_dict(record.rules)
+        if len(_PARSED) >= PARSED_CACHE_SIZE:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[version] = parsed
+    return parsed
 
 
 async def policy_violations(

@@ -15,12 +15,14 @@ import os
 import socket
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
+
 from acme_server.problems import server_internal
 from acme_server.ratelimits import RateLimiter
 from acme_server.services.context import Services
 from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
-from acme_server.validation.http01 import validate_http01
+from acme_server.validation.http01 import new_session, validate_http01
 from acme_server.validation.resolver import Resolver
 from store import ValidationJobRecord
 
@@ -51,8 +53,13 @@ class ValidationWorker:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        self._session: aiohttp.ClientSession | None = None
 
     async def run(self) -> None:
+        # One session for every fetch of this process: its connector opens a new connection
+        # per request (force_close) and never resolves a name, so nothing leaks between
+        # validations, and building a session per validation is saved.
+        self._session = new_session()
         while not self._stopping.is_set():
             try:
                 claimed = await self._claim()
@@ -71,6 +78,9 @@ class ValidationWorker:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _claim(self) -> int:
         free = MAX_CONCURRENT - len(self._tasks)
@@ -145,6 +155,7 @@ class ValidationWorker:
                 key_authorization=key_authorization,
                 config=self.config,
                 resolver=self.resolver,
+                session=self._session,
             )
         except ValidationFailure as failure:
             self.limiter.record("failed-validations", identifier)

@@ -1,18 +1,25 @@
 """Counts the SQL a `kms serve` process runs, for the bench's profile run only.
 
 The bench puts this directory on the server's PYTHONPATH (with BENCH_SQL_COUNTS_DIR set), so
-Python imports it at start-up: it listens to every SQLAlchemy Engine's statements, commits
-and rollbacks, and on SIGUSR1 writes the counts so far to BENCH_SQL_COUNTS_DIR/<pid>.json.
-Nothing in the server's code changes; without BENCH_SQL_COUNTS_DIR it does nothing.
+Python imports it at start-up: it wraps the store's driver layer (store/db.py) so that every
+statement a transaction runs (`one`, `all`, `value`, `run`, `run_many`: one count each, by
+its `:name` text) and every transaction's BEGIN, COMMIT or ROLLBACK is counted, and on
+SIGUSR1 writes the counts so far to BENCH_SQL_COUNTS_DIR/<pid>.json. Only what reaches the
+database is counted: a PostgreSQL read runs without BEGIN/COMMIT, so it adds none.
+Alembic's migrations at start-up run through SQLAlchemy and are not counted. Nothing in the
+server's code changes; without BENCH_SQL_COUNTS_DIR it does nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import re
 import signal
 from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -22,27 +29,51 @@ _SPACES = re.compile(r"\s+")
 _counts: Counter[str] = Counter()
 _dumps = 0
 
+_STATEMENT_METHODS = ("one", "all", "value", "run", "run_many")
+
+TxMethod = Callable[..., Coroutine[Any, Any, Any]]
+Transaction = Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]
+
+
+def _counted_statement(original: TxMethod) -> TxMethod:
+    @functools.wraps(original)
+    async def method(self: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
+        # Sql.text is a str made once per statement (its hash cached): one dict update.
+        _counts[sql.text] += 1
+        return await original(self, sql, *args, **kwargs)
+
+    return method
+
+
+def _counted_transaction(original: Transaction, begin: str) -> Transaction:
+    @functools.wraps(original)
+    @contextlib.asynccontextmanager
+    async def transaction(self: Any) -> AsyncIterator[Any]:
+        async with original(self) as tx:
+            _counts[begin] += 1
+            try:
+                yield tx
+            except BaseException:
+                _counts["ROLLBACK"] += 1
+                raise
+            _counts["COMMIT"] += 1  # sent as the block exits
+
+    return transaction
+
 
 def _install() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    from store import db
 
-    def statement(
-        conn: Any, cursor: Any, sql: str, params: Any, context: Any, executemany: bool
-    ) -> None:
-        # Compiled statements are cached str objects whose hash is cached too: this is one
-        # dict update per statement; the text is tidied when dumped.
-        _counts[sql] += 1
-
-    def commit(conn: Any) -> None:
-        _counts["COMMIT"] += 1
-
-    def rollback(conn: Any) -> None:
-        _counts["ROLLBACK"] += 1
-
-    event.listen(Engine, "before_cursor_execute", statement)
-    event.listen(Engine, "commit", commit)
-    event.listen(Engine, "rollback", rollback)
+    for tx_class in (db.SqliteTx, db.PostgresTx):
+        for name in _STATEMENT_METHODS:
+            setattr(tx_class, name, _counted_statement(getattr(tx_class, name)))
+    # What each transaction sends first; PostgresDatabase.read sends no BEGIN at all.
+    for db_class, name, begin in (
+        (db.SqliteDatabase, "read", "BEGIN"),
+        (db.SqliteDatabase, "write", "BEGIN IMMEDIATE"),
+        (db.PostgresDatabase, "write", "BEGIN"),
+    ):
+        setattr(db_class, name, _counted_transaction(getattr(db_class, name), begin))
 
 
 def _dump(signum: int, frame: FrameType | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -16,8 +17,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Index, MetaData, String
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store import Store, StoreError, open_store
+from store.engine import create_engine
 from store.migrate import alembic_config, head_revision
 from store.schema import metadata
 from tests.conftest import BACKENDS, fresh_pg_schema, postgres_url
@@ -31,8 +34,20 @@ def _diff(target: MetaData) -> Any:
     return run
 
 
+@contextlib.asynccontextmanager
+async def sqlalchemy_connection(store: Store) -> AsyncIterator[AsyncConnection]:
+    """A SQLAlchemy connection to the store's database, as the migrations get one (the
+    store itself runs on the raw drivers); committed when the block ends."""
+    engine = create_engine(store._url, store.backend, pg_schema=store._pg_schema)
+    try:
+        async with engine.begin() as conn:
+            yield conn
+    finally:
+        await engine.dispose()
+
+
 async def schema_diff(store: Store, target: MetaData = metadata) -> list[Any]:
-    async with store._read() as conn:
+    async with sqlalchemy_connection(store) as conn:
         return list(await conn.run_sync(_diff(target)))
 
 
@@ -90,7 +105,7 @@ async def test_open_without_migrate_leaves_the_database_alone(
 
 async def test_downgrade_then_upgrade(empty_database: dict[str, Any]) -> None:
     async with await open_store(**empty_database) as store:
-        async with store._write() as conn:
+        async with sqlalchemy_connection(store) as conn:
             await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "base"))
         assert await store.schema_revision() is None
         await store.migrate()
