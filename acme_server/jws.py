@@ -15,12 +15,12 @@ Parsed keys are cached per process (`_KEYS`: RFC 7638 thumbprint -> AccountKey, 
 so josepy parses each account key once. A key's thumbprint names exactly one key, so a
 cached entry can never be stale.
 
-A kid-signed request costs ONE transaction, `use_nonce_and_get_account`: it inserts the
-nonce and reads the account row. The signature is verified before that transaction (with
+A kid-signed request costs ONE store call, `use_nonce_and_get_account`: it inserts the
+nonce and then reads the account row. The signature is verified before that call (with
 the cached key of the thumbprint this process last saw for the account, `_ACCOUNTS`), so
 a forgery costs no write. Why a deactivated account or a replaced key is never accepted:
 
-- The account row that decides is read in the nonce transaction, after the nonce insert,
+- The account row that decides is read in the nonce call, after the nonce insert committed,
   i.e. it reflects every deactivation or keyChange committed before this request used its
   nonce (the same guarantee the old separate read gave); nothing about the account's
   status or key is taken from the per-process cache.
@@ -33,7 +33,7 @@ a forgery costs no write. Why a deactivated account or a replaced key is never a
 - The first request for an account in a process (nothing cached), and any request whose
   signature the cached key does not verify (a forgery, or a keyChange made by any
   process), reads the account first and verifies with its current key; the row read in
-  the nonce transaction is then checked as above, so a change between the two reads is
+  the nonce call is then checked as above, so a change between the two reads is
   caught too.
 A refused request has still used its nonce, which RFC 8555 6.5 allows (the error response
 carries a fresh one).

@@ -70,8 +70,13 @@ class StoreBase:
         self._pg_schema = pg_schema
 
     def _read(self) -> contextlib.AbstractAsyncContextManager[Tx]:
-        """A read transaction (deferred on SQLite; no BEGIN at all on PostgreSQL)."""
+        """Reads: each statement by itself, seeing what was committed before it began."""
         return self._db.read()
+
+    def _autocommit(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """Statements that are each atomic alone (one conditional UPDATE, an INSERT .. ON
+        CONFLICT): no BEGIN/COMMIT around them."""
+        return self._db.autocommit()
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Tx]:
         """A write transaction; committed when the block ends, rolled back if it raises."""

@@ -3,24 +3,33 @@
 Parameters: aware datetimes (naive ones raise ValueError), dicts and lists (bound as JSON:
 the store never binds arrays; `in_list` expands IN lists), str, int, bytes, bool, None.
 
-Every store method is one transaction: `async with db.write() as tx:` (or `db.read()`),
-then `await tx.one(SQL, {...})`, `tx.all`, `tx.value`, `tx.run` (the row count). SQL is
-written once with `:name` parameters (`Sql`); it runs as is on SQLite and is rewritten to
-`$1, $2 ...` for PostgreSQL, once per statement.
+Three scopes, on both backends:
+
+    write()       BEGIN .. COMMIT (rolled back if the body raises): several statements
+                  that must land together or see one another.
+    read()        no BEGIN: each statement runs (and commits) by itself and sees what was
+    autocommit()  committed before it started (READ COMMITTED). For reads, and for a
+                  write that is one statement (a conditional UPDATE, an INSERT .. ON
+                  CONFLICT), which is atomic by itself. They are the same scope; the name
+                  says which use is meant.
+
+In a scope: `await tx.one(SQL, {...})`, `tx.all`, `tx.value`, `tx.run` (the row count).
+SQL is written once with `:name` parameters (`Sql`); it runs as is on SQLite and is
+rewritten to `$1, $2 ...` for PostgreSQL, once per statement.
 
 SQLite: one `sqlite3` connection per process, used on the event loop's own thread. A
 query there takes microseconds, far less than handing it to a thread would (aiosqlite
-costs ~110 us per call, more than the query). Transactions are serialised by an
-asyncio.Lock (a body that awaits nothing but the database never waits for it), writes
-start with BEGIN IMMEDIATE so another process's writer makes this one wait (busy_timeout)
-instead of failing half-way. Columns come back typed by their declared type (DATETIME,
+costs ~110 us per call, more than the query). Scopes are serialised by an asyncio.Lock
+(a body that awaits nothing but the database never waits for it); write() starts with
+BEGIN IMMEDIATE, so another process's writer makes this one wait (busy_timeout) instead
+of failing half-way. A process blocked on another's write lock blocks its event loop for
+that wait: the embedded backend is meant for one process (PostgreSQL for many). Columns come back typed by their declared type (DATETIME,
 JSON, BOOLEAN: `detect_types`); datetimes are stored as naive UTC text that sorts in time
 order, in the same form SQLAlchemy wrote (migrations still run through SQLAlchemy).
 
 PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement per connection.
-Reads run without BEGIN/COMMIT (each statement sees committed data, READ COMMITTED), a
-released connection is not reset unless it is still in a transaction, so a read costs one
-round trip and a write BEGIN + its statements + COMMIT. json/jsonb columns take and give
+A released connection is not reset unless it is still in a transaction, so a read or
+autocommit statement costs one round trip and a write BEGIN + its statements + COMMIT. json/jsonb columns take and give
 Python values.
 
 Driver errors become store errors here (store/errors.py), so no caller sees a driver.
@@ -37,6 +46,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol
 
 import asyncpg
@@ -122,6 +132,7 @@ class Database(Protocol):
     backend: Backend
 
     def read(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    def autocommit(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
     def write(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
     async def close(self) -> None: ...
 
@@ -251,37 +262,71 @@ class SqliteDatabase:
             raise StoreError("the store is closed")
         return self._conn
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self, begin: str) -> AsyncIterator[Tx]:
-        async with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute(begin)
-            except sqlite3.Error as exc:
-                raise translate_sqlite(exc) from exc
-            try:
-                yield self._tx
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise translate_sqlite(exc) from exc
-
     def read(self) -> contextlib.AbstractAsyncContextManager[Tx]:
-        return self._transaction("BEGIN")
+        return _SqliteScope(self, None)
+
+    def autocommit(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        return _SqliteScope(self, None)
 
     def write(self) -> contextlib.AbstractAsyncContextManager[Tx]:
-        return self._transaction("BEGIN IMMEDIATE")
+        return _SqliteScope(self, "BEGIN IMMEDIATE")
 
     async def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class _SqliteScope:
+    """The connection for one `read`/`autocommit` (each statement commits by itself) or
+    one `write` (BEGIN IMMEDIATE .. COMMIT, rolled back if the body raises). The lock keeps
+    a statement of one coroutine out of another's open transaction on the shared
+    connection; uncontended, taking it never yields."""
+
+    __slots__ = ("_begin", "_db")
+
+    def __init__(self, db: SqliteDatabase, begin: str | None) -> None:
+        self._db = db
+        self._begin = begin
+
+    async def __aenter__(self) -> Tx:
+        db = self._db
+        await db._lock.acquire()
+        try:
+            conn = db._connection()
+            if self._begin is not None:
+                conn.execute(self._begin)
+        except sqlite3.Error as exc:
+            db._lock.release()
+            raise translate_sqlite(exc) from exc
+        except BaseException:
+            db._lock.release()
+            raise
+        return db._tx
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        db = self._db
+        try:
+            conn = db._conn
+            if self._begin is None or conn is None:
+                return
+            if exc_type is not None:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise translate_sqlite(error) from error
+        finally:
+            db._lock.release()
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -411,6 +456,9 @@ class PostgresDatabase:
     async def read(self) -> AsyncIterator[Tx]:
         async with self._acquire() as conn:
             yield PostgresTx(conn)
+
+    def autocommit(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        return self.read()
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:

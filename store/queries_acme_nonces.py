@@ -7,8 +7,10 @@ in any number of processes, exactly one inserts the row and gets True. The row i
 until `expires_at`, after which the caller's own expiry check refuses the value and
 `purge_nonces` may delete it.
 
-`use_nonce_and_get_account` does the same insert and reads an account in the same
-transaction, so a kid-signed ACME request costs one transaction (acme_server/jws.py).
+`use_nonce_and_get_account` does the same insert and then reads an account, each statement
+committing by itself (no BEGIN/COMMIT), so a kid-signed ACME request costs two statements
+(acme_server/jws.py). The read starts after the insert committed, so it sees every change
+committed before the nonce was used.
 """
 
 from __future__ import annotations
@@ -45,17 +47,17 @@ class NonceQueries(StoreBase):
         """Record the nonce as used (kept until `expires_at`): True for the one caller
         that inserted it, False if it was used before (a replay)."""
         values = self._nonce_values(value, expires_at)
-        async with self._write() as tx:
+        async with self._autocommit() as tx:
             return await self._insert_nonce(tx, values)
 
     async def use_nonce_and_get_account(
         self, value: str, expires_at: datetime, account_id: str
     ) -> tuple[bool, AccountRecord | None]:
-        """`use_nonce` and the account as it is (None if missing), in one transaction.
-        The account is read after the insert, so on PostgreSQL it reflects every change
-        committed before the nonce was used (READ COMMITTED: each statement's snapshot)."""
+        """`use_nonce` and the account as it is (None if missing). The account is read
+        after the insert committed, so it reflects every change committed before the
+        nonce was used."""
         values = self._nonce_values(value, expires_at)
-        async with self._write() as tx:
+        async with self._autocommit() as tx:  # the read follows the committed insert
             fresh = await self._insert_nonce(tx, values)
             row = await tx.one(ACCOUNT_BY_ID, {"id": account_id})
             return fresh, None if row is None else account_record(row)
