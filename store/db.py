@@ -23,14 +23,15 @@ costs ~110 us per call, more than the query). Scopes are serialised by an asynci
 (a body that awaits nothing but the database never waits for it); write() starts with
 BEGIN IMMEDIATE, so another process's writer makes this one wait (busy_timeout) instead
 of failing half-way. A process blocked on another's write lock blocks its event loop for
-that wait: the embedded backend is meant for one process (PostgreSQL for many). Columns come back typed by their declared type (DATETIME,
+that wait: the embedded backend is meant for one process (PostgreSQL for many).
+Columns come back typed by their declared type (DATETIME,
 JSON, BOOLEAN: `detect_types`); datetimes are stored as naive UTC text that sorts in time
 order, in the same form SQLAlchemy wrote (migrations still run through SQLAlchemy).
 
 PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement per connection.
 A released connection is not reset unless it is still in a transaction, so a read or
-autocommit statement costs one round trip and a write BEGIN + its statements + COMMIT. json/jsonb columns take and give
-Python values.
+autocommit statement costs one round trip and a write BEGIN + its statements + COMMIT.
+json/jsonb columns take and give Python values.
 
 Driver errors become store errors here (store/errors.py), so no caller sees a driver.
 """
