@@ -1,7 +1,8 @@
 """ACME rows to records, and the loaders the ACME query mixins share.
 
-An authorization's record carries its challenges and an order's its authorization ids, so
-loading either takes a second query; the `*_many` loaders do that once for a whole page.
+An order's record carries its authorization ids: `load_orders` reads them for a whole page
+of order rows in one query. (Single orders and authorizations are read with one JOIN by
+their own query modules.)
 """
 
 from __future__ import annotations
@@ -20,14 +21,11 @@ from store.records import (
     ValidationJobRecord,
 )
 from store.schema import acme_accounts as accounts
-from store.schema import acme_authorizations as authzs
-from store.schema import acme_orders as orders
 
 LIST_LIMIT_MAX = 1000
 AUTHORIZATION_STATUSES = ("pending", "valid", "invalid", "deactivated", "expired", "revoked")
 
 ACCOUNT_BY_ID: Sql = select_by_id_sql(accounts)
-_CHALLENGES_OF_ONE = Sql("SELECT * FROM acme_challenges WHERE authorization_id = :id ORDER BY type")
 _AUTHZ_IDS_OF_ONE = Sql(
     "SELECT a.id FROM acme_order_authorizations l "
     "JOIN acme_authorizations a ON a.id = l.authorization_id "
@@ -141,28 +139,6 @@ async def load_account(tx: Tx, account_id: str) -> AccountRecord:
     return account_record(await StoreBase._one(tx, accounts, account_id, "account"))
 
 
-async def load_authorizations(tx: Tx, rows: Sequence[Row]) -> list[AuthorizationRecord]:
-    """Records for authorization rows, each with its challenges (sorted by type)."""
-    found: dict[str, list[ChallengeRecord]] = {row["id"]: [] for row in rows}
-    if len(found) == 1:
-        (only,) = found
-        for challenge in await tx.all(_CHALLENGES_OF_ONE, {"id": only}):
-            found[only].append(challenge_record(challenge))
-    elif found:
-        ids, params = in_list("a", found)
-        sql = dynamic(
-            f"SELECT * FROM acme_challenges WHERE authorization_id IN {ids} ORDER BY type"
-        )
-        for challenge in await tx.all(sql, params):
-            found[challenge["authorization_id"]].append(challenge_record(challenge))
-    return [authorization_record(row, found[row["id"]]) for row in rows]
-
-
-async def load_authorization(tx: Tx, authz_id: str) -> AuthorizationRecord:
-    row = await StoreBase._one(tx, authzs, authz_id, "authorization")
-    return (await load_authorizations(tx, [row]))[0]
-
-
 async def load_orders(tx: Tx, rows: Sequence[Row]) -> list[OrderRecord]:
     """Records for order rows, each with its authorization ids (sorted by identifier)."""
     found: dict[str, list[str]] = {row["id"]: [] for row in rows}
@@ -180,8 +156,3 @@ async def load_orders(tx: Tx, rows: Sequence[Row]) -> list[OrderRecord]:
         for link in await tx.all(sql, params):
             found[link["order_id"]].append(link["id"])
     return [order_record(row, found[row["id"]]) for row in rows]
-
-
-async def load_order(tx: Tx, order_id: str) -> OrderRecord:
-    row = await StoreBase._one(tx, orders, order_id, "order")
-    return (await load_orders(tx, [row]))[0]

@@ -56,8 +56,8 @@ def update_picked_sql(update: str, pick: str, lock: str, returning: str = "") ->
     cannot lock out of order or, with LIMIT and SKIP LOCKED, take more rows than the
     LIMIT (which an `IN (subquery)` can). Without one (SQLite), a plain IN subquery."""
     if not lock:
-        return Sql(f"{update} WHERE id IN ({pick}){returning}")
-    return Sql(
+        return dynamic(f"{update} WHERE id IN ({pick}){returning}")
+    return dynamic(
         f"WITH picked AS MATERIALIZED ({pick}{lock}) "
         f"{update} WHERE id IN (SELECT id FROM picked){returning}"
     )

@@ -68,16 +68,6 @@ Params = Mapping[str, Any] | None
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
-class Json:
-    """A parameter bound to a json/jsonb column. Dicts and lists are bound as JSON
-    anyway; this marks any other value (a string, a number) as a JSON document."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
 class Sql:
     """One statement: `:name` parameters, and text that only PostgreSQL gets (`pg_suffix`,
     e.g. " FOR UPDATE SKIP LOCKED", which SQLite neither has nor needs: its writer holds
@@ -172,8 +162,6 @@ def _sqlite_param(value: Any) -> Any:
         return sqlite_time(value)
     if isinstance(value, dict | list):
         return json.dumps(value)
-    if isinstance(value, Json):
-        return None if value.value is None else json.dumps(value.value)
     return value
 
 
@@ -350,8 +338,6 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 def _pg_param(value: Any) -> Any:
     if isinstance(value, datetime):
         return require_utc(value)
-    if isinstance(value, Json):
-        return value.value
     return value
 
 
