@@ -65,7 +65,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
                 await opened.close()
 
     return Starlette(
-        routes=[*public_routes(), *acme_routes(), *rest_routes()],
+        routes=[*acme_routes(), *public_routes(), *rest_routes()],
         middleware=[Middleware(AcmeHeadersMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

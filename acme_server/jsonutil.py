@@ -1,14 +1,17 @@
-"""Strict JSON input: what json.loads accepts but nothing downstream can use.
+"""Strict JSON in, compact JSON out, both through orjson.
 
-json.loads accepts lone UTF-16 surrogates written as \\ud800 escapes, which no database
-driver can encode, and nests as deep as the input asks until RecursionError. Both are
-refused here, once, for ACME and REST bodies alike.
+orjson refuses what json.loads accepts but nothing downstream can use: lone UTF-16
+surrogates written as \\ud800 escapes (no database driver can encode them), NaN and
+Infinity, and nesting deeper than 1024 levels. Refused here, once, for ACME and REST
+bodies alike, with a message that completes "the body is ...".
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse
 
 
 class BadJSON(ValueError):
@@ -17,13 +20,22 @@ class BadJSON(ValueError):
 
 def loads_strict(data: str | bytes) -> Any:
     try:
-        value = json.loads(data)
-    except RecursionError:
-        raise BadJSON("nested too deeply") from None
-    except (ValueError, UnicodeDecodeError):
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc)
+        if "depth limit" in reason:
+            raise BadJSON("nested too deeply") from None
+        if "surrogate in string" in reason:
+            raise BadJSON("not valid Unicode (it holds lone surrogates)") from None
         raise BadJSON("not valid JSON") from None
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadJSON("not valid Unicode (it holds lone surrogates)") from None
-    return value
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class FastJSONResponse(JSONResponse):
+    """Starlette's JSONResponse, rendered by orjson (compact, UTF-8, no NaN)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)

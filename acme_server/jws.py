@@ -201,8 +201,10 @@ async def verify_post(
     header = jws.protected
     alg = check_alg(header.get("alg"))
     nonce, nonce_expires = nonces.check(header.get("nonce"))
-    query = request.url.query
-    expected_url = urls.base_url + request.url.path + (f"?{query}" if query else "")
+    scope = request.scope
+    query = scope.get("query_string", b"").decode("latin-1")
+    path = scope.get("root_path", "") + scope["path"]
+    expected_url = urls.base_url + path + (f"?{query}" if query else "")
     if header.get("url") != expected_url:
         raise unauthorized(
             f"the JWS url {header.get('url')!r} does not match the request URL {expected_url!r}"

@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from acme_server.jsonutil import FastJSONResponse
+
 ACME_ERROR = "urn:ietf:params:acme:error:"
 PROBLEM_JSON = "application/problem+json"
 
@@ -48,7 +50,7 @@ class AcmeProblem(Exception):
         return body
 
     def response(self) -> JSONResponse:
-        return JSONResponse(
+        return FastJSONResponse(
             self.to_dict(), status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON
         )
 

@@ -13,20 +13,21 @@ P = "/acme/{profile}"
 
 def acme_routes() -> list[BaseRoute]:
     post = ["POST"]
+    # Starlette tries routes in order: the ones every issuance polls come first.
     return [
-        Route("/acme/directory", directory.directory, methods=["GET"]),
-        Route(f"{P}/directory", directory.directory, methods=["GET"]),
+        Route(f"{P}/order/{{order_id}}", orders.order, methods=post),
+        Route(f"{P}/authz/{{authz_id}}", orders.authorization, methods=post),
+        Route(f"{P}/chall/{{challenge_id}}", orders.challenge, methods=post),
         Route(f"{P}/new-nonce", directory.new_nonce, methods=["GET", "HEAD"]),
+        Route(f"{P}/new-order", orders.new_order, methods=post),
+        Route(f"{P}/order/{{order_id}}/finalize", certificates.finalize, methods=post),
+        Route(f"{P}/cert/{{certificate_id}}", certificates.certificate, methods=post),
+        Route(f"{P}/directory", directory.directory, methods=["GET"]),
+        Route("/acme/directory", directory.directory, methods=["GET"]),
         Route(f"{P}/new-account", accounts.new_account, methods=post),
         Route(f"{P}/account/{{account_id}}", accounts.account, methods=post),
         Route(f"{P}/account/{{account_id}}/orders", accounts.account_orders, methods=post),
         Route(f"{P}/key-change", accounts.key_change, methods=post),
-        Route(f"{P}/new-order", orders.new_order, methods=post),
-        Route(f"{P}/order/{{order_id}}", orders.order, methods=post),
-        Route(f"{P}/order/{{order_id}}/finalize", certificates.finalize, methods=post),
-        Route(f"{P}/authz/{{authz_id}}", orders.authorization, methods=post),
-        Route(f"{P}/chall/{{challenge_id}}", orders.challenge, methods=post),
-        Route(f"{P}/cert/{{certificate_id}}", certificates.certificate, methods=post),
         Route(f"{P}/revoke-cert", certificates.revoke_cert, methods=post),
     ]
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -51,6 +50,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 import asyncpg
+import orjson
 
 from store.columns import require_utc
 from store.errors import translate_pg, translate_sqlite
@@ -144,8 +144,8 @@ def _read_time(raw: bytes) -> datetime:
     return datetime.fromisoformat(raw.decode()).replace(tzinfo=UTC)
 
 
-def _read_json(raw: bytes) -> Any:
-    return json.loads(raw)
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _read_bool(raw: bytes) -> bool:
@@ -153,7 +153,7 @@ def _read_bool(raw: bytes) -> bool:
 
 
 sqlite3.register_converter("DATETIME", _read_time)
-sqlite3.register_converter("JSON", _read_json)
+sqlite3.register_converter("JSON", orjson.loads)
 sqlite3.register_converter("BOOLEAN", _read_bool)
 
 
@@ -161,7 +161,7 @@ def _sqlite_param(value: Any) -> Any:
     if isinstance(value, datetime):
         return sqlite_time(value)
     if isinstance(value, dict | list):
-        return json.dumps(value)
+        return _dump_json(value)
     return value
 
 
@@ -394,7 +394,9 @@ class PostgresTx:
 
 async def _init_connection(conn: Any) -> None:
     for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(
+            name, encoder=_dump_json, decoder=orjson.loads, schema="pg_catalog"
+        )
 
 
 async def _keep_session(conn: Any) -> None:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from acme_server.acme_state import AcmeState
+from acme_server.jsonutil import FastJSONResponse
 from acme_server.jws import AuthMode, VerifiedPost, verify_post
 from acme_server.services.context import Services
 from acme_server.urls import AcmeUrls
@@ -59,7 +60,7 @@ def rfc3339(moment: datetime) -> str:
 def acme_json(
     data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers=headers)
+    return FastJSONResponse(data, status_code=status, headers=headers)
 
 
 def link(url: str, rel: str) -> str:
