@@ -13,6 +13,7 @@ from acme_server.ratelimits import RateLimiter
 from acme_server.services.context import Services
 from acme_server.services.profile_settings import EnrollmentConfig
 from acme_server.urls import AcmeUrls
+from acme_server.validation.waiters import ValidationWaiters
 from store import NotFound, ProfileRecord
 
 PROFILE_CACHE_SECONDS = 5.0
@@ -23,6 +24,7 @@ class AcmeState:
     services: Services
     limiter: RateLimiter
     validation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    validation_waiters: ValidationWaiters = field(default_factory=ValidationWaiters)
     nonces: NonceService = field(init=False)
     _profiles: dict[str, tuple[float, ProfileRecord]] = field(default_factory=dict)
     _default_slug: tuple[float, str] | None = None

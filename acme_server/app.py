@@ -46,7 +46,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         state = AcmeState(services=opened, limiter=RateLimiter())
         app.state.acme = state
         worker = ValidationWorker(
-            opened, validation_config(settings), state.validation_wakeup, state.limiter
+            opened,
+            validation_config(settings),
+            state.validation_wakeup,
+            state.limiter,
+            waiters=state.validation_waiters,
         )
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")

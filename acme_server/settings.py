@@ -55,6 +55,8 @@ class Settings:
     order_lifetime: str = "7d"
     authorization_lifetime: str = "7d"
     reuse_valid_authorizations: bool = True
+    # an authorization poll waits this long for a validation in flight before answering
+    challenge_wait_ms: int = 2000
     rate_limit_orders_per_hour: int = 300  # per account
     rate_limit_failed_validations_per_hour: int = 60  # per identifier
     rate_limit_requests_per_second: int = 200  # per client address, per process

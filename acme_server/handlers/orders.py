@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -252,11 +254,27 @@ async def _owned_authorization(req: AcmeRequest, authz_id: str) -> Authorization
     return authz
 
 
+async def _awaited_validation(req: AcmeRequest, authz: AuthorizationRecord) -> bool:
+    """Wait (bounded) for a validation of this authorization in flight in this process;
+    True if one finished (acme_server/validation/waiters.py)."""
+    waiters = req.state.validation_waiters
+    for challenge in authz.challenges:
+        event = waiters.in_flight(challenge.id) if challenge.status == "processing" else None
+        if event is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(req.services.settings.challenge_wait_ms / 1000):
+                    await event.wait()
+            return event.is_set()
+    return False
+
+
 async def authorization(request: Request) -> JSONResponse:
     """POST-as-GET, or {"status": "deactivated"} (RFC 8555 7.5.2)."""
     req = await verified(request, "kid")
     authz = await _owned_authorization(req, request.path_params["authz_id"])
     payload = req.post.payload
+    if payload is None and authz.status == "pending" and await _awaited_validation(req, authz):
+        authz = await req.services.store.get_authorization(authz.id)
     if payload is not None and payload.get("status") is not None:
         if payload["status"] != "deactivated":
             raise malformed("an authorization's status can only be set to deactivated")
@@ -277,6 +295,7 @@ async def challenge(request: Request) -> JSONResponse:
     authz = await _owned_authorization(req, found.authorization_id)
     if req.post.payload is not None and found.status == "pending":
         if await store.start_challenge(found.id, now=datetime.now(UTC)):
+            req.state.validation_waiters.started(found.id)
             req.state.validation_wakeup.set()
         found = await store.get_challenge(found.id)
     headers = {"Link": link(req.urls.authorization(authz.id), "up")}

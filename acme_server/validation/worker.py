@@ -24,6 +24,7 @@ from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.http01 import new_session, validate_http01
 from acme_server.validation.resolver import Resolver
+from acme_server.validation.waiters import ValidationWaiters
 from store import ValidationJobRecord
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,15 @@ class ValidationWorker:
         config: ValidationConfig,
         wakeup: asyncio.Event,
         limiter: RateLimiter,
+        *,
+        waiters: ValidationWaiters | None = None,
     ) -> None:
         self.services = services
         self.config = config
         self.resolver = Resolver(config)
         self.wakeup = wakeup
         self.limiter = limiter
+        self.waiters = waiters or ValidationWaiters()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -104,6 +108,7 @@ class ValidationWorker:
             await store.record_validation(
                 job.challenge_id, valid=valid, error=error, now=datetime.now(UTC)
             )
+            self.waiters.done(job.challenge_id)
             await store.finish_validation_job(job.id, worker_id=self.worker_id)
         except asyncio.CancelledError:
             raise  # the lease runs out and another worker resumes the job
@@ -116,6 +121,7 @@ class ValidationWorker:
                     error=server_internal().to_dict(),
                     now=datetime.now(UTC),
                 )
+                self.waiters.done(job.challenge_id)
                 await store.finish_validation_job(job.id, worker_id=self.worker_id)
             else:
                 await store.retry_validation_job(

@@ -170,6 +170,26 @@ def test_s7_5_1_challenge_post_returns_processing_with_up_link(
     assert poll(account, authz_url, ("valid",))["status"] == "valid"
 
 
+def test_s7_5_1_authorization_poll_waits_for_the_validation_in_flight(
+    server: AcmeServer, account: AcmeClient
+) -> None:
+    """The first poll after the challenge POST carries the outcome, success or failure:
+    the poll waits (bounded by challenge_wait_ms) for this process's worker."""
+    order = account.new_order("wait-ok.test", "wait-fail.test").json()
+    outcomes = {}
+    for authz_url in order["authorizations"]:
+        authz = account.get(authz_url).json()
+        name = authz["identifier"]["value"]
+        challenge = authz["challenges"][0]
+        server.dns.add(name, "A", "127.0.0.1")
+        if name == "wait-ok.test":
+            token = challenge["token"]
+            server.responder.add_token(token, account.key_authorization(token))
+        assert account.post(challenge["url"], {}).status_code == 200
+        outcomes[name] = account.get(authz_url).json()["status"]
+    assert outcomes == {"wait-ok.test": "valid", "wait-fail.test": "invalid"}
+
+
 def test_s8_3_failed_validation_marks_challenge_and_authorization_invalid(
     server: AcmeServer, account: AcmeClient
 ) -> None:
