@@ -45,6 +45,10 @@ _ORDER_WITH_AUTHZ_IDS = Sql(
 _BY_CERTIFICATE = Sql(
     "SELECT * FROM acme_orders WHERE certificate_id = :certificate_id ORDER BY created_at, id"
 )
+_ORDERED_BY = Sql(
+    "SELECT 1 FROM acme_orders WHERE certificate_id = :certificate_id "
+    "AND account_id = :account_id LIMIT 1"
+)
 _BEGIN_FINALIZE = Sql(
     "UPDATE acme_orders SET status = 'processing', updated_at = :at "
     "WHERE id = :id AND status = 'ready' AND expires > :at"
@@ -267,6 +271,12 @@ class OrderQueries(StoreBase):
         async with self._read() as tx:
             rows = await tx.all(_BY_CERTIFICATE, {"certificate_id": certificate_id})
             return await load_orders(tx, rows)
+
+    async def certificate_ordered_by(self, certificate_id: str, account_id: str) -> bool:
+        """Whether an order of this account issued the certificate (one statement)."""
+        async with self._read() as tx:
+            params = {"certificate_id": certificate_id, "account_id": account_id}
+            return await tx.one(_ORDERED_BY, params) is not None
 
     async def begin_finalize(self, order_id: str, now: datetime) -> bool:
         """ready -> processing (section 7.4), only if unexpired at `now`. False otherwise:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import logging
 import warnings
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -132,7 +133,8 @@ async def finalize(request: Request) -> JSONResponse:
         "issued",
         extra={"order": order.id, "serial": issued.record.serial_hex, "account": account.id},
     )
-    done = await req.services.store.get_order(order.id)
+    # complete_order moved this very order processing -> valid: answer without re-reading it
+    done = replace(order, status="valid", certificate_id=issued.record.id)
     return acme_json(order_json(done, req.urls), 200, {"Location": req.urls.order(order.id)})
 
 
@@ -172,8 +174,7 @@ async def _owned_certificate(req: AcmeRequest, certificate_id: str) -> Certifica
         record = await req.services.store.get_certificate(certificate_id)
     except (NotFound, ValueError):
         raise not_found("certificate") from None
-    orders = await req.services.store.find_orders_by_certificate(record.id)
-    if not any(o.account_id == account.id for o in orders):
+    if not await req.services.store.certificate_ordered_by(record.id, account.id):
         raise not_found("certificate")
     return record
 
@@ -184,6 +185,16 @@ def served_chain(record: CertificateRecord) -> list[x509.Certificate]:
     return [c for c in chain if c.issuer != c.subject]
 
 
+_ISSUER_URLS: dict[str, str] = {}  # CA id -> its AIA URL, fixed when the CA is created
+
+
+async def _issuer_url(req: AcmeRequest, ca_id: str) -> str:
+    url = _ISSUER_URLS.get(ca_id)
+    if url is None:
+        url = _ISSUER_URLS[ca_id] = (await req.services.store.get_ca(ca_id)).aia_issuer_url
+    return url
+
+
 async def certificate(request: Request) -> Response:
     req = await verified(request, "kid")
     record = await _owned_certificate(req, request.path_params["certificate_id"])
@@ -191,8 +202,7 @@ async def certificate(request: Request) -> Response:
     body = record.certificate_pem + certificates_pem(chain)
     headers: dict[str, str] = {}
     if record.ca_id is not None:
-        ca = await req.services.store.get_ca(record.ca_id)
-        headers["Link"] = link(ca.aia_issuer_url, "up")
+        headers["Link"] = link(await _issuer_url(req, record.ca_id), "up")
     return Response(body, media_type=PEM_CHAIN, headers=headers)
 
 

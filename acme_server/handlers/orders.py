@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -297,7 +298,9 @@ async def challenge(request: Request) -> JSONResponse:
         if await store.start_challenge(found.id, now=datetime.now(UTC)):
             req.state.validation_waiters.started(found.id)
             req.state.validation_wakeup.set()
-        found = await store.get_challenge(found.id)
+            found = replace(found, status="processing")  # the worker has not run yet
+        else:  # started concurrently: answer with what the other request made of it
+            found = await store.get_challenge(found.id)
     headers = {"Link": link(req.urls.authorization(authz.id), "up")}
     if found.status == "processing":
         headers["Retry-After"] = "1"

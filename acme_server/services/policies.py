@@ -31,6 +31,17 @@ async def load_policy(services: Services, profile: ProfileRecord) -> Certificate
     return parsed
 
 
+_CA_KEY_ALGORITHMS: dict[str, KeyAlgorithm] = {}  # a CA's key never changes
+
+
+async def _ca_key_algorithm(services: Services, ca_id: str) -> KeyAlgorithm:
+    found = _CA_KEY_ALGORITHMS.get(ca_id)
+    if found is None:
+        found = KeyAlgorithm((await services.store.get_ca(ca_id)).key_algorithm)
+        _CA_KEY_ALGORITHMS[ca_id] = found
+    return found
+
+
 async def policy_violations(
     services: Services, profile: ProfileRecord, policy: CertificatePolicy, spec: IssueSpec
 ) -> list[str]:
@@ -41,7 +52,7 @@ async def policy_violations(
     if profile.issuer_type == IssuerType.SELF_SIGNED.value or profile.ca_id is None:
         signer = key_algorithm
     else:
-        signer = KeyAlgorithm((await services.store.get_ca(profile.ca_id)).key_algorithm)
+        signer = await _ca_key_algorithm(services, profile.ca_id)
     facts = RequestFacts(
         subject=spec.subject,
         sans=spec.sans,
