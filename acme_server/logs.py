@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-_RESERVED = set(vars(logging.makeLogRecord({})))
+_SKIPPED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "color_message"}
 
 
 class JSONFormatter(logging.Formatter):
@@ -20,13 +20,10 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in vars(record).items():
-            if (
-                key not in _RESERVED
-                and not key.startswith("_")
-                and key not in ("message", "color_message")
-            ):
-                entry[key] = value
+        fields = vars(record)
+        for key in sorted(fields.keys() - _SKIPPED):  # the `extra` a caller passed, if any
+            if not key.startswith("_"):
+                entry[key] = fields[key]
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()

@@ -165,10 +165,19 @@ def _sqlite_param(value: Any) -> Any:
     return value
 
 
-def _sqlite_params(params: Params) -> dict[str, Any]:
+_AS_IS = frozenset({str, int, float, bytes, bool, type(None)})
+
+
+def _sqlite_params(params: Params) -> Mapping[str, Any]:
+    """The parameters as sqlite3 binds them; most are bound as they are, and then the
+    caller's mapping itself is passed on (sqlite3 only reads it)."""
     if not params:
         return {}
-    return {name: _sqlite_param(value) for name, value in params.items()}
+    as_is = _AS_IS
+    for value in params.values():
+        if type(value) not in as_is:
+            return {name: _sqlite_param(value) for name, value in params.items()}
+    return params
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
