@@ -19,6 +19,7 @@ from acme_server.logs import configure_logging
 from acme_server.ratelimits import RateLimiter
 from acme_server.rest.routes import rest_routes
 from acme_server.routes import acme_routes, public_routes
+from acme_server.scheduler import RenewalScheduler
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
 from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
@@ -50,6 +51,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         )
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")
+        renewals = asyncio.create_task(
+            RenewalScheduler(opened).run_forever(), name="renewal-scheduler"
+        )
         log.info(
             "server ready", extra={"base_url": settings.base_url, "database": opened.store.backend}
         )
@@ -57,7 +61,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             yield
         finally:
             await worker.stop()
-            for task in (worker_task, sweeper):
+            for task in (worker_task, sweeper, renewals):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
