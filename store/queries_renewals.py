@@ -89,6 +89,11 @@ _SET_AUTO_RENEW = Sql(
     f"renewal_status = CASE WHEN renewal_status = '{RENEWAL_FAILED}' THEN NULL "
     "ELSE renewal_status END, updated_at = :at WHERE id = :id"
 )
+# Orders naming a certificate in `replaces` (RFC 9773 5) that may still issue.
+_REPLACING_ORDERS = Sql(
+    "SELECT id FROM acme_orders WHERE replaces = :replaces AND status <> 'invalid' "
+    "AND (status IN ('valid', 'processing') OR expires > :now) ORDER BY created_at, id"
+)
 _WARNED = Sql(
     "UPDATE certificates SET expiry_warned_at = :at WHERE id = :id AND expiry_warned_at IS NULL"
 )
@@ -163,6 +168,13 @@ class RenewalQueries(StoreBase):
         """Record that the expiry warning went out; False if it already had."""
         async with self._write() as tx:
             return await tx.run(_WARNED, {"id": cert_id, "at": require_utc(at, "at")}) == 1
+
+    async def orders_replacing(self, cert_id_text: str, *, now: datetime) -> list[str]:
+        """Ids of the orders whose `replaces` is this ARI certID and that are not invalid
+        (nor expired unfinished), oldest first."""
+        params = {"replaces": cert_id_text, "now": require_utc(now, "now")}
+        async with self._read() as tx:
+            return [str(r["id"]) for r in await tx.all(_REPLACING_ORDERS, params)]
 
     # -- recovery, outcome, toggling -------------------------------------------------
 
