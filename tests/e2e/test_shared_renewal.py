@@ -1,6 +1,6 @@
 """Server-driven renewal with two `kms serve` processes on one PostgreSQL database: every
 certificate that enters its window is renewed exactly once, by whichever process holds
-the scheduler lease, and the one that stops hands the lease over."""
+the scheduler lease, and announced once by webhook."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pathlib import Path
 
 from policy.model import CertificateStatus
 from store import AuditRecord, CertificateRecord, open_store
+from tests.acme.harness import BackgroundLoop
 from tests.e2e.conftest import fresh_postgres_database
 from tests.e2e.kms_process import RunningServer, free_port, kms, kms_json, running_server
+from tests.support.webhook_receiver import Receiver, receiver
 
 CERTIFICATES = 4
 # 150 s: notBefore is backdated a minute, so each expires 90 s after issuance and enters
@@ -40,9 +42,30 @@ def _renewals_logged(server: RunningServer) -> list[str]:
     return found
 
 
+def _notified(hooks: Receiver, originals: list[str]) -> Counter[str]:
+    return Counter(
+        str(b["data"]["renewedFromId"])
+        for b in list(hooks.bodies)
+        if b["event"] == "renewal.succeeded" and b["data"]["renewedFromId"] in originals
+    )
+
+
 def test_two_processes_renew_each_certificate_exactly_once(tmp_path: Path) -> None:
+    loop = BackgroundLoop()
+    hooks_context = receiver()
+    hooks = loop.run(hooks_context.__aenter__())
+    try:
+        _two_processes(tmp_path, hooks)
+    finally:
+        loop.run(hooks_context.__aexit__(None, None, None))
+        loop.close()
+
+
+def _two_processes(tmp_path: Path, hooks: Receiver) -> None:
     config = tmp_path / "kms.toml"
-    config.write_text('renewal_interval = "1s"\nrenewal_retry_delay = "5s"\n')
+    config.write_text(
+        f'renewal_interval = "1s"\nrenewal_retry_delay = "5s"\nwebhook_url = "{hooks.url}"\n'
+    )
     port_a = free_port()
     external = f"http://127.0.0.1:{port_a}"
     with fresh_postgres_database() as url:
@@ -77,6 +100,8 @@ def test_two_processes_renew_each_certificate_exactly_once(tmp_path: Path) -> No
                 time.sleep(1)
             else:
                 raise AssertionError(f"not all renewed in {WAIT_S}s:\n{a.log()}\n{b.log()}")
+            while time.monotonic() < deadline and len(_notified(hooks, originals)) < CERTIFICATES:
+                time.sleep(0.2)  # the webhooks go out after the renewals, asynchronously
             logged = _renewals_logged(a) + _renewals_logged(b)
 
         certs, audit = asyncio.run(_inventory(url))
@@ -98,3 +123,6 @@ def test_two_processes_renew_each_certificate_exactly_once(tmp_path: Path) -> No
         e.details["renewedFromId"] for e in audit if e.action == "certificate.auto_renew"
     )
     assert all(audited[o] == 1 for o in originals), audited
+    notified = _notified(hooks, originals)
+    assert all(notified[o] == 1 for o in originals), notified
+    assert all("PRIVATE KEY" not in text for text in hooks.raw)

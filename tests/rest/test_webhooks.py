@@ -5,17 +5,12 @@ failed and expiry warnings from a scheduler pass (both backends); retries on 5xx
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 
 from acme_server.services.auto_renewal import run_pass
 from acme_server.services.context import Services
@@ -25,57 +20,7 @@ from tests.e2e.kms_process import free_port
 from tests.rest.conftest import bearer_client, with_services
 from tests.rest.test_auto_renewal import RULES, auto_profile, get, in_window
 from tests.rest.test_certificates_support import CERTS, issue, openssl_csr
-
-
-@dataclass
-class Receiver:
-    url: str
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    raw: list[str] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)  # answers to give, then 200
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    hold: bool = False
-
-    def of(self, event: str, cert_id: str) -> list[dict[str, Any]]:
-        return [
-            b
-            for b in self.bodies
-            if b["event"] == event
-            and cert_id in (b["data"]["certificate"]["id"], b["data"].get("renewedFromId"))
-        ]
-
-
-@contextlib.asynccontextmanager
-async def receiver() -> AsyncIterator[Receiver]:
-    port = free_port()
-    got = Receiver(url=f"http://127.0.0.1:{port}/hook")
-
-    async def hook(request: web.Request) -> web.Response:
-        text = await request.text()
-        got.raw.append(text)
-        got.arrived.set()
-        assert request.headers["Content-Type"].startswith("application/json")
-        if got.hold:
-            await got.release.wait()
-        status = got.statuses.pop(0) if got.statuses else 200
-        if status == 200:
-            body = json.loads(text)
-            assert request.headers["X-KMS-Event"] == body["event"]
-            got.bodies.append(body)
-        return web.Response(status=status)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
-        yield got
-    finally:
-        got.release.set()
-        await runner.cleanup()
+from tests.support.webhook_receiver import Receiver, receiver
 
 
 @pytest.fixture(scope="module")
