@@ -19,10 +19,12 @@ from acme_server.logs import configure_logging
 from acme_server.ratelimits import RateLimiter
 from acme_server.rest.routes import rest_routes
 from acme_server.routes import acme_routes, public_routes
+from acme_server.scheduler import RenewalScheduler
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
 from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
 from acme_server.validation.worker import ValidationWorker
+from acme_server.webhooks import WebhookNotifier
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         )
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")
+        webhook = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
+        scheduler = (
+            RenewalScheduler(opened, notify=webhook.notify)
+            if webhook is not None
+            else RenewalScheduler(opened)
+        )
+        renewals = asyncio.create_task(scheduler.run_forever(), name="renewal-scheduler")
         log.info(
             "server ready", extra={"base_url": settings.base_url, "database": opened.store.backend}
         )
@@ -61,10 +70,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             yield
         finally:
             await worker.stop()
-            for task in (worker_task, sweeper):
+            for task in (worker_task, sweeper, renewals):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if webhook is not None:
+                await webhook.close()
             if owned:
                 await opened.close()
 

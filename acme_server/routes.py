@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from acme_server.handlers import accounts, certificates, directory, orders
+from acme_server.handlers import accounts, certificates, directory, orders, renewal_info
 from acme_server.web import health, pki
 
 P = "/acme/{profile}"
@@ -29,6 +29,7 @@ def acme_routes() -> list[BaseRoute]:
         Route(f"{P}/account/{{account_id}}/orders", accounts.account_orders, methods=post),
         Route(f"{P}/key-change", accounts.key_change, methods=post),
         Route(f"{P}/revoke-cert", certificates.revoke_cert, methods=post),
+        Route(f"{P}/renewal-info/{{cert_id}}", renewal_info.renewal_info, methods=["GET"]),
     ]
 
 

@@ -62,6 +62,11 @@ class Settings:
     rate_limit_requests_per_second: int = 200  # per client address, per process
     # REST API
     access_token_ttl: str = "1h"  # noqa: S105 (a lifetime: a Bearer token from the login)
+    # Server-driven renewal: how often the scheduler looks, the first retry's delay after a
+    # failure (doubling up to a cap), and where lifecycle events are POSTed (empty: nowhere).
+    renewal_interval: str = "5m"
+    renewal_retry_delay: str = "1m"
+    webhook_url: str = ""
 
     @property
     def database(self) -> str:
@@ -97,6 +102,14 @@ class Settings:
     @property
     def access_token_lifetime(self) -> timedelta:
         return parse_ttl(self.access_token_ttl)
+
+    @property
+    def renewal_interval_period(self) -> timedelta:
+        return parse_ttl(self.renewal_interval)
+
+    @property
+    def renewal_retry_period(self) -> timedelta:
+        return parse_ttl(self.renewal_retry_delay)
 
     @property
     def tls_dir(self) -> Path:
@@ -188,11 +201,20 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("settings 'tls_cert' and 'tls_key' must be given together")
     if settings.external_url and not settings.external_url.startswith(("http://", "https://")):
         raise SettingsError("setting 'external_url': must start with http:// or https://")
-    for name in ("crl_validity", "order_lifetime", "authorization_lifetime", "access_token_ttl"):
+    for name in (
+        "crl_validity",
+        "order_lifetime",
+        "authorization_lifetime",
+        "access_token_ttl",
+        "renewal_interval",
+        "renewal_retry_delay",
+    ):
         try:
             parse_ttl(getattr(settings, name))
         except InvalidTTL as exc:
             raise SettingsError(f"setting {name!r}: {exc}") from None
+    if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):
+        raise SettingsError("setting 'webhook_url': must start with http:// or https://")
     if not 0 < settings.http01_port < 65536:
         raise SettingsError(f"setting 'http01_port': {settings.http01_port} is not a TCP port")
     if settings.dns_resolver:

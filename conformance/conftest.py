@@ -81,6 +81,7 @@ NAMES = [
         "lego-csr",
         "lego-csr-alt",
         "lego-deactivate",
+        "certbot-ari",
     )
 ]
 

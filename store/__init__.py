@@ -5,7 +5,7 @@ cert = await store.reserve_certificate(...)   # pending, before signing
 await store.activate_certificate(cert.id, ...)  # True once, then False
 """
 
-from store.interface import UNSET, Backend, Conflict, NotFound, StoreError, Unset
+from store.interface import UNSET, AlreadyRenewed, Backend, Conflict, NotFound, StoreError, Unset
 from store.records import (
     AccessTokenRecord,
     AccountRecord,
@@ -41,6 +41,7 @@ __all__ = [
     "AccessTokenRecord",
     "AccountRecord",
     "AccountStatus",
+    "AlreadyRenewed",
     "AuditRecord",
     "AuthorizationRecord",
     "AuthorizationStatus",

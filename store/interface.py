@@ -5,6 +5,7 @@ Error tree::
     StoreError            the database failed or is unreachable (maps to serverInternal)
      +-- NotFound         the row asked for (or a row it references) does not exist
      +-- Conflict         a unique rule or a reference forbids the write
+          +-- AlreadyRenewed  the certificate being renewed already has a successor
 
 Transitions (activate, revoke, attach, ...) do not raise when the row is in the wrong
 state: they are conditional UPDATEs and return False (STYLE.md habit 4).
@@ -29,6 +30,10 @@ class NotFound(StoreError):
 
 class Conflict(StoreError):
     """A unique value is taken, or the row is still referenced; the message names which."""
+
+
+class AlreadyRenewed(Conflict):
+    """A renewal was reserved for a certificate that already has a successor."""
 
 
 class Unset(enum.Enum):

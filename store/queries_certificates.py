@@ -21,7 +21,7 @@ from store.base import StoreBase, insert_sql
 from store.certificate_filters import CertificateFilters, filter_sql, order_sql
 from store.columns import optional_utc, require_utc, utc_now
 from store.db import Row, Sql, Tx, dynamic, in_list
-from store.interface import NotFound
+from store.interface import AlreadyRenewed, NotFound
 from store.records import CertificateRecord, RevokedRow
 from store.schema import certificate_metadata as cert_meta
 from store.schema import certificates as certs
@@ -84,6 +84,11 @@ _SET_RENEWED_BY = Sql(
     "WHERE id = :old_id AND (renewed_by_id IS NULL OR renewed_by_id = :new_id) "
     "AND EXISTS (SELECT 1 FROM certificates n WHERE n.id = :new_id)"
 )
+# Reserving a renewal claims the renewed certificate in the same transaction: one successor.
+_CLAIM_RENEWAL = Sql(
+    "UPDATE certificates SET renewed_by_id = :new_id, updated_at = :updated_at "
+    "WHERE id = :old_id AND renewed_by_id IS NULL"
+)
 _SET_RENEWED_FROM = Sql("UPDATE certificates SET renewed_from_id = :old_id WHERE id = :new_id")
 
 
@@ -118,6 +123,11 @@ def certificate_record(row: Row, metadata: Mapping[str, str]) -> CertificateReco
         certificate_request_id=row["certificate_request_id"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        renewal_status=row["renewal_status"],
+        renewal_error=row["renewal_error"],
+        renewal_attempts=int(row["renewal_attempts"] or 0),
+        next_renewal_at=row["next_renewal_at"],
+        expiry_warned_at=row["expiry_warned_at"],
     )
 
 
@@ -228,7 +238,10 @@ class CertificateQueries(StoreBase):
 
         `serial_hex` is normalised (values.normalise_serial); Conflict if that serial exists.
         `ca_id` None means self-signed. NotFound for a missing profile, CA or
-        renewed_from certificate. Use link_renewal to also set the old one's renewed_by_id.
+        renewed_from certificate. With `renewed_from_id`, the renewed certificate's
+        renewed_by_id is set to the new row in the same transaction, so a certificate gets
+        at most one successor however many processes renew it: AlreadyRenewed (and nothing
+        stored) when it already has one.
         """
         method = enum_value(RequestMethod, request_method, "request_method")
         meta = check_metadata(metadata or {})
@@ -258,6 +271,11 @@ class CertificateQueries(StoreBase):
             "revoked_at": None,
             "revocation_reason": None,
             "certificate_request_id": certificate_request_id,
+            "renewal_status": None,
+            "renewal_error": None,
+            "renewal_attempts": 0,
+            "next_renewal_at": None,
+            "expiry_warned_at": None,
             "created_at": now,
             "updated_at": now,
         }
@@ -267,6 +285,10 @@ class CertificateQueries(StoreBase):
             assert row is not None  # INSERT ... RETURNING of one row
             if meta:  # a new id has no metadata rows to replace
                 await _insert_metadata(tx, values["id"], meta)
+            if renewed_from_id is not None:
+                claim = {"old_id": renewed_from_id, "new_id": values["id"], "updated_at": now}
+                if await tx.run(_CLAIM_RENEWAL, claim) == 0:
+                    raise AlreadyRenewed(f"certificate {renewed_from_id} is already renewed")
         return certificate_record(row, _written_metadata(meta))
 
     async def activate_certificate(

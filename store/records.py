@@ -97,6 +97,12 @@ class CertificateRecord:
     certificate_request_id: str | None
     created_at: datetime
     updated_at: datetime
+    # Server-driven renewal: "failed" (with the error) or "renewed"; None before any attempt.
+    renewal_status: str | None = None
+    renewal_error: str | None = None
+    renewal_attempts: int = 0
+    next_renewal_at: datetime | None = None  # the next retry after a failure
+    expiry_warned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,6 +213,13 @@ certificates = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revocation_reason", String(32), nullable=True),
     Column("certificate_request_id", String(ID), nullable=True),
+    # Server-driven renewal (0002): the last failure, attempts since the last success and
+    # when the scheduler tries again; when the expiry warning was sent.
+    Column("renewal_status", String(16), nullable=True),
+    Column("renewal_error", Text, nullable=True),
+    Column("renewal_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_renewal_at", UtcDateTime(), nullable=True),
+    Column("expiry_warned_at", UtcDateTime(), nullable=True),
     created_column(),
     updated_column(),
     UniqueConstraint("serial_hex", name="uq_certificates_serial_hex"),

@@ -27,6 +27,7 @@ from store.queries_crls import CRLQueries
 from store.queries_identities import IdentityQueries
 from store.queries_policies import PolicyQueries
 from store.queries_profiles import ProfileQueries
+from store.queries_renewals import RenewalQueries
 from store.queries_requests import RequestQueries
 from store.queries_validation_jobs import ValidationJobQueries
 
@@ -38,6 +39,7 @@ class Store(
     PolicyQueries,
     ProfileQueries,
     CertificateQueries,
+    RenewalQueries,
     RequestQueries,
     CRLQueries,
     NonceQueries,

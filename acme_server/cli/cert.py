@@ -1,5 +1,5 @@
-"""`kms cert list|show|issue|export|revoke|renew|delete|metadata`: the same services as the
-REST API, each write recorded in the audit log with the actor "cli"."""
+"""`kms cert list|show|issue|export|revoke|renew|auto-renew|delete|metadata`: the same
+services as the REST API, each write recorded in the audit log with the actor "cli"."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from acme_server.cli.cert_lifecycle import (
     REASONS,
     audit_cli,
+    auto_renew_command,
     certificate_json,
     delete_command,
     metadata_command,
@@ -43,6 +44,7 @@ def cert_group() -> None:
 
 
 cert_group.add_command(renew_command)
+cert_group.add_command(auto_renew_command)
 cert_group.add_command(delete_command)
 cert_group.add_command(metadata_command)
 

@@ -1,4 +1,4 @@
-"""`kms cert renew|delete|metadata`, and what every `kms cert` command shares: the JSON
+"""`kms cert renew|auto-renew|delete|metadata`, and what every `kms cert` command shares: the JSON
 form of a certificate, key=value pairs, and the audit entry (actor "cli") of each write."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from acme_server.cli.common import (
     with_services,
     write_out,
 )
-from acme_server.services import audit, inventory
+from acme_server.services import audit, auto_renewal, inventory
 from acme_server.services.certificates import export_pem, find_certificate
 from acme_server.services.context import Services
 from acme_server.services.enrollment import Enrollment
@@ -73,6 +73,13 @@ def certificate_json(cert: CertificateRecord) -> dict[str, Any]:
         "metadata": cert.metadata,
         "renewedFromId": cert.renewed_from_id,
         "renewedById": cert.renewed_by_id,
+        "autoRenew": cert.auto_renew,
+        "renewal": {
+            "status": cert.renewal_status,
+            "lastError": cert.renewal_error,
+            "attempts": cert.renewal_attempts,
+            "nextAttemptAt": cert.next_renewal_at.isoformat() if cert.next_renewal_at else None,
+        },
         "revokedAt": cert.revoked_at.isoformat() if cert.revoked_at else None,
         "revocationReason": cert.revocation_reason,
         "hasPrivateKey": cert.encrypted_private_key is not None,
@@ -120,6 +127,38 @@ def renew_command(
         f"Renewed {new.renewed_from_id} as {new.serial_hex} ({new.id})"
         f" until {new.not_after:%Y-%m-%d}"
     )
+
+
+@click.command("auto-renew")
+@click.argument("ref")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@settings_options
+@json_option
+def auto_renew_command(
+    ref: str,
+    state: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Turn server-driven renewal of a certificate on or off. The scheduler renews it when
+    it enters its profile's renew-before window; only certificates whose key the server
+    holds (CSR- and ACME-issued ones are renewed by their holder)."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+    on = state == "on"
+
+    async def action(services: Services) -> CertificateRecord:
+        cert = await find_certificate(services, ref)
+        await auto_renewal.set_auto_renew(services, cert, on)
+        await audit_cli(services, "certificate.auto_renew.update", cert, autoRenew=on)
+        return cert
+
+    cert = run(with_services(settings, action))
+    if as_json:
+        emit_json({"certificateId": cert.id, "autoRenew": on})
+        return
+    click.echo(f"Auto-renewal of {cert.serial_hex} ({cert.id}): {state}")
 
 
 @click.command("delete")

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from acme_server.handlers.common import AcmeRequest, acme_json, link, verified
 from acme_server.handlers.orders import order_json, order_status, owned_order
+from acme_server.handlers.renewal_info import issue_for_order
 from acme_server.jwk import b64url_decode
 from acme_server.problems import (
     already_revoked,
@@ -29,7 +30,7 @@ from acme_server.problems import (
     unauthorized,
 )
 from acme_server.services.errors import ConflictError, InvalidRequestError
-from acme_server.services.issuance import IssueSpec, issue
+from acme_server.services.issuance import IssueSpec
 from acme_server.services.policies import load_policy, policy_violations
 from acme_server.services.profile_defaults import profile_defaults
 from acme_server.services.revocation import revoke
@@ -120,7 +121,7 @@ async def finalize(request: Request) -> JSONResponse:
     if not await req.services.store.begin_finalize(order.id, now):
         raise order_not_ready("the order is no longer ready (finalized concurrently?)")
     try:
-        issued = await issue(req.services, req.profile, spec)
+        issued = await issue_for_order(req.services, req.profile, spec, order)
     except (InvalidRequestError, CAError) as exc:
         await req.services.store.fail_order(order.id, error=bad_csr(str(exc)).to_dict(), now=now)
         raise bad_csr(str(exc)) from None

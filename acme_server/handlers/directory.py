@@ -32,6 +32,7 @@ async def directory(request: Request) -> JSONResponse:
             "newOrder": urls.new_order,
             "revokeCert": urls.revoke_cert,
             "keyChange": urls.key_change,
+            "renewalInfo": urls.renewal_info,
             "meta": meta,
         }
     )

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from acme_server.handlers.common import AcmeRequest, acme_json, link, rfc3339, verified
+from acme_server.handlers.renewal_info import check_replaces
 from acme_server.identifiers import Identifier, parse_identifiers
 from acme_server.problems import malformed, not_found, rejected_identifier, subproblem
 from acme_server.services.policies import load_policy
@@ -57,6 +58,8 @@ def order_json(order: OrderRecord, urls: AcmeUrls) -> dict[str, Any]:
         data["error"] = order.error
     if order.certificate_id is not None and data["status"] == "valid":
         data["certificate"] = urls.certificate(order.certificate_id)
+    if order.replaces is not None:
+        data["replaces"] = order.replaces  # RFC 9773 5
     return data
 
 
@@ -167,6 +170,7 @@ async def new_order(request: Request) -> JSONResponse:
         )
     now = datetime.now(UTC)
     not_before, not_after = await _check_validity(req, payload, policy.max_ttl_seconds, now)
+    replaces = await check_replaces(req, payload, identifiers, now)
     settings = req.services.settings
     req.state.limiter.hit(
         "orders",
@@ -211,7 +215,7 @@ async def new_order(request: Request) -> JSONResponse:
         expires=min(now + parse_ttl(settings.order_lifetime), authz_expires),
         not_before=not_before,
         not_after=not_after,
-        replaces=payload.get("replaces") if isinstance(payload.get("replaces"), str) else None,
+        replaces=replaces,
         reuse_authorization_ids=reuse,
         new_authorizations=new,
         now=now,

@@ -117,6 +117,7 @@ def routes() -> list[BaseRoute]:
         Route(one, inventory.get_certificate, methods=["GET"]),
         Route(one, inventory.delete_certificate, methods=["DELETE"]),
         Route(one + "/metadata", inventory.update_metadata, methods=["PATCH"]),
+        Route(one + "/auto-renew", inventory.update_auto_renew, methods=["PATCH"]),
         Route(one + "/renew", renew_certificate, methods=["POST"]),
         Route(one + "/revoke", export.revoke_certificate, methods=["POST"]),
         Route(one + "/bundle", export.get_bundle, methods=["GET"]),

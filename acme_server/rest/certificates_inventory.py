@@ -21,7 +21,7 @@ from acme_server.rest.certificates_json import (
     request_json,
 )
 from acme_server.rest.common import ApiError, api_errors, read_json, services_of
-from acme_server.services import audit, inventory
+from acme_server.services import audit, auto_renewal, inventory
 from acme_server.services.certificates import find_certificate
 from acme_server.services.context import Services
 from acme_server.services.errors import NotFoundError
@@ -131,6 +131,36 @@ async def update_metadata(request: Request) -> Response:
         details={"serialNumber": cert.serial_hex, "keys": sorted(updated.metadata)},
     )
     return JSONResponse({"certificateId": updated.id, "metadata": updated.metadata})
+
+
+@api_errors
+async def update_auto_renew(request: Request) -> Response:
+    """PATCH /api/v1/cert-manager/certificates/{certificateId}/auto-renew -- turn
+    server-driven renewal on or off.
+
+    Request: {"autoRenew": true|false}. With it on, the scheduler renews the certificate
+    when it enters its profile's renew-before window (a fresh key, the same request, the
+    metadata carried over); turning it on or off clears a failed renewal's backoff. 400
+    for a CSR- or ACME-issued certificate, whose key the server does not hold. Response
+    200: {"certificateId", "autoRenew"}.
+    """
+    principal = await require_principal(request)
+    services = services_of(request)
+    body = await read_json(request)
+    wanted = body.get("autoRenew")
+    if not isinstance(wanted, bool):
+        raise ApiError(400, "autoRenew is required and must be true or false")
+    cert = await find_certificate(services, request.path_params["certificate_id"])
+    await auto_renewal.set_auto_renew(services, cert, wanted)
+    await audit.record(
+        services,
+        actor=principal.actor,
+        action="certificate.auto_renew.update",
+        target_type="certificate",
+        target_id=cert.id,
+        details={"serialNumber": cert.serial_hex, "autoRenew": wanted},
+    )
+    return JSONResponse({"certificateId": cert.id, "autoRenew": wanted})
 
 
 @api_errors

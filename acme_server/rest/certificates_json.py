@@ -34,6 +34,12 @@ def certificate_summary(record: CertificateRecord, now: datetime) -> dict[str, A
         "keyAlgorithm": record.key_algorithm,
         "hasPrivateKey": record.encrypted_private_key is not None,
         "autoRenew": record.auto_renew,
+        "renewal": {
+            "status": record.renewal_status,
+            "lastError": record.renewal_error,
+            "attempts": record.renewal_attempts,
+            "nextAttemptAt": iso(record.next_renewal_at),
+        },
         "metadata": dict(record.metadata),
         "renewedFromId": record.renewed_from_id,
         "renewedById": record.renewed_by_id,

@@ -95,6 +95,14 @@ _SUMMARY_PROPS: dict[str, Any] = {
     "keyAlgorithm": _S,
     "hasPrivateKey": _BOOL,
     "autoRenew": _BOOL,
+    "renewal": _obj(
+        {
+            "status": {"type": ["string", "null"], "enum": ["failed", "renewed", None]},
+            "lastError": _NS,
+            "attempts": _INT,
+            "nextAttemptAt": {**_NTIME, "description": "the next retry after a failure"},
+        }
+    ),
     "metadata": _META,
     "renewedFromId": _NS,
     "renewedById": _NS,
@@ -175,6 +183,8 @@ SCHEMAS: dict[str, Any] = {
     ),
     "CertificateMetadataRequest": _obj({"metadata": _META}, ("metadata",)),
     "CertificateMetadataResponse": _obj({"certificateId": _S, "metadata": _META}),
+    "CertificateAutoRenewRequest": _obj({"autoRenew": _BOOL}, ("autoRenew",)),
+    "CertificateAutoRenewResponse": _obj({"certificateId": _S, "autoRenew": _BOOL}),
     "CertificateDeleteResponse": _obj({"message": _S, "certificateId": _S, "serialNumber": _S}),
     "CertificateBundle": _obj(_BUNDLE_PROPS, ("certificate", "serialNumber")),
     "CertificateLatestBundle": _obj(
@@ -223,6 +233,11 @@ OPERATION_BODIES: dict[tuple[str, str], tuple[str | None, str, str | None]] = {
         "CertificateMetadataRequest",
         "200",
         "CertificateMetadataResponse",
+    ),
+    ("patch", f"{_ONE}/auto-renew"): (
+        "CertificateAutoRenewRequest",
+        "200",
+        "CertificateAutoRenewResponse",
     ),
     ("post", f"{_ONE}/renew"): (None, "200", "CertificateIssueResponse"),
     ("post", f"{_ONE}/revoke"): ("RevokeRequest", "200", "RevokeResponse"),

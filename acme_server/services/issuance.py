@@ -36,7 +36,7 @@ from policy.model import (
     SubjectAltName,
     SubjectAttributes,
 )
-from store import CertificateRecord, Conflict, ProfileRecord
+from store import AlreadyRenewed, CertificateRecord, Conflict, ProfileRecord
 
 # Leaves start a minute early so that clients with a slightly slow clock accept them.
 BACKDATE = timedelta(minutes=1)
@@ -135,6 +135,10 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
                 services, profile, spec, request, key_algorithm, issuer, ca_id
             )
             break
+        except AlreadyRenewed:
+            raise ConflictError(
+                f"certificate {spec.renewed_from_id} was already renewed: renew its successor"
+            ) from None
         except Conflict:
             if attempt == _SERIAL_ATTEMPTS - 1:
                 raise
