@@ -50,6 +50,8 @@ def test_policy_and_profile_round_trip_on_each_backend(
         "enabled": True,
         "eabRequired": True,
         "allowIpIdentifiers": True,
+        "challengeTypes": ["http-01", "dns-01", "tls-alpn-01"],
+        "caaCheck": True,
     }
     assert profile["autoRenew"] is True and profile["renewBeforeDays"] == 10
     assert profile["acmeDirectoryUrl"].endswith("/acme/web/directory")
