@@ -22,6 +22,7 @@ from acme_server.routes import acme_routes, public_routes
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
 from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
+from acme_server.validation.resolver import Resolver
 from acme_server.validation.worker import ValidationWorker
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         owned = services is None
         opened = services if services is not None else await Services.open(settings)
         app.state.services = opened
-        state = AcmeState(services=opened, limiter=RateLimiter())
+        config = validation_config(settings)
+        state = AcmeState(services=opened, limiter=RateLimiter(), resolver=Resolver(config))
         app.state.acme = state
-        worker = ValidationWorker(
-            opened, validation_config(settings), state.validation_wakeup, state.limiter
-        )
+        worker = ValidationWorker(opened, config, state.validation_wakeup, state.limiter)
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")
         log.info(
