@@ -83,6 +83,13 @@ class DNSServer:
         self._records[key] = [[_rdata(key[1], value) for value in answer] for answer in answers]
         self._asked[key] = 0
 
+    def records(self, name: str, rdtype: str) -> list[str]:
+        """The records of (name, type) the next query would get, as zone-file text."""
+        key = _key(name, rdtype)
+        answers = self._records.get(key) or [[]]
+        index = min(self._asked.get(key, 0), len(answers) - 1)
+        return [rdata.to_text() for rdata in answers[index]]
+
     def remove(self, name: str, rdtype: str) -> None:
         self._records.pop(_key(name, rdtype), None)
 
