@@ -18,18 +18,24 @@ from tests.acme.harness import AcmeServer
 from tests.acme.test_bad_input import problem
 
 
-def make_profile(server: AcmeServer, slug: str, **enrollment: Any) -> None:
-    """A profile like the default one, with these EnrollmentConfig fields."""
+def make_profile(
+    server: AcmeServer, slug: str, *, rules: dict[str, Any] | None = None, **enrollment: Any
+) -> None:
+    """A profile like the default one, with these EnrollmentConfig fields (and a policy of
+    these rules, if given)."""
 
     async def create() -> None:
         services = await Services.open(server.settings, migrate=False)
         try:
             default = await services.store.get_profile_by_slug("default")
             config = EnrollmentConfig(**enrollment)
+            policy_id = default.policy_id
+            if rules is not None:
+                policy_id = (await services.store.create_policy(name=slug, rules=rules)).id
             await services.store.create_profile(
                 slug=slug,
                 name=slug,
-                policy_id=default.policy_id,
+                policy_id=policy_id,
                 issuer_type=default.issuer_type,
                 ca_id=default.ca_id,
                 enrollment=config.to_store(),
@@ -45,6 +51,7 @@ def make_profile(server: AcmeServer, slug: str, **enrollment: Any) -> None:
 def profiles(server: AcmeServer) -> AcmeServer:
     make_profile(server, "http-only", challenge_types=("http-01",))
     make_profile(server, "dns-only", challenge_types=("dns-01",))
+    make_profile(server, "no-wildcards", rules={"allowWildcards": False})
     return server
 
 
@@ -147,6 +154,23 @@ def test_profile_challenge_types_shape_authorizations_and_directory(
         order = client.new_order("types.dns01.test").json()
         (authz,) = authorizations(client, order)
         assert [c["type"] for c in authz["challenges"]] == types
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        # *.allowed.test covers the denied bad.allowed.test
+        ("strict", "DNS SAN is not allowed by template policy: *.allowed.test"),
+        ("no-wildcards", "Wildcard names are not allowed by template policy"),
+    ],
+)
+def test_the_policy_still_checks_wildcard_names(
+    profiles: AcmeServer, slug: str, message: str
+) -> None:
+    for client in client_for(profiles, slug):
+        body = problem(client.new_order("*.allowed.test"), 400, "rejectedIdentifier")
+        assert message in body["detail"]
+        assert body["subproblems"][0]["identifier"] == {"type": "dns", "value": "*.allowed.test"}
 
 
 def test_dns_only_profile_refuses_ip_identifiers(dns_only: AcmeClient) -> None:
