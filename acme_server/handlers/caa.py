@@ -21,6 +21,9 @@ from store import AuthorizationRecord, OrderRecord
 
 # RFC 8555 section 6.7 gives no status; Boulder and Pebble answer a CAA refusal with 403.
 CAA_STATUS = 403
+# One name's whole climb (each lookup is bounded by the resolver's own timeout too); a
+# finalize request should not hang on a nameserver that answers slowly at every level.
+CAA_TIMEOUT_S = 15.0
 
 
 async def check_order_caa(req: AcmeRequest, order: OrderRecord) -> None:
@@ -48,16 +51,23 @@ async def _check(
 ) -> ValidationFailure | None:
     method = next((c.type for c in authz.challenges if c.status == "valid"), None)
     try:
-        await check_caa(
-            req.state.resolver,
-            name=authz.identifier_value,
-            wildcard=authz.wildcard,
-            identities=req.services.settings.caa_identity_list,
-            account_uri=req.urls.account(order.account_id),
-            method=method,
-        )
+        async with asyncio.timeout(CAA_TIMEOUT_S):
+            await check_caa(
+                req.state.resolver,
+                name=authz.identifier_value,
+                wildcard=authz.wildcard,
+                identities=req.services.settings.caa_identity_list,
+                account_uri=req.urls.account(order.account_id),
+                method=method,
+            )
     except ValidationFailure as failure:
         return failure
+    except TimeoutError:
+        return ValidationFailure(
+            "caa",
+            f"the CAA lookups for {_shown(authz)} took longer than {CAA_TIMEOUT_S:g} s; "
+            "a CAA check that does not finish refuses issuance (RFC 8659 section 3)",
+        )
     return None
 
 

@@ -151,3 +151,28 @@ def test_a_profile_can_turn_caa_off(server: AcmeServer) -> None:
         asked = len(server.dns.queries)
         issued(client, order_url, order, "internal.caa.test")
         assert ("internal.caa.test", "CAA") not in server.dns.queries[asked:]
+
+
+def test_ip_identifiers_have_no_caa(server: AcmeServer, account: AcmeClient) -> None:
+    """RFC 8738 section 7: CAA is for DNS names; an IP certificate asks no CAA question."""
+    asked = len(server.dns.queries)
+    order_url, order = ready_order(server, account, "127.0.0.1")
+    issued(account, order_url, order, "127.0.0.1")
+    assert [q for q in server.dns.queries[asked:] if q[1] == "CAA"] == []
+
+
+def test_caa_lookups_that_never_finish_refuse_issuance(
+    server: AcmeServer, account: AcmeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acme_server.handlers import caa
+
+    monkeypatch.setattr(caa, "CAA_TIMEOUT_S", 0.5)  # the server runs in this process
+    server.dns.add("www.silent.caa.test", "A", "127.0.0.1")
+    order_url, order = ready_order(server, account, "www.silent.caa.test")
+    server.dns.silence("www.silent.caa.test")
+    try:
+        body = problem(finalize(account, order, "www.silent.caa.test"), 403, "caa")
+    finally:
+        server.dns.silence("www.silent.caa.test", enabled=False)
+    assert "took longer than 0.5 s" in body["detail"]
+    assert account.get(order_url).json()["status"] == "ready"

@@ -5,6 +5,7 @@
         dns.add("_acme-challenge.a.test", "TXT", "value")
         dns.rotate("rebind.test", "A", ["127.0.0.1"], ["127.0.0.2"])  # 1st answer, then 2nd
         dns.servfail("broken.test")
+        dns.silence("slow.test")  # no answer at all
         config = ValidationConfig(nameservers=(dns.nameserver,))
 
 Records can also be changed from another process by an RFC 2136 UPDATE message (no
@@ -61,6 +62,7 @@ class DNSServer:
         self._records: dict[Key, list[list[dns.rdata.Rdata]]] = {}
         self._asked: dict[Key, int] = {}
         self._servfail: set[dns.name.Name] = set()
+        self._silent: set[dns.name.Name] = set()
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
@@ -100,6 +102,14 @@ class DNSServer:
             self._servfail.add(qname)
         else:
             self._servfail.discard(qname)
+
+    def silence(self, name: str, enabled: bool = True) -> None:
+        """Never answer a query of `name` (while enabled): a nameserver that times out."""
+        qname = dns.name.from_text(name)
+        if enabled:
+            self._silent.add(qname)
+        else:
+            self._silent.discard(qname)
 
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
@@ -151,6 +161,8 @@ class DNSServer:
         self.queries.append(
             (question.name.to_text(omit_final_dot=True), dns.rdatatype.to_text(question.rdtype))
         )
+        if question.name in self._silent:
+            return None
         self._fill(response, question.name, question.rdtype)
         size = TCP_MAX if not udp else max(UDP_PAYLOAD, query.payload if query.edns >= 0 else 0)
         try:
