@@ -131,6 +131,8 @@ def dns() -> Iterator[DNSServer]:
     server = loop.run(DNSServer().__aenter__())
     for each in NAMES:
         server.add(each, "A", "127.0.0.1")
+    # The zone apex, which lego's RFC 2136 provider looks for (SOA) before it sends UPDATEs.
+    server.add(ZONE, "SOA", f"ns.{ZONE}. hostmaster.{ZONE}. 1 3600 600 86400 60")
     try:
         yield server
     finally:

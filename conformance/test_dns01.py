@@ -94,6 +94,30 @@ def test_lego_exec_provider_wildcard_and_base(
     )
 
 
+def test_lego_rfc2136_provider(
+    kms_server: KmsServer, hook_env: DNSServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lego's own RFC 2136 client (no hook script, no TSIG: a loopback test server)."""
+    lego_bin = client_binary("lego")
+    address = f"{hook_env.nameserver[0]}:{hook_env.nameserver[1]}"
+    monkeypatch.setenv("RFC2136_NAMESERVER", address)
+    monkeypatch.setenv("RFC2136_POLLING_INTERVAL", "1")
+    monkeypatch.setenv("RFC2136_PROPAGATION_TIMEOUT", "30")
+    monkeypatch.setenv("RFC2136_SEQUENCE_INTERVAL", "1")
+    base = name("lego-rfc2136")
+    lego = Lego(lego_bin, tmp_path / "lego", kms_server, http=False)
+    lego(
+        [base],
+        "run",
+        profile=OPEN_PROFILE,
+        options=("--dns", "rfc2136", "--dns.resolvers", address, "--dns.disable-cp"),
+    )
+    leaf, *intermediates = lego.chain(base)
+    check_issued(kms_server, leaf, intermediates, [base])
+    assert txt_queries(hook_env, base) >= 1
+    assert hook_env.records(f"_acme-challenge.{base}", "TXT") == []
+
+
 def test_certbot_manual_hooks_wildcard(
     kms_server: KmsServer, hook_env: DNSServer, tmp_path: Path
 ) -> None:
