@@ -1,5 +1,5 @@
 """Per-process ACME objects kept on `app.state.acme`: services, profile lookup, the worker's
-wake-up signal and the rate limiter."""
+wake-up signal, the rate limiter and the DNS resolver finalize's CAA check uses."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from acme_server.ratelimits import RateLimiter
 from acme_server.services.context import Services
 from acme_server.services.profile_settings import EnrollmentConfig
 from acme_server.urls import AcmeUrls
+from acme_server.validation.resolver import Resolver
 from acme_server.validation.waiters import ValidationWaiters
 from store import NotFound, ProfileRecord
 
@@ -23,6 +24,7 @@ PROFILE_CACHE_SECONDS = 5.0
 class AcmeState:
     services: Services
     limiter: RateLimiter
+    resolver: Resolver
     validation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     validation_waiters: ValidationWaiters = field(default_factory=ValidationWaiters)
     nonces: NonceService = field(init=False)

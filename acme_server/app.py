@@ -23,6 +23,7 @@ from acme_server.scheduler import RenewalScheduler
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
 from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
+from acme_server.validation.resolver import Resolver
 from acme_server.validation.worker import ValidationWorker
 from acme_server.webhooks import WebhookNotifier
 
@@ -45,14 +46,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         owned = services is None
         opened = services if services is not None else await Services.open(settings)
         app.state.services = opened
-        state = AcmeState(services=opened, limiter=RateLimiter())
+        config = validation_config(settings)
+        state = AcmeState(services=opened, limiter=RateLimiter(), resolver=Resolver(config))
         app.state.acme = state
         worker = ValidationWorker(
-            opened,
-            validation_config(settings),
-            state.validation_wakeup,
-            state.limiter,
-            waiters=state.validation_waiters,
+            opened, config, state.validation_wakeup, state.limiter, waiters=state.validation_waiters
         )
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")

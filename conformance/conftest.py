@@ -132,6 +132,8 @@ def dns() -> Iterator[DNSServer]:
     server = loop.run(DNSServer().__aenter__())
     for each in NAMES:
         server.add(each, "A", "127.0.0.1")
+    # The zone apex, which lego's RFC 2136 provider looks for (SOA) before it sends UPDATEs.
+    server.add(ZONE, "SOA", f"ns.{ZONE}. hostmaster.{ZONE}. 1 3600 600 86400 60")
     try:
         yield server
     finally:
@@ -314,13 +316,17 @@ def check_issued(
     intermediates: list[x509.Certificate],
     names: list[str],
     ips: tuple[str, ...] = (),
+    *,
+    verify: list[str] | None = None,
 ) -> None:
     """Exactly `names` as DNS SANs (and `ips` as IP SANs), and a chain that verifies, as a
-    TLS server certificate for each of them (RFC 5280 path validation by cryptography), up
-    to the root in ca-bundle.pem."""
+    TLS server certificate for each of them (or for the `verify` names: a wildcard SAN is
+    verified through a name it covers) (RFC 5280 path validation by cryptography), up to
+    the root in ca-bundle.pem."""
     assert dns_names(leaf) == set(names)
     assert ip_addresses(leaf) == set(ips)
-    subjects: list[x509.DNSName | x509.IPAddress] = [x509.DNSName(each) for each in names]
+    checked = names if verify is None else verify
+    subjects: list[x509.DNSName | x509.IPAddress] = [x509.DNSName(each) for each in checked]
     subjects += [x509.IPAddress(ipaddress.ip_address(each)) for each in ips]
     for subject in subjects:
         verifier = (

@@ -45,6 +45,7 @@ class Lego:
     path: Path
     server: KmsServer
     eab: dict[str, str] | None = None
+    http: bool = True  # lego's own HTTP-01 listener; False: only the `options` solvers
 
     def __call__(
         self,
@@ -66,9 +67,11 @@ class Lego:
             "--accept-tos",
             "--email",
             CONTACT,
-            "--http",
-            "--http.port",
-            f"127.0.0.1:{self.server.http01_port}",
+            *(
+                ["--http", "--http.port", f"127.0.0.1:{self.server.http01_port}"]
+                if self.http
+                else []
+            ),
             *binding,
             *options,
             *domains,

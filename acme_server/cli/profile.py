@@ -25,7 +25,12 @@ from acme_server.services import profile_admin
 from acme_server.services.audit import ACTOR_CLI, record
 from acme_server.services.context import Services
 from acme_server.services.profile_admin import ProfileChanges, ProfileSpec, profile_document
-from acme_server.services.profile_settings import Defaults, EnrollmentConfig, check_ttl
+from acme_server.services.profile_settings import (
+    CHALLENGE_TYPES,
+    Defaults,
+    EnrollmentConfig,
+    check_ttl,
+)
 from policy.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
 from store import UNSET, ProfileRecord
 
@@ -78,6 +83,19 @@ def _profile_options(func: Callable[P, T]) -> Callable[P, T]:
             default=None,
             help="ACME orders may name IP addresses.",
         ),
+        click.option(
+            "--challenge-type",
+            "challenge_types",
+            type=click.Choice(CHALLENGE_TYPES),
+            multiple=True,
+            help="An ACME challenge type the profile allows (repeatable; default: all).",
+        ),
+        click.option(
+            "--caa-check/--no-caa-check",
+            "caa_check",
+            default=None,
+            help="Check CAA records (RFC 8659) before issuing; off for internal names.",
+        ),
         click.option("--api/--no-api", "api", default=None, help="REST API enrollment."),
         click.option(
             "--auto-renew/--no-auto-renew",
@@ -103,9 +121,12 @@ def _enrollment(opts: dict[str, Any], base: EnrollmentConfig) -> EnrollmentConfi
             ("eab_required", "eab_required"),
             ("allow_ip", "allow_ip_identifiers"),
             ("api", "api_enabled"),
+            ("caa_check", "caa_check"),
         )
         if opts[key] is not None
     }
+    if opts["challenge_types"]:
+        changes["challenge_types"] = tuple(opts["challenge_types"])
     return replace(base, **changes)
 
 
@@ -143,6 +164,8 @@ def _show(services_profile: tuple[dict[str, Any], ProfileRecord], as_json: bool)
         ("acme", "on" if acme["enabled"] else "off"),
         ("eabRequired", acme["eabRequired"]),
         ("allowIpIdentifiers", acme["allowIpIdentifiers"]),
+        ("challengeTypes", ", ".join(acme["challengeTypes"])),
+        ("caaCheck", acme["caaCheck"]),
         ("api", "on" if data["enrollment"]["api"]["enabled"] else "off"),
     ]
     flat += [(f"defaults.{k}", v) for k, v in data["defaults"].items()]

@@ -14,6 +14,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from acme_server.handlers.caa import check_order_caa
 from acme_server.handlers.common import AcmeRequest, acme_json, link, verified
 from acme_server.handlers.orders import order_json, order_status, owned_order
 from acme_server.handlers.renewal_info import issue_for_order
@@ -118,6 +119,7 @@ async def finalize(request: Request) -> JSONResponse:
     violations = await policy_violations(req.services, req.profile, policy, spec)
     if violations:
         raise bad_csr("; ".join(violations))
+    await check_order_caa(req, order)
     if not await req.services.store.begin_finalize(order.id, now):
         raise order_not_ready("the order is no longer ready (finalized concurrently?)")
     try:

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 
 from acme_server.handlers.common import profile_of
 from acme_server.services.profile_settings import EnrollmentConfig
+from acme_server.validation.challenges import implemented
 
 
 async def directory(request: Request) -> JSONResponse:
@@ -17,6 +18,9 @@ async def directory(request: Request) -> JSONResponse:
         "website": settings.website_url or settings.base_url,
         "caaIdentities": settings.caa_identity_list,
         "externalAccountRequired": EnrollmentConfig.of(profile).eab_required,
+        # Not in RFC 8555 (clients ignore unknown meta fields): the challenge types this
+        # profile's authorizations offer.
+        "challengeTypes": list(implemented(EnrollmentConfig.of(profile).challenge_types)),
     }
     profiles = [
         p for p in await state.services.store.list_profiles() if EnrollmentConfig.of(p).acme_enabled

@@ -17,8 +17,9 @@ from acme_server.handlers.renewal_info import check_replaces
 from acme_server.identifiers import Identifier, parse_identifiers
 from acme_server.problems import malformed, not_found, rejected_identifier, subproblem
 from acme_server.services.policies import load_policy
-from acme_server.services.profile_settings import EnrollmentConfig
+from acme_server.services.profile_settings import CHALLENGE_TYPES, EnrollmentConfig
 from acme_server.urls import AcmeUrls
+from acme_server.validation.challenges import offered
 from ca_core.ttl import parse_ttl
 from policy.evaluate import check_identifiers
 from store import (
@@ -33,7 +34,6 @@ from store import (
 HOUR = 3600.0
 TOKEN_BYTES = 32  # RFC 8555 8.1: at least 128 bits of entropy
 MAX_BACKDATE = timedelta(days=1)
-CHALLENGE_TYPES = ("http-01",)
 
 
 def order_status(order: OrderRecord, now: datetime) -> str:
@@ -77,11 +77,18 @@ def challenge_json(challenge: ChallengeRecord, urls: AcmeUrls) -> dict[str, Any]
     return data
 
 
+def _type_rank(challenge_type: str) -> int:
+    if challenge_type in CHALLENGE_TYPES:
+        return CHALLENGE_TYPES.index(challenge_type)
+    return len(CHALLENGE_TYPES)
+
+
 def authorization_json(authz: AuthorizationRecord, urls: AcmeUrls) -> dict[str, Any]:
     status = authz.status
     if status in ("pending", "valid") and authz.expires <= datetime.now(UTC):
         status = "expired"
-    challenges = authz.challenges
+    # In the profile setting's order (http-01, dns-01, tls-alpn-01), not the store's.
+    challenges = tuple(sorted(authz.challenges, key=lambda c: _type_rank(c.type)))
     if status == "valid":  # RFC 8555 7.1.4: the challenge that was validated
         challenges = tuple(c for c in challenges if c.status == "valid") or challenges
     data: dict[str, Any] = {
@@ -159,13 +166,19 @@ async def new_order(request: Request) -> JSONResponse:
             if v.identifier is not None
         ]
         raise rejected_identifier("; ".join(verdict.messages), subs)
-    wildcards = [i for i in identifiers if i.wildcard]
-    if wildcards:
+    allowed = EnrollmentConfig.of(req.profile).challenge_types
+    challenge_types = {
+        i: offered(allowed, identifier_type=i.type, wildcard=i.wildcard) for i in identifiers
+    }
+    unvalidatable = [i for i, types in challenge_types.items() if not types]
+    if unvalidatable:
         raise rejected_identifier(
-            "wildcard names need the dns-01 challenge, which this server does not offer yet",
+            "no challenge type this profile allows can validate "
+            + ", ".join(i.value for i in unvalidatable)
+            + " (wildcards need dns-01)",
             [
-                subproblem("rejectedIdentifier", "wildcard needs dns-01", i.to_json())
-                for i in wildcards
+                subproblem("rejectedIdentifier", _no_challenge(i), i.to_json())
+                for i in unvalidatable
             ],
         )
     now = datetime.now(UTC)
@@ -193,7 +206,7 @@ async def new_order(request: Request) -> JSONResponse:
             now=now,
             statuses=statuses,
         )
-        if found is not None:
+        if found is not None and _reusable(found, challenge_types[identifier]):
             reuse.append(found.id)
             continue
         new.append(
@@ -204,7 +217,7 @@ async def new_order(request: Request) -> JSONResponse:
                 expires=authz_expires,
                 challenges=[
                     NewChallenge(type=t, token=secrets.token_urlsafe(TOKEN_BYTES))
-                    for t in CHALLENGE_TYPES
+                    for t in challenge_types[identifier]
                 ],
             )
         )
@@ -221,6 +234,21 @@ async def new_order(request: Request) -> JSONResponse:
         now=now,
     )
     return acme_json(order_json(order, req.urls), 201, {"Location": req.urls.order(order.id)})
+
+
+def _no_challenge(identifier: Identifier) -> str:
+    if identifier.wildcard:
+        return "a wildcard needs dns-01, which this profile does not allow"
+    return f"this profile allows no challenge type for {identifier.type} identifiers"
+
+
+def _reusable(found: AuthorizationRecord, types: tuple[str, ...]) -> bool:
+    """Reuse only what this profile could have created: a pending authorization offering
+    only allowed types, or a valid one validated by an allowed type (authorizations are per
+    account, and an account's profiles may allow different types)."""
+    if found.status == "valid":
+        return any(c.status == "valid" and c.type in types for c in found.challenges)
+    return {c.type for c in found.challenges} <= set(types)
 
 
 def _identifier_for(san: Any, identifiers: list[Identifier]) -> dict[str, str]:

@@ -10,7 +10,9 @@
 
 Body (camelCase; the store keeps the snake_case form acme_state.py reads):
     {"slug", "name", "description", "policyId", "issuerType": "ca" | "self_signed", "caId",
-     "enrollment": {"acme": {"enabled", "eabRequired", "allowIpIdentifiers"},
+     "enrollment": {"acme": {"enabled", "eabRequired", "allowIpIdentifiers",
+                             "challengeTypes": ["http-01", "dns-01", "tls-alpn-01"],
+                             "caaCheck"},
                     "api": {"enabled"}},
      "defaults": {"ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedKeyUsages"},
      "autoRenew", "renewBeforeDays", "isDefault"}
@@ -31,6 +33,7 @@ from acme_server.rest.common import ApiError, api_errors, read_json, services_of
 from acme_server.services import profile_admin
 from acme_server.services.admin_input import known_keys, member
 from acme_server.services.audit import record
+from acme_server.services.errors import InvalidRequestError
 from acme_server.services.profile_admin import ProfileChanges, ProfileSpec, profile_document
 from acme_server.services.profile_settings import (
     Defaults,
@@ -60,6 +63,7 @@ ACME_KEYS = {
     "enabled": "acme_enabled",
     "eabRequired": "eab_required",
     "allowIpIdentifiers": "allow_ip_identifiers",
+    "caaCheck": "caa_check",
 }
 DEFAULTS_KEYS = ("ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedKeyUsages")
 
@@ -67,13 +71,18 @@ DEFAULTS_KEYS = ("ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedK
 def parse_enrollment(given: dict[str, Any], base: EnrollmentConfig) -> EnrollmentConfig:
     """`given` (the request's `enrollment` object) merged over `base`."""
     known_keys(given, ("acme", "api"), "enrollment")
-    changes: dict[str, bool] = {}
+    changes: dict[str, Any] = {}
     acme: dict[str, Any] = member(given, "acme", dict, where="enrollment", default={})
-    known_keys(acme, ACME_KEYS, "enrollment.acme")
+    known_keys(acme, (*ACME_KEYS, "challengeTypes"), "enrollment.acme")
     for key, attr in ACME_KEYS.items():
         value = member(acme, key, bool, where="enrollment.acme")
         if value is not None:
             changes[attr] = value
+    types: list[Any] | None = member(acme, "challengeTypes", list, where="enrollment.acme")
+    if types is not None:
+        if not all(isinstance(t, str) for t in types):
+            raise InvalidRequestError("enrollment.acme.challengeTypes must be an array of strings")
+        changes["challenge_types"] = tuple(types)
     api: dict[str, Any] = member(given, "api", dict, where="enrollment", default={})
     known_keys(api, ("enabled",), "enrollment.api")
     enabled = member(api, "enabled", bool, where="enrollment.api")

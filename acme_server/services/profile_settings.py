@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from acme_server.services.errors import InvalidRequestError
 from acme_server.services.profile_defaults import parse_enum, parse_validity
 from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
 from store import ProfileRecord
+
+# Every ACME challenge type a profile may allow (RFC 8555 sections 8.3 and 8.4, RFC 8737);
+# a profile offers those of them the server implements (validation/challenges.py).
+CHALLENGE_TYPES: Final = ("http-01", "dns-01", "tls-alpn-01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,20 @@ class EnrollmentConfig:
     eab_required: bool = False
     allow_ip_identifiers: bool = True
     api_enabled: bool = True
+    challenge_types: tuple[str, ...] = CHALLENGE_TYPES  # allowed, in CHALLENGE_TYPES order
+    caa_check: bool = True  # RFC 8659 CAA before issuing; off for purely internal names
+
+    def __post_init__(self) -> None:
+        unknown = [t for t in self.challenge_types if t not in CHALLENGE_TYPES]
+        if unknown:
+            raise InvalidRequestError(
+                f"enrollment.acme.challengeTypes: unknown challenge type {unknown[0]!r} "
+                f"(known: {', '.join(CHALLENGE_TYPES)})"
+            )
+        if not self.challenge_types:
+            raise InvalidRequestError("enrollment.acme.challengeTypes must allow at least one type")
+        ordered = tuple(t for t in CHALLENGE_TYPES if t in self.challenge_types)
+        object.__setattr__(self, "challenge_types", ordered)
 
     @classmethod
     def of(cls, profile: ProfileRecord) -> EnrollmentConfig:
@@ -42,6 +60,8 @@ class EnrollmentConfig:
             eab_required=bool(acme.get("eab_required", False)),
             allow_ip_identifiers=bool(acme.get("allow_ip_identifiers", True)),
             api_enabled=bool(api.get("enabled", True)),
+            challenge_types=_stored_types(acme.get("challenge_types")),
+            caa_check=bool(acme.get("caa_check", True)),
         )
 
     def to_store(self) -> dict[str, Any]:
@@ -50,6 +70,8 @@ class EnrollmentConfig:
                 "enabled": self.acme_enabled,
                 "eab_required": self.eab_required,
                 "allow_ip_identifiers": self.allow_ip_identifiers,
+                "challenge_types": list(self.challenge_types),
+                "caa_check": self.caa_check,
             },
             "api": {"enabled": self.api_enabled},
         }
@@ -60,9 +82,20 @@ class EnrollmentConfig:
                 "enabled": self.acme_enabled,
                 "eabRequired": self.eab_required,
                 "allowIpIdentifiers": self.allow_ip_identifiers,
+                "challengeTypes": list(self.challenge_types),
+                "caaCheck": self.caa_check,
             },
             "api": {"enabled": self.api_enabled},
         }
+
+
+def _stored_types(stored: object) -> tuple[str, ...]:
+    """The stored list, unknown types dropped (a later server may know more); absent or
+    empty: every type (profiles stored before the setting existed)."""
+    if not isinstance(stored, list):
+        return CHALLENGE_TYPES
+    known = tuple(t for t in CHALLENGE_TYPES if t in stored)
+    return known or CHALLENGE_TYPES
 
 
 @dataclass(frozen=True, slots=True)

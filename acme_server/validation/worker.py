@@ -20,9 +20,10 @@ import aiohttp
 from acme_server.problems import server_internal
 from acme_server.ratelimits import RateLimiter
 from acme_server.services.context import Services
+from acme_server.validation.challenges import VALIDATORS, Attempt
 from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
-from acme_server.validation.http01 import new_session, validate_http01
+from acme_server.validation.http01 import new_session
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.waiters import ValidationWaiters
 from store import ValidationJobRecord
@@ -150,18 +151,22 @@ class ValidationWorker:
                 "status": 429,
             }
         try:
-            if challenge.type != "http-01":
+            validator = VALIDATORS.get(challenge.type)
+            if validator is None:
                 raise ValidationFailure(
                     "malformed", f"challenge type {challenge.type} is not supported"
                 )
-            await validate_http01(
-                identifier_type=authz.identifier_type,
-                identifier=authz.identifier_value,
-                token=challenge.token,
-                key_authorization=key_authorization,
-                config=self.config,
-                resolver=self.resolver,
-                session=self._session,
+            await validator(
+                Attempt(
+                    identifier_type=authz.identifier_type,
+                    identifier=authz.identifier_value,
+                    wildcard=authz.wildcard,
+                    token=challenge.token,
+                    key_authorization=key_authorization,
+                    config=self.config,
+                    resolver=self.resolver,
+                    session=self._session,
+                )
             )
         except ValidationFailure as failure:
             self.limiter.record("failed-validations", identifier)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from typing import Any
 
@@ -47,33 +49,54 @@ def poll(client: AcmeClient, url: str, until: tuple[str, ...]) -> dict[str, Any]
         time.sleep(0.05)
 
 
+def dns01_value(client: AcmeClient, token: str) -> str:
+    """RFC 8555 section 8.4: the TXT value, base64url(SHA-256(key authorization))."""
+    digest = hashlib.sha256(client.key_authorization(token).encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def authorize(
-    server: AcmeServer, client: AcmeClient, order: dict[str, Any], *, serve: bool = True
+    server: AcmeServer,
+    client: AcmeClient,
+    order: dict[str, Any],
+    *,
+    serve: bool = True,
+    challenge_type: str = "http-01",
 ) -> None:
-    """Answer every http-01 challenge of the order and wait for the authorizations."""
+    """Answer every `challenge_type` challenge of the order (dns-01 for wildcards) and wait
+    for the authorizations."""
     for authz_url in order["authorizations"]:
         authz = client.get(authz_url).json()
         if authz["status"] == "valid":
             continue
-        challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
-        if authz["identifier"]["type"] == "dns":
-            server.dns.add(authz["identifier"]["value"], "A", "127.0.0.1")
-        if serve:
-            server.responder.add_token(
-                challenge["token"], client.key_authorization(challenge["token"])
-            )
+        kind = "dns-01" if authz.get("wildcard") else challenge_type
+        challenge = next(c for c in authz["challenges"] if c["type"] == kind)
+        name = authz["identifier"]["value"]
+        if kind == "dns-01":
+            if serve:
+                value = dns01_value(client, challenge["token"])
+                server.dns.add(f"_acme-challenge.{name}", "TXT", value)
+        else:
+            if authz["identifier"]["type"] == "dns":
+                server.dns.add(name, "A", "127.0.0.1")
+            if serve:
+                server.responder.add_token(
+                    challenge["token"], client.key_authorization(challenge["token"])
+                )
         response = client.post(challenge["url"], {})
         assert response.status_code == 200, response.text
         poll(client, authz_url, ("valid", "invalid"))
 
 
-def issue(server: AcmeServer, client: AcmeClient, *names: str) -> tuple[dict[str, Any], str]:
+def issue(
+    server: AcmeServer, client: AcmeClient, *names: str, challenge_type: str = "http-01"
+) -> tuple[dict[str, Any], str]:
     """The whole flow; returns the final order and the PEM chain."""
     response = client.new_order(*names)
     assert response.status_code == 201, response.text
     order_url = response.headers["Location"]
     order = response.json()
-    authorize(server, client, order)
+    authorize(server, client, order, challenge_type=challenge_type)
     order = poll(client, order_url, ("ready", "invalid"))
     assert order["status"] == "ready", order
     response = client.post(order["finalize"], {"csr": b64(make_csr(*names))})

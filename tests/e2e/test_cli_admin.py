@@ -50,6 +50,8 @@ def test_policy_and_profile_round_trip_on_each_backend(
         "enabled": True,
         "eabRequired": True,
         "allowIpIdentifiers": True,
+        "challengeTypes": ["http-01", "dns-01", "tls-alpn-01"],
+        "caaCheck": True,
     }
     assert profile["autoRenew"] is True and profile["renewBeforeDays"] == 10
     assert profile["acmeDirectoryUrl"].endswith("/acme/web/directory")
@@ -96,6 +98,12 @@ def test_profile_update_self_signed_and_default(data_dir: Path) -> None:
     )
     assert moved["issuerType"] == "ca" and moved["enrollment"]["acme"]["enabled"] is True
     assert moved["isDefault"] is False and moved["defaults"]["ttl"] == "7d"
+
+    internal = kms_json(
+        "profile", "update", "lab", "--challenge-type", "dns-01", "--no-caa-check", *d
+    )
+    assert internal["enrollment"]["acme"]["challengeTypes"] == ["dns-01"]
+    assert internal["enrollment"]["acme"]["caaCheck"] is False
     kms("profile", "update", "default", "--default", *d)
     listing = kms("profile", "list", *d).stdout
     assert "lab" in listing and "default" in listing

@@ -79,7 +79,13 @@ def test_crud_round_trip_and_the_stored_form(api: AcmeServer, http: httpx.Client
         "issuerType": "ca",
         "caId": ca_id,
         "enrollment": {
-            "acme": {"enabled": True, "eabRequired": True, "allowIpIdentifiers": False},
+            "acme": {
+                "enabled": True,
+                "eabRequired": True,
+                "allowIpIdentifiers": False,
+                "challengeTypes": ["http-01", "dns-01"],
+                "caaCheck": False,
+            },
             "api": {"enabled": False},
         },
         "defaults": {
@@ -102,7 +108,13 @@ def test_crud_round_trip_and_the_stored_form(api: AcmeServer, http: httpx.Client
 
     record = stored(api, profile["id"])
     assert record.enrollment == {
-        "acme": {"enabled": True, "eab_required": True, "allow_ip_identifiers": False},
+        "acme": {
+            "enabled": True,
+            "eab_required": True,
+            "allow_ip_identifiers": False,
+            "challenge_types": ["http-01", "dns-01"],
+            "caa_check": False,
+        },
         "api": {"enabled": False},
     }
     assert record.defaults == {
@@ -128,6 +140,8 @@ def test_crud_round_trip_and_the_stored_form(api: AcmeServer, http: httpx.Client
         "enabled": True,
         "eabRequired": False,
         "allowIpIdentifiers": False,
+        "challengeTypes": ["http-01", "dns-01"],
+        "caaCheck": False,
     }
     assert after["defaults"] == profile["defaults"]
 
@@ -191,6 +205,13 @@ def test_is_default_moves_the_flag(api: AcmeServer, http: httpx.Client) -> None:
         ({"enrollment": {"acme": {"eabRequired": "yes"}}}, "enrollment.acme.eabRequired must be"),
         ({"enrollment": {"acme": {"eab_required": True}}}, "enrollment.acme: unknown field"),
         ({"enrollment": {"ftp": {}}}, "enrollment: unknown field 'ftp'"),
+        (
+            {"enrollment": {"acme": {"challengeTypes": ["smtp-01"]}}},
+            "enrollment.acme.challengeTypes: unknown challenge type 'smtp-01'",
+        ),
+        ({"enrollment": {"acme": {"challengeTypes": []}}}, "must allow at least one type"),
+        ({"enrollment": {"acme": {"challengeTypes": "dns-01"}}}, "challengeTypes must be"),
+        ({"enrollment": {"acme": {"caaCheck": "off"}}}, "enrollment.acme.caaCheck must be"),
         ({"defaults": {"ttl": "ninety"}}, "defaults.ttl: invalid TTL"),
         ({"defaults": {"ttl": 90}}, "defaults.ttl must be a string"),
         ({"defaults": {"keyAlgorithm": "DSA"}}, "defaults.keyAlgorithm: unknown value 'DSA'"),

@@ -5,7 +5,12 @@
         dns.add("_acme-challenge.a.test", "TXT", "value")
         dns.rotate("rebind.test", "A", ["127.0.0.1"], ["127.0.0.2"])  # 1st answer, then 2nd
         dns.servfail("broken.test")
+        dns.silence("slow.test")  # no answer at all
         config = ValidationConfig(nameservers=(dns.nameserver,))
+
+Records can also be changed from another process by an RFC 2136 UPDATE message (no
+prerequisites, no TSIG: a loopback test server), which is how the ACME clients' DNS-01 hooks
+in conformance/ publish and remove their TXT records (`send_update`).
 
 It answers from the records the test adds, for every name (it is authoritative for the
 whole tree): CNAMEs are followed within its records, a name with no records at or below it
@@ -28,12 +33,15 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
+import dns.opcode
+import dns.query
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
 import dns.rrset
+import dns.update
 
 HOST: Final = "127.0.0.1"
 TTL: Final = 60
@@ -54,6 +62,7 @@ class DNSServer:
         self._records: dict[Key, list[list[dns.rdata.Rdata]]] = {}
         self._asked: dict[Key, int] = {}
         self._servfail: set[dns.name.Name] = set()
+        self._silent: set[dns.name.Name] = set()
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
@@ -76,6 +85,13 @@ class DNSServer:
         self._records[key] = [[_rdata(key[1], value) for value in answer] for answer in answers]
         self._asked[key] = 0
 
+    def records(self, name: str, rdtype: str) -> list[str]:
+        """The records of (name, type) the next query would get, as zone-file text."""
+        key = _key(name, rdtype)
+        answers = self._records.get(key) or [[]]
+        index = min(self._asked.get(key, 0), len(answers) - 1)
+        return [rdata.to_text() for rdata in answers[index]]
+
     def remove(self, name: str, rdtype: str) -> None:
         self._records.pop(_key(name, rdtype), None)
 
@@ -86,6 +102,14 @@ class DNSServer:
             self._servfail.add(qname)
         else:
             self._servfail.discard(qname)
+
+    def silence(self, name: str, enabled: bool = True) -> None:
+        """Never answer a query of `name` (while enabled): a nameserver that times out."""
+        qname = dns.name.from_text(name)
+        if enabled:
+            self._silent.add(qname)
+        else:
+            self._silent.discard(qname)
 
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
@@ -127,6 +151,9 @@ class DNSServer:
             return None
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
+        if query.opcode() == dns.opcode.UPDATE:
+            response.set_rcode(self._update(query))
+            return response.to_wire()
         if len(query.question) != 1:
             response.set_rcode(dns.rcode.FORMERR)
             return response.to_wire()
@@ -134,6 +161,8 @@ class DNSServer:
         self.queries.append(
             (question.name.to_text(omit_final_dot=True), dns.rdatatype.to_text(question.rdtype))
         )
+        if question.name in self._silent:
+            return None
         self._fill(response, question.name, question.rdtype)
         size = TCP_MAX if not udp else max(UDP_PAYLOAD, query.payload if query.edns >= 0 else 0)
         try:
@@ -142,6 +171,28 @@ class DNSServer:
             response.answer.clear()
             response.flags |= dns.flags.TC
             return response.to_wire()
+
+    def _update(self, message: dns.message.Message) -> dns.rcode.Rcode:
+        """RFC 2136 section 2.5 update RRs: class ANY deletes an RRset (type ANY: every
+        RRset of the name), class NONE deletes the given records, class IN adds them."""
+        if not isinstance(message, dns.update.UpdateMessage):
+            return dns.rcode.FORMERR
+        for rrset in message.update:
+            # dnspython keeps the zone's class and puts ANY/NONE in `deleting`.
+            if rrset.deleting == dns.rdataclass.ANY:
+                for key in [k for k in self._records if k[0] == rrset.name]:
+                    if rrset.rdtype in (dns.rdatatype.ANY, key[1]):
+                        del self._records[key]
+                continue
+            key = (rrset.name, rrset.rdtype)
+            if rrset.deleting == dns.rdataclass.NONE:
+                gone = {r.to_text() for r in rrset}
+                for answer in self._records.get(key, []):
+                    answer[:] = [r for r in answer if r.to_text() not in gone]
+            else:
+                for answer in self._records.setdefault(key, [[]]):
+                    answer.extend(r for r in rrset if r not in answer)
+        return dns.rcode.NOERROR
 
     def _fill(
         self, response: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType
@@ -219,6 +270,27 @@ class _UDP(asyncio.DatagramProtocol):
         reply = self.server.answer(data, udp=True)
         if reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
+
+
+def send_update(
+    nameserver: tuple[str, int], action: str, name: str, rdtype: str, value: str
+) -> None:
+    """Ask a DNSServer (another process's) by RFC 2136 UPDATE over TCP to "add" or
+    "delete" one record; raises RuntimeError unless it answers NOERROR."""
+    if action not in ("add", "delete"):
+        raise ValueError(f"action must be add or delete, not {action!r}")
+    qname = dns.name.from_text(name)
+    update = dns.update.UpdateMessage(qname.parent() if len(qname) > 2 else qname)
+    rdata = _rdata(dns.rdatatype.from_text(rdtype), value)
+    if action == "add":
+        update.add(qname, TTL, rdata)
+    else:
+        update.delete(qname, rdata)
+    response = dns.query.tcp(update, nameserver[0], port=nameserver[1], timeout=5)
+    if response.rcode() != dns.rcode.NOERROR:
+        raise RuntimeError(
+            f"UPDATE {action} {name} {rdtype}: {dns.rcode.to_text(response.rcode())}"
+        )
 
 
 def _key(name: str, rdtype: str) -> Key:

@@ -75,3 +75,29 @@ async def test_dns_server_cname_loop_stops(dns_server: DNSServer) -> None:
     dns_server.add("y.test", "CNAME", "x.test.")
     response = await ask(dns_server, "x.test", "A")
     assert [rrset.name.to_text() for rrset in response.answer] == ["x.test.", "y.test."]
+
+
+async def test_dns_server_applies_rfc2136_updates(dns_server: DNSServer) -> None:
+    import asyncio
+
+    from tests.support.dns_server import send_update
+
+    name = "_acme-challenge.upd.test"
+
+    async def update(action: str, value: str) -> None:
+        await asyncio.to_thread(send_update, dns_server.nameserver, action, name, "TXT", value)
+
+    async def txt() -> list[str]:
+        response = await ask(dns_server, name, "TXT")
+        return sorted(b"".join(r.strings).decode() for rrset in response.answer for r in rrset)
+
+    await update("add", "first")
+    await update("add", "second")
+    await update("add", "second")  # an RRset holds a record once
+    assert await txt() == ["first", "second"]
+    await update("delete", "first")
+    assert await txt() == ["second"]
+    await update("delete", "second")
+    assert await txt() == []
+    with pytest.raises(ValueError, match="add or delete"):
+        send_update(dns_server.nameserver, "replace", name, "TXT", "x")
