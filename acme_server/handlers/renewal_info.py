@@ -27,7 +27,7 @@ from acme_server.identifiers import Identifier
 from acme_server.problems import AcmeProblem, malformed, unauthorized
 from acme_server.services import ari
 from acme_server.services.context import Services
-from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from acme_server.services.errors import AlreadyRenewedError, InvalidRequestError, NotFoundError
 from acme_server.services.issuance import IssuedCertificate, IssueSpec, issue
 from store import CertificateRecord, OrderRecord, ProfileRecord
 
@@ -129,5 +129,5 @@ async def issue_for_order(
     linked = replace(spec, renewed_from_id=old.id)
     try:
         return await issue(services, profile, linked)
-    except ConflictError:  # replaced by a rival order meanwhile
+    except AlreadyRenewedError:  # replaced by a rival order meanwhile
         return await issue(services, profile, spec)

@@ -28,7 +28,12 @@ from typing import Any
 
 from acme_server.services import audit
 from acme_server.services.context import Services
-from acme_server.services.errors import ConflictError, InvalidRequestError, ServiceError
+from acme_server.services.errors import (
+    AlreadyRenewedError,
+    ConflictError,
+    InvalidRequestError,
+    ServiceError,
+)
 from acme_server.services.renewal import renew_now
 from ca_core.errors import CAError
 from store import CertificateRecord, NotFound, StoreError
@@ -107,12 +112,12 @@ async def _renew_one(
     services: Services, cert: CertificateRecord, now: datetime, notify: Notify, report: PassReport
 ) -> None:
     try:
+        # "cli": the server acting for its operator, as `kms cert renew` does (the profile's
+        # API switch governs REST callers only).
         enrollment = await renew_now(services, cert, channel="cli")
-    except ConflictError as exc:
-        if "already renewed" in str(exc):
-            log.info("renewal skipped: renewed elsewhere", extra={"certificate": cert.id})
-            return
-        error = str(exc)
+    except AlreadyRenewedError:
+        log.info("renewal skipped: renewed elsewhere", extra={"certificate": cert.id})
+        return
     except (ServiceError, CAError) as exc:
         error = str(exc)
     except StoreError:

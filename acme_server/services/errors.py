@@ -3,6 +3,7 @@
 ServiceError
  +-- NotFoundError       an id, name or serial that does not exist
  +-- ConflictError       the object is not in a state that allows this (already revoked...)
+ |    +-- AlreadyRenewedError  the certificate being renewed already has a successor
  +-- InvalidRequestError the caller's input is wrong; the message says how
 """
 
@@ -18,6 +19,10 @@ class NotFoundError(ServiceError):
 
 
 class ConflictError(ServiceError):
+    pass
+
+
+class AlreadyRenewedError(ConflictError):
     pass
 
 

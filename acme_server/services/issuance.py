@@ -17,7 +17,7 @@ from cryptography import x509
 
 from acme_server.services.authorities import load_material
 from acme_server.services.context import Services
-from acme_server.services.errors import ConflictError, InvalidRequestError
+from acme_server.services.errors import AlreadyRenewedError, ConflictError, InvalidRequestError
 from ca_core.export import certificates_pem
 from ca_core.fingerprints import sha256_fingerprint
 from ca_core.hierarchy import CAMaterial
@@ -136,7 +136,7 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
             )
             break
         except AlreadyRenewed:
-            raise ConflictError(
+            raise AlreadyRenewedError(
                 f"certificate {spec.renewed_from_id} was already renewed: renew its successor"
             ) from None
         except Conflict:

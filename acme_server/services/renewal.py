@@ -15,7 +15,7 @@ from cryptography import x509
 
 from acme_server.services.context import Services
 from acme_server.services.enrollment import Channel, Enrollment, EnrollRequest, enroll
-from acme_server.services.errors import ConflictError, InvalidRequestError
+from acme_server.services.errors import AlreadyRenewedError, ConflictError, InvalidRequestError
 from ca_core.errors import CAError
 from ca_core.extensions import extended_key_usages_of, key_usages_of
 from ca_core.names import name_to_subject
@@ -122,7 +122,7 @@ async def renew_now(
     if cert.status == CertificateStatus.PENDING or not cert.certificate_pem:
         raise ConflictError(f"certificate {cert.id} was never issued: there is nothing to renew")
     if cert.renewed_by_id is not None:
-        raise ConflictError(
+        raise AlreadyRenewedError(
             f"certificate {cert.id} was already renewed by {cert.renewed_by_id}: renew that one"
         )
     if cert.encrypted_private_key is None:

@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+from acme_server.scheduler import LEASE_NAME
 from policy.model import CertificateStatus
 from store import AuditRecord, CertificateRecord, open_store
 from tests.acme.harness import BackgroundLoop
@@ -61,11 +67,14 @@ def test_two_processes_renew_each_certificate_exactly_once(tmp_path: Path) -> No
         loop.close()
 
 
-def _two_processes(tmp_path: Path, hooks: Receiver) -> None:
+@contextmanager
+def _shared_pair(
+    tmp_path: Path, config_text: str
+) -> Iterator[tuple[str, list[str], RunningServer, RunningServer]]:
+    """Two `kms serve` processes on one fresh PostgreSQL database, sharing the KEK, with
+    auto-renewal on by default: (database URL, CLI args, server a, server b)."""
     config = tmp_path / "kms.toml"
-    config.write_text(
-        f'renewal_interval = "1s"\nrenewal_retry_delay = "5s"\nwebhook_url = "{hooks.url}"\n'
-    )
+    config.write_text(config_text)
     port_a = free_port()
     external = f"http://127.0.0.1:{port_a}"
     with fresh_postgres_database() as url:
@@ -81,28 +90,48 @@ def _two_processes(tmp_path: Path, hooks: Receiver) -> None:
             running_server(tmp_path / "a", *common, port=port_a) as a,
             running_server(tmp_path / "b", *common) as b,
         ):
-            originals = [
-                kms_json(
-                    "cert", "issue", "--cn", f"svc{i}.example.com", "--ttl", TTL,
-                    "--meta", f"index={i}", *data,
-                )["id"]
-                for i in range(CERTIFICATES)
-            ]  # fmt: skip
-            deadline = time.monotonic() + WAIT_S
-            while time.monotonic() < deadline:
-                certs, _ = asyncio.run(_inventory(url))
-                by_id = {c.id: c for c in certs}
-                if all(by_id[o].renewed_by_id is not None for o in originals) and all(
-                    by_id[by_id[o].renewed_by_id or ""].status is CertificateStatus.ACTIVE
-                    for o in originals
-                ):
-                    break
-                time.sleep(1)
-            else:
-                raise AssertionError(f"not all renewed in {WAIT_S}s:\n{a.log()}\n{b.log()}")
-            while time.monotonic() < deadline and len(_notified(hooks, originals)) < CERTIFICATES:
-                time.sleep(0.2)  # the webhooks go out after the renewals, asynchronously
-            logged = _renewals_logged(a) + _renewals_logged(b)
+            yield url, data, a, b
+
+
+def _issue(data: list[str], label: str) -> list[str]:
+    return [
+        kms_json(
+            "cert", "issue", "--cn", f"{label}{i}.example.com", "--ttl", TTL,
+            "--meta", f"index={i}", *data,
+        )["id"]
+        for i in range(CERTIFICATES)
+    ]  # fmt: skip
+
+
+def _wait_renewed(url: str, originals: list[str], *servers: RunningServer) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        certs, _ = asyncio.run(_inventory(url))
+        by_id = {c.id: c for c in certs}
+        if all(by_id[o].renewed_by_id is not None for o in originals) and all(
+            by_id[by_id[o].renewed_by_id or ""].status is CertificateStatus.ACTIVE
+            for o in originals
+        ):
+            return
+        time.sleep(1)
+    logs = "\n".join(s.log() for s in servers)
+    raise AssertionError(f"not all renewed in {WAIT_S}s:\n{logs}")
+
+
+async def _lease_holder(url: str) -> str | None:
+    async with await open_store(url, migrate=False) as store:
+        return await store.lease_holder(LEASE_NAME, now=datetime.now(UTC))
+
+
+def _two_processes(tmp_path: Path, hooks: Receiver) -> None:
+    config = f'renewal_interval = "1s"\nrenewal_retry_delay = "5s"\nwebhook_url = "{hooks.url}"\n'
+    with _shared_pair(tmp_path, config) as (url, data, a, b):
+        originals = _issue(data, "svc")
+        _wait_renewed(url, originals, a, b)
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and len(_notified(hooks, originals)) < CERTIFICATES:
+            time.sleep(0.2)  # the webhooks go out after the renewals, asynchronously
+        logged = _renewals_logged(a) + _renewals_logged(b)
 
         certs, audit = asyncio.run(_inventory(url))
     by_id = {c.id: c for c in certs}
@@ -126,3 +155,25 @@ def _two_processes(tmp_path: Path, hooks: Receiver) -> None:
     notified = _notified(hooks, originals)
     assert all(notified[o] == 1 for o in originals), notified
     assert all("PRIVATE KEY" not in text for text in hooks.raw)
+
+
+def test_the_survivor_takes_the_lease_when_its_holder_is_killed(tmp_path: Path) -> None:
+    with _shared_pair(tmp_path, 'renewal_interval = "1s"\n') as (url, data, a, b):
+        deadline = time.monotonic() + WAIT_S
+        while (holder := asyncio.run(_lease_holder(url))) is None:
+            assert time.monotonic() < deadline, "no process took the scheduler lease"
+            time.sleep(0.2)
+        pids = {a.process.pid: a, b.process.pid: b}
+        holder_pid = int(holder.split(":")[-2])
+        killed = pids.pop(holder_pid)
+        (survivor,) = pids.values()
+        os.kill(holder_pid, signal.SIGKILL)  # no chance to release the lease
+        killed.process.wait(10)
+
+        originals = _issue(data, "after-kill")
+        _wait_renewed(url, originals, survivor)
+        new_holder = asyncio.run(_lease_holder(url))
+        assert new_holder is not None and int(new_holder.split(":")[-2]) == survivor.process.pid
+        renewed = Counter(_renewals_logged(survivor))
+        assert all(renewed[o] == 1 for o in originals), renewed
+        assert _renewals_logged(killed) == []
