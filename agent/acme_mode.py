@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import os
 import ssl
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from acme import challenges, client, errors, messages, standalone
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from josepy.jwa import ES256
 from josepy.jwk import JWK, JWKEC
@@ -141,6 +142,30 @@ class AcmeEnroller:
             raise ProfileMissing(f"no ACME directory at {self.directory_url}")
         if response.status_code >= 400:
             raise TransientError(f"ACME directory {self.directory_url}: {response.status_code}")
+
+    def server_renewed(self, cert: CertificateConfig, current: Installed) -> Material | None:
+        return None
+
+    def renewal_hint(self, cert: CertificateConfig, current: Installed) -> str | None:
+        """ACME Renewal Information (RFC 9773): a reason to renew now when the directory
+        has `renewalInfo` and the time the library picked in its suggested window has come;
+        None otherwise (no ARI, not yet, or the server did not answer)."""
+        pem = (current.directory / "cert.pem").read_bytes()
+        try:
+            net = client.ClientNetwork(None, user_agent=USER_AGENT, timeout=10)
+            if self.config.server.ca_bundle is not None:
+                net.verify_ssl = str(self.config.server.ca_bundle)  # type: ignore[assignment]
+            directory = client.ClientV2.get_directory(self.directory_url, net)
+            when, _ = client.ClientV2(directory, net).renewal_time(pem)  # None without ARI
+        except (errors.Error, messages.Error, OSError, ValueError, x509.ExtensionNotFound):
+            return None  # no AKI, no answer: the agent's own schedule decides
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        if when <= datetime.now(UTC):
+            return f"the server's renewal information (ARI) suggests renewing since {when}"
+        return None
 
     def obtain(self, cert: CertificateConfig, files: CertificateFiles) -> Material:
         try:

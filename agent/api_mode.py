@@ -17,14 +17,16 @@ from typing import Any
 
 import httpx
 
+from agent import logs
 from agent.config import AgentConfig, AuthConfig, CertificateConfig
 from agent.errors import PermanentError, ProfileMissing, TransientError
-from agent.files import Installed, Material
+from agent.files import CertificateFiles, Installed, Material
 from agent.keys import build_csr, generate_key, key_pem
 
 API = "/api/v1"
 TOKEN_MARGIN = 30.0  # seconds: log in again this long before the token expires
 USER_AGENT = "kms-agent/0.1"
+MAX_RENEWAL_LINKS = 20  # renewed-by links followed from the certificate on disk
 
 
 def http_client(config: AgentConfig) -> httpx.Client:
@@ -163,7 +165,16 @@ class RestClient:
         response = self.call("POST", f"{API}/cert-manager/certificates", body, what)
         if response.status_code == 404:
             raise ProfileMissing(f"{what}: {_message(response)}")
-        issued = self._check(response, what).get("certificate")
+        return self._material(self._check(response, what), what, local_key)
+
+    def renew(self, certificate_id: str) -> Material:
+        """POST .../certificates/<id>/renew: same profile and attributes, a fresh key."""
+        what = f"renew {certificate_id}"
+        path = f"{API}/cert-manager/certificates/{certificate_id}/renew"
+        return self._material(self._check(self.call("POST", path, None, what), what), what, None)
+
+    def _material(self, body: dict[str, Any], what: str, local_key: str | None) -> Material:
+        issued = body.get("certificate")
         if not isinstance(issued, dict) or not isinstance(issued.get("certificate"), str):
             raise PermanentError(f"{what}: the answer has no certificate")
         private_key = local_key if local_key is not None else issued.get("privateKey")
@@ -176,6 +187,35 @@ class RestClient:
             chain_pem=chain if isinstance(chain, str) else "",
             private_key_pem=private_key,
             certificate_id=certificate_id if isinstance(certificate_id, str) else None,
+        )
+
+    def _get(self, path: str, what: str) -> dict[str, Any]:
+        return self._check(self.call("GET", f"{API}/cert-manager/{path}", None, what), what)
+
+    def renewed_by_server(self, certificate_id: str) -> Material | None:
+        """The newest active certificate the server renewed `certificate_id` into (its
+        auto-renewal, or a renewal an operator asked for), with its key; None if none."""
+        newest: dict[str, Any] | None = None
+        ref = certificate_id
+        for _ in range(MAX_RENEWAL_LINKS):
+            record = self._get(f"certificates/{ref}", f"look up certificate {ref}")
+            following = record.get("renewedById")
+            if not isinstance(following, str):
+                break
+            ref = following
+            newest = self._get(f"certificates/{ref}", f"look up certificate {ref}")
+        if newest is None or newest.get("status") != "active":
+            return None
+        bundle = self._get(f"certificates/{newest['id']}/bundle", "fetch the renewed bundle")
+        key, pem = bundle.get("privateKey"), bundle.get("certificate")
+        if not isinstance(key, str) or not isinstance(pem, str):
+            return None
+        chain = bundle.get("certificateChain")
+        return Material(
+            certificate_pem=pem,
+            chain_pem=chain if isinstance(chain, str) else "",
+            private_key_pem=key,
+            certificate_id=str(newest["id"]),
         )
 
     def revoke(self, serial_hex: str, reason: str = "SUPERSEDED") -> None:
@@ -202,11 +242,38 @@ class RestEnroller:
     def check(self, cert: CertificateConfig) -> None:
         self.client.check_profile(cert.profile)
 
-    def obtain(self, cert: CertificateConfig, files: object) -> Material:
+    def obtain(self, cert: CertificateConfig, files: CertificateFiles) -> Material:
+        """api-managed with an unchanged configuration: the server's renew (the inventory
+        links the two certificates); otherwise, or when the server will not renew it, a
+        new issuance."""
+        current = files.current()
+        if (
+            cert.enrollment == "api-managed"
+            and current is not None
+            and current.certificate_id is not None
+            and current.meta.get("requestDigest") == cert.request_digest()
+        ):
+            try:
+                return self.client.renew(current.certificate_id)
+            except PermanentError as exc:
+                logs.warning(
+                    "certificate.renew_refused",
+                    f"the server would not renew {cert.name} ({exc}); issuing a new one",
+                    certificate=cert.name,
+                )
         return self.client.enroll(cert)
 
     def revoke(self, cert: CertificateConfig, old: Installed) -> None:
         self.client.revoke(old.serial_hex)
+
+    def server_renewed(self, cert: CertificateConfig, current: Installed) -> Material | None:
+        """api-managed only: the server holds the key, so it may have renewed it itself."""
+        if cert.enrollment != "api-managed" or current.certificate_id is None:
+            return None
+        return self.client.renewed_by_server(current.certificate_id)
+
+    def renewal_hint(self, cert: CertificateConfig, current: Installed) -> str | None:
+        return None
 
     def close(self) -> None:
         self.client.close()

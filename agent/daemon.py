@@ -31,7 +31,14 @@ from typing import Any, Protocol
 from agent import logs
 from agent.config import AgentConfig, CertificateConfig, ConfigError, check_paths, load_config
 from agent.errors import EnrollmentError, PermanentError, ProfileMissing, TransientError
-from agent.files import HOOK_PENDING, REVOKE_PENDING, CertificateFiles, Installed, check_owner
+from agent.files import (
+    HOOK_PENDING,
+    REVOKE_PENDING,
+    CertificateFiles,
+    Installed,
+    Material,
+    check_owner,
+)
 from agent.hooks import run_hook
 
 STATE_FILE = "agent-state.json"
@@ -41,8 +48,10 @@ class Enroller(Protocol):
     """How one certificate is obtained and revoked (REST or ACME)."""
 
     def check(self, cert: CertificateConfig) -> None: ...
-    def obtain(self, cert: CertificateConfig, files: CertificateFiles) -> Any: ...
+    def obtain(self, cert: CertificateConfig, files: CertificateFiles) -> Material: ...
     def revoke(self, cert: CertificateConfig, old: Installed) -> None: ...
+    def server_renewed(self, cert: CertificateConfig, current: Installed) -> Material | None: ...
+    def renewal_hint(self, cert: CertificateConfig, current: Installed) -> str | None: ...
     def close(self) -> None: ...
 
 
@@ -152,8 +161,8 @@ class Agent:
 
     def finish_pending(self, cert: CertificateConfig, files: CertificateFiles) -> None:
         """Run the post-renewal command and revoke the superseded certificate, if a renewal
-        (possibly of a killed run) left them to do. A failed revocation that may succeed
-        later raises TransientError and keeps its marker."""
+        (possibly of a killed run) left them to do. A revocation that may succeed later
+        keeps its marker and is tried again at the next check."""
         current = files.current()
         if current is None:
             return
@@ -166,6 +175,14 @@ class Agent:
             if old is not None:
                 try:
                     self.enroller(cert).revoke(cert, old)
+                except TransientError as exc:
+                    logs.warning(
+                        "certificate.revoke_postponed",
+                        f"could not revoke the superseded certificate of {cert.name} yet: {exc}",
+                        certificate=cert.name,
+                        serial=serial,
+                    )
+                    return
                 except PermanentError as exc:
                     logs.error(
                         "certificate.revoke_failed",
@@ -213,6 +230,21 @@ class Agent:
                 )
         files.clear(current, HOOK_PENDING)
 
+    def _server_side(
+        self, cert: CertificateConfig, current: Installed
+    ) -> tuple[Material | None, str | None]:
+        """What the server says about the certificate on disk: a renewal it made itself
+        (api-managed auto-renewal), or a reason to renew now (ACME ARI). A server that does
+        not answer says nothing: the agent's own schedule decides."""
+        enroller = self.enroller(cert)
+        try:
+            renewed = enroller.server_renewed(cert, current)
+            if renewed is not None:
+                return renewed, "the server renewed it (auto-renewal or an operator's renew)"
+            return None, enroller.renewal_hint(cert, current)
+        except EnrollmentError:
+            return None, None
+
     def check_certificate(self, cert: CertificateConfig, now: datetime) -> datetime:
         """One look at a certificate: obtain/renew if due, finish pending work; returns
         when to look again. Raises EnrollmentError when it could not get what it needed."""
@@ -220,6 +252,10 @@ class Agent:
         self.finish_pending(cert, files)
         reason = self.why_renew(cert, files, now)
         current = files.current()
+        material: Material | None = None
+        if current is not None and current.meta.get("requestDigest") == cert.request_digest():
+            material, hint = self._server_side(cert, current)
+            reason = hint or reason
         if reason is None and current is not None:
             if not files.outputs_complete(current):
                 files.install(
@@ -253,7 +289,8 @@ class Agent:
             enrollment=cert.enrollment,
             profile=cert.profile,
         )
-        material = self.enroller(cert).obtain(cert, files)
+        if material is None:
+            material = self.enroller(cert).obtain(cert, files)
         installed = files.install(
             material,
             digest=cert.request_digest(),

@@ -8,6 +8,7 @@ with cryptography: the key signs for the certificate, the chain leads to the ser
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -287,6 +288,10 @@ def test_api_managed_and_api_csr_issue_renew_and_run_the_hook_once_each(
     for old in managed_serials[:-1]:
         record = env.record(old)
         assert (record["status"], record["revocationReason"]) == ("revoked", "SUPERSEDED")
+    # renewals of an unchanged configuration go through the server's renew: linked records
+    for older, newer in itertools.pairwise(managed_serials[:-1]):
+        assert env.record(newer)["renewedFromId"] == env.record(older)["id"]
+    assert env.record(managed_serials[-1])["renewedFromId"] is None  # new names: a new issue
     latest = env.record(managed_serials[-1])
     assert latest["status"] == "active" and latest["metadata"] == {"owner": "agent-test"}
 
@@ -303,6 +308,32 @@ def test_api_managed_and_api_csr_issue_renew_and_run_the_hook_once_each(
     text = kms("cert-manager", "agent", "status", "--config", str(config),
                env={"AGENT_TEST_SECRET": env.client_secret}).stdout  # fmt: skip
     assert "NEXT RENEWAL" in text and managed_serials[-1] in text
+
+
+def test_api_managed_installs_the_renewal_the_server_made(env: Env, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    files = outputs(out, "auto")
+    cert = {
+        "name": "auto",
+        "profile": "default",
+        "common-name": "auto.agent.test",
+        "alt-names": ["auto.agent.test"],
+        "ttl": "1h",
+        "renew-before": "10m",
+        "file-output": files,
+    }
+    config = write_config(tmp_path / "agent.yaml", env, [cert])
+    with agent(config, env) as process:
+        process.wait_for(lambda: bool(issued_serials(process, "auto")), "first issuance")
+        first = issued_serials(process, "auto")[0]
+        renewed = kms_json("cert", "renew", first, *env.cli())  # as the server's scheduler does
+        process.wait_for(lambda: len(issued_serials(process, "auto")) >= 2, "the pick-up")
+        event = process.named("certificate.renewing", "auto")[-1]
+        assert "the server renewed it" in event["reason"]
+        assert issued_serials(process, "auto") == [first, renewed["serialNumber"]]
+    leaf = check_pair(env, files, ["auto.agent.test"])
+    assert format(leaf.serial_number, "x") == renewed["serialNumber"]
 
 
 def test_kill_9_during_renewals_leaves_a_consistent_pair(env: Env, tmp_path: Path) -> None:
