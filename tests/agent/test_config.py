@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agent.config import ConfigError, check_paths, load_config, parse_config
 from agent.durations import RenewBefore
@@ -215,3 +216,13 @@ def test_renew_before_by_period_and_by_share_of_lifetime() -> None:
     assert RenewBefore.parse("25%").renew_at(start, end) == end - timedelta(days=22.5)
     assert RenewBefore.parse("365d").renew_at(start, end) == start  # longer than the lifetime
     assert str(RenewBefore.parse("12h")) == "12h" and str(RenewBefore.parse("33%")) == "33%"
+
+
+def test_the_readme_example_is_a_valid_configuration() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Agent", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    env = {"KMS_AGENT_SECRET": "s", "WEB_P12_PASSWORD": "p", "KMS_AGENT_EAB_HMAC": "h"}
+    config = parse_config(yaml.safe_load(example), Path("/etc/kms-agent/agent.yaml"), env=env)
+    assert [c.enrollment for c in config.certificates] == ["api-csr", "acme"]
+    assert config.state_dir == Path("/var/lib/kms-agent")
