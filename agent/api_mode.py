@@ -19,7 +19,7 @@ import httpx
 
 from agent import logs
 from agent.config import AgentConfig, AuthConfig, CertificateConfig
-from agent.errors import PermanentError, ProfileMissing, TransientError
+from agent.errors import CredentialsRefused, PermanentError, ProfileMissing, TransientError
 from agent.files import CertificateFiles, Installed, Material
 from agent.keys import build_csr, generate_key, key_pem
 
@@ -96,6 +96,8 @@ class RestClient:
             f"{API}/auth/universal-auth/login",
             {"clientId": self.auth.client_id, "clientSecret": self.auth.client_secret},
         )
+        if response.status_code == 401:
+            raise CredentialsRefused(f"login refused: {_message(response)}")
         body = self._check(response, "login")
         token = body.get("accessToken")
         if not isinstance(token, str):

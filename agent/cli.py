@@ -10,6 +10,7 @@ certificate could not be obtained or renewed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -17,8 +18,8 @@ from pathlib import Path
 import click
 
 from agent import logs
-from agent.config import AgentConfig, ConfigError, load_config
-from agent.daemon import Agent
+from agent.config import AgentConfig, ConfigError, check_paths, load_config
+from agent.daemon import Agent, state_lock
 from agent.status import certificate_status, status_table
 
 _CONFIG = click.Path(dir_okay=False, path_type=Path)
@@ -58,8 +59,11 @@ def agent_group(ctx: click.Context, config_path: Path | None, once: bool) -> Non
     config = _load(config_path)
     logs.setup(config.log_format)
     agent = Agent(config)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(agent.close)
         try:
+            check_paths(config)
+            stack.enter_context(state_lock(config.state_dir))
             agent.preflight()
         except ConfigError as exc:
             raise AgentConfigError(f"{config.path}: {exc}") from None
@@ -68,8 +72,6 @@ def agent_group(ctx: click.Context, config_path: Path | None, once: bool) -> Non
                 ok = agent.run_once()
                 sys.exit(0 if ok else 1)
             agent.run_forever()
-    finally:
-        agent.close()
 
 
 @agent_group.command("status")

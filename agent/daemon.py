@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import fcntl
 import json
 import os
 import random
@@ -30,7 +31,13 @@ from typing import Any, Protocol
 
 from agent import logs
 from agent.config import AgentConfig, CertificateConfig, ConfigError, check_paths, load_config
-from agent.errors import EnrollmentError, PermanentError, ProfileMissing, TransientError
+from agent.errors import (
+    CredentialsRefused,
+    EnrollmentError,
+    PermanentError,
+    ProfileMissing,
+    TransientError,
+)
 from agent.files import (
     HOOK_PENDING,
     REVOKE_PENDING,
@@ -115,7 +122,7 @@ class Agent:
 
     def preflight(self) -> None:
         """ConfigError for what can be checked before the first request: paths, owners,
-        and (when the server answers) that each profile exists."""
+        and (when the server answers) the credentials and that each profile exists."""
         check_paths(self.config)
         for cert in self.config.certificates:
             check_owner(cert)
@@ -126,6 +133,8 @@ class Agent:
                 self.enroller(cert).check(cert)
             except ProfileMissing as exc:
                 raise ConfigError(f"{cert.where}.profile: {exc}") from None
+            except CredentialsRefused as exc:
+                raise ConfigError(f"auth.client-id: {exc}") from None
             except EnrollmentError as exc:
                 logs.warning(
                     "server.unchecked",
@@ -496,6 +505,30 @@ class Agent:
             self._wakeup = None
             os.close(read_end)
             os.close(write_end)
+
+
+LOCK_FILE = "agent.lock"
+
+
+@contextlib.contextmanager
+def state_lock(state_dir: Path) -> Iterator[None]:
+    """One agent per state directory: two would interleave their versions. ConfigError
+    naming the holder's pid when another agent (daemon or --once) has it."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise ConfigError(
+                f"state-dir: {state_dir} is in use by another agent (pid {holder})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def state_of(root: Path) -> dict[str, Any]:

@@ -23,3 +23,7 @@ class PermanentError(EnrollmentError):
 
 class ProfileMissing(PermanentError):
     """The server has no such profile."""
+
+
+class CredentialsRefused(PermanentError):
+    """The server refused the machine identity's credentials."""

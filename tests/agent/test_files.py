@@ -3,7 +3,9 @@ run's leftovers removed, and a key never installed beside a certificate it does 
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pwd
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,3 +144,17 @@ def test_leftovers_of_a_killed_run_are_removed(tmp_path: Path) -> None:
     files.prepare()
     assert sorted(p.name for p in files.root.iterdir()) == ["current", f"v{installed.version}"]
     assert files.current() == installed
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_owner_and_group_are_applied(tmp_path: Path) -> None:
+    cert = config_for(tmp_path, hook=False)
+    files_config = dataclasses.replace(cert.files, owner="nobody", group="0")
+    cert = dataclasses.replace(cert, files=files_config)
+    files = CertificateFiles(tmp_path / "state", cert)
+    files.install(material(), digest="d", previous=None, revoke_previous=False, event="issued")
+    nobody = pwd.getpwnam("nobody").pw_uid
+    for name in ("web.crt", "web.key", "web.p12"):
+        path = tmp_path / "out" / name
+        assert (os.stat(path).st_uid, os.stat(path).st_gid) == (nobody, 0)
+        assert os.lstat(path).st_uid == nobody  # the link too

@@ -332,6 +332,9 @@ def test_api_managed_installs_the_renewal_the_server_made(env: Env, tmp_path: Pa
         event = process.named("certificate.renewing", "auto")[-1]
         assert "the server renewed it" in event["reason"]
         assert issued_serials(process, "auto") == [first, renewed["serialNumber"]]
+        # one agent per state directory
+        second = run_bad(config, env)
+        assert f"is in use by another agent (pid {process.process.pid})" in second.stderr
     leaf = check_pair(env, files, ["auto.agent.test"])
     assert format(leaf.serial_number, "x") == renewed["serialNumber"]
 
@@ -356,7 +359,7 @@ def test_kill_9_during_renewals_leaves_a_consistent_pair(env: Env, tmp_path: Pat
     config = write_config(tmp_path / "agent.yaml", env, [cert])
     rng = random.Random(5)
     serials: set[str] = set()
-    for _ in range(5):
+    for _ in range(4):
         process = AgentProcess(config, env)
         try:
             process.wait_for(lambda: Path(files["certificate"]).exists(), "a certificate")
@@ -415,6 +418,11 @@ def test_server_down_in_the_renew_window_keeps_the_old_files_then_renews(
         check_pair(env, files, ["web.agent.test"])
         failures = [e for e in process.named("certificate.failed") if e["transient"]]
         assert all(e["kept"] == first for e in failures)
+        status = kms("cert-manager", "agent", "status", "--config", str(config), "--json",
+                     env={"AGENT_TEST_SECRET": env.client_secret})  # fmt: skip
+        (row,) = json.loads(status.stdout)
+        assert row["serialNumber"] == first and row["state"] == "renewal due"
+        assert "ConnectError" in row["lastError"]
         delays = [e["retryIn"] for e in failures]
         assert all(0.5 <= d <= 2.0 for d in delays), delays
         with running_server(data_dir, port=port) as server:
@@ -470,6 +478,38 @@ def test_bad_configurations_exit_2_with_one_line(
     result = run_bad(config, env)
     assert message in result.stderr
     assert not (tmp_path / "bad.crt").exists()
+
+
+def test_refused_credentials_exit_2_and_an_unreachable_server_fails_once(
+    env: Env, tmp_path: Path
+) -> None:
+    cert = {
+        "name": "x",
+        "profile": "default",
+        "common-name": "x.agent.test",
+        "file-output": outputs(tmp_path, "x"),
+    }
+    config = write_config(tmp_path / "agent.yaml", env, [cert])
+    refused = kms("cert-manager", "agent", "--config", str(config), "--once", check=False,
+                  env={"AGENT_TEST_SECRET": "wrong"})  # fmt: skip
+    assert refused.returncode == 2, refused
+    assert "auth.client-id: login refused: invalid client credentials" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+    config = write_config(
+        tmp_path / "agent.yaml",
+        env,
+        [cert],
+        server={"url": f"https://127.0.0.1:{free_port()}", "ca-bundle": str(env.server.ca_bundle)},
+        retry={"initial-delay": "1s", "max-delay": "1s", "attempts": 2},
+    )
+    down = kms("cert-manager", "agent", "--config", str(config), "--once", check=False,
+               env={"AGENT_TEST_SECRET": env.client_secret})  # fmt: skip
+    assert down.returncode == 1, down
+    events = [json.loads(line) for line in down.stderr.splitlines() if line.startswith("{")]
+    failed = [e for e in events if e["event"] == "certificate.failed"]
+    assert len(failed) == 2 and all(e["transient"] for e in failed)
+    assert not (tmp_path / "x.crt").exists()
 
 
 # --- ACME ------------------------------------------------------------------------------------
