@@ -18,8 +18,10 @@ from pathlib import Path
 import click
 
 from agent import logs
-from agent.config import AgentConfig, ConfigError, check_paths, load_config
-from agent.daemon import Agent, state_lock
+from agent.config import AgentConfig, ConfigError
+from agent.config_file import check_paths, load_config
+from agent.daemon import Agent
+from agent.state import state_lock
 from agent.status import certificate_status, status_table
 
 _CONFIG = click.Path(dir_okay=False, path_type=Path)
@@ -67,7 +69,7 @@ def agent_group(ctx: click.Context, config_path: Path | None, once: bool) -> Non
             agent.preflight()
         except ConfigError as exc:
             raise AgentConfigError(f"{config.path}: {exc}") from None
-        with agent.signals():
+        with agent.wakeup.installed():
             if once:
                 ok = agent.run_once()
                 sys.exit(0 if ok else 1)

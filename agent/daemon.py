@@ -14,23 +14,15 @@ then sleep until the next certificate is due or the check interval has passed.
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import fcntl
-import json
-import os
 import random
-import select
-import signal
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import FrameType
-from typing import Any, Protocol
+from typing import Protocol
 
 from agent import logs
-from agent.config import AgentConfig, CertificateConfig, ConfigError, check_paths, load_config
+from agent.config import AgentConfig, CertificateConfig, ConfigError
+from agent.config_file import check_paths, load_config
 from agent.errors import (
     CredentialsRefused,
     EnrollmentError,
@@ -47,8 +39,8 @@ from agent.files import (
     check_owner,
 )
 from agent.hooks import run_hook
-
-STATE_FILE = "agent-state.json"
+from agent.signals import Wakeup
+from agent.state import save_state
 
 
 class Enroller(Protocol):
@@ -104,8 +96,7 @@ class Agent:
         self.config = config
         self.enrollers: dict[str, Enroller] = {}
         self.schedules: dict[str, Schedule] = {}
-        self.stopping = False
-        self.reload_wanted = False
+        self.wakeup = Wakeup()
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -379,20 +370,14 @@ class Agent:
         self._save_state(cert)
 
     def _save_state(self, cert: CertificateConfig) -> None:
-        """What `status` shows besides the files: the next check and the last error."""
         schedule = self.schedules.get(cert.name)
-        root = CertificateFiles(self.config.state_dir, cert).root
-        if schedule is None or not root.is_dir():
-            return
-        data = {
-            "nextCheck": _iso(schedule.next_check),
-            "failures": schedule.failures,
-            "lastError": schedule.last_error,
-            "updatedAt": _iso(datetime.now(UTC)),
-        }
-        temporary = root / f".{STATE_FILE}.{os.getpid()}"
-        temporary.write_text(json.dumps(data))
-        os.replace(temporary, root / STATE_FILE)
+        if schedule is not None:
+            save_state(
+                CertificateFiles(self.config.state_dir, cert).root,
+                next_check=schedule.next_check,
+                failures=schedule.failures,
+                last_error=schedule.last_error,
+            )
 
     # --- the loops ---------------------------------------------------------------------------
 
@@ -408,7 +393,7 @@ class Agent:
                     ok = False
                     break
                 wait = self.schedules[cert.name].next_check - datetime.now(UTC)
-                if self._sleep(max(0.0, wait.total_seconds())):
+                if self.wakeup.sleep(max(0.0, wait.total_seconds())):
                     return False
         return ok
 
@@ -419,24 +404,24 @@ class Agent:
             certificates=[c.name for c in self.config.certificates],
             checkInterval=str(self.config.check_interval),
         )
-        while not self.stopping:
-            if self.reload_wanted:
-                self.reload_wanted = False
+        while not self.wakeup.stopping:
+            if self.wakeup.reload_wanted:
+                self.wakeup.reload_wanted = False
                 self.reload()
             now = datetime.now(UTC)
             for cert in self.config.certificates:
                 schedule = self.schedules.get(cert.name)
                 if schedule is None or schedule.next_check <= now:
                     self.step(cert, now)
-                if self.stopping or self.reload_wanted:
+                if self.wakeup.stopping or self.wakeup.reload_wanted:
                     break
-            if self.stopping or self.reload_wanted:
+            if self.wakeup.stopping or self.wakeup.reload_wanted:
                 continue
             wake = min(
                 (s.next_check for s in self.schedules.values()),
                 default=now + self.config.check_interval,
             )
-            self._sleep(max(0.05, (wake - datetime.now(UTC)).total_seconds()))
+            self.wakeup.sleep(max(0.05, (wake - datetime.now(UTC)).total_seconds()))
         logs.info("agent.stopped", "stopped")
 
     def reload(self) -> None:
@@ -458,82 +443,3 @@ class Agent:
             f"re-read {fresh.path}: {len(fresh.certificates)} certificate(s)",
             certificates=[c.name for c in fresh.certificates],
         )
-
-    # --- signals -----------------------------------------------------------------------------
-
-    _wakeup: int | None = None
-
-    def _sleep(self, seconds: float) -> bool:
-        """Sleep until the time has passed or a signal came; True when stopping."""
-        if self._wakeup is None:
-            with contextlib.suppress(InterruptedError):
-                select.select([], [], [], seconds)
-            return self.stopping
-        with contextlib.suppress(InterruptedError):
-            ready, _, _ = select.select([self._wakeup], [], [], seconds)
-            if ready:
-                with contextlib.suppress(BlockingIOError):
-                    os.read(self._wakeup, 512)
-        return self.stopping
-
-    @contextlib.contextmanager
-    def signals(self) -> Iterator[None]:
-        """SIGHUP -> reload, SIGTERM/SIGINT -> stop; a signal wakes the sleep at once."""
-        read_end, write_end = os.pipe()
-        os.set_blocking(read_end, False)
-        os.set_blocking(write_end, False)
-        previous_fd = signal.set_wakeup_fd(write_end)
-        self._wakeup = read_end
-
-        def on_hup(signum: int, frame: FrameType | None) -> None:
-            self.reload_wanted = True
-
-        def on_stop(signum: int, frame: FrameType | None) -> None:
-            self.stopping = True
-
-        old = {
-            signal.SIGHUP: signal.signal(signal.SIGHUP, on_hup),
-            signal.SIGTERM: signal.signal(signal.SIGTERM, on_stop),
-            signal.SIGINT: signal.signal(signal.SIGINT, on_stop),
-        }
-        try:
-            yield
-        finally:
-            for signum, handler in old.items():
-                signal.signal(signum, handler)
-            signal.set_wakeup_fd(previous_fd)
-            self._wakeup = None
-            os.close(read_end)
-            os.close(write_end)
-
-
-LOCK_FILE = "agent.lock"
-
-
-@contextlib.contextmanager
-def state_lock(state_dir: Path) -> Iterator[None]:
-    """One agent per state directory: two would interleave their versions. ConfigError
-    naming the holder's pid when another agent (daemon or --once) has it."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            raise ConfigError(
-                f"state-dir: {state_dir} is in use by another agent (pid {holder})"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
-
-
-def state_of(root: Path) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads((root / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data

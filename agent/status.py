@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.config import AgentConfig
-from agent.daemon import state_of
 from agent.files import HOOK_PENDING, REVOKE_PENDING, CertificateFiles
+from agent.state import state_of
 
 
 def _iso(moment: datetime) -> str:

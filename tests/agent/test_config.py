@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.config import ConfigError, check_paths, load_config, parse_config
+from agent.config import ConfigError
+from agent.config_file import check_paths, load_config, parse_config
 from agent.durations import RenewBefore
 
 

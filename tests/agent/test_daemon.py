@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from agent.acme_mode import AcmeEnroller
-from agent.config import load_config
+from agent.config_file import load_config
 from agent.daemon import Agent, backoff
 from agent.files import CertificateFiles
 from tests.agent.test_files import material

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from agent.config import CertificateConfig, parse_config
+from agent.config import CertificateConfig
+from agent.config_file import parse_config
 from agent.files import HOOK_PENDING, REVOKE_PENDING, CertificateFiles, Material
 from agent.keys import PrivateKey, generate_key, key_matches, key_pem, load_key
 
