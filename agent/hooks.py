@@ -1,7 +1,7 @@
 """The post-renewal command: `/bin/sh -c <command>` in its own process group, killed
 (the whole group) when it outlives its timeout. It learns what happened from the
-environment: KMS_AGENT_CERTIFICATE (the configured name), KMS_AGENT_EVENT (issued or
-renewed), KMS_AGENT_SERIAL, KMS_AGENT_NOT_AFTER and KMS_AGENT_CERT_DIR."""
+environment: KMS_AGENT_CERTIFICATE (the configured name), KMS_AGENT_EVENT (issued, renewed or
+rewritten), KMS_AGENT_SERIAL, KMS_AGENT_NOT_AFTER and KMS_AGENT_CERT_DIR."""
 
 from __future__ import annotations
 
