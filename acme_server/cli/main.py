@@ -11,6 +11,7 @@ from acme_server.cli.identity import identity_group
 from acme_server.cli.policy import policy_group
 from acme_server.cli.profile import profile_group
 from acme_server.cli.server import db_group, init_command, serve_command
+from agent.cli import cert_manager_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -28,6 +29,7 @@ cli.add_command(eab_group)
 cli.add_command(policy_group)
 cli.add_command(profile_group)
 cli.add_command(identity_group)
+cli.add_command(cert_manager_group)
 
 
 def main() -> None:
