@@ -38,6 +38,7 @@ from acme_server.services.profile_settings import (
     check_ttl,
     choice,
     choices,
+    policy_oids,
 )
 from policy.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
 from store import UNSET, Unset
@@ -61,7 +62,14 @@ ACME_KEYS = {
     "eabRequired": "eab_required",
     "allowIpIdentifiers": "allow_ip_identifiers",
 }
-DEFAULTS_KEYS = ("ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedKeyUsages")
+DEFAULTS_KEYS = (
+    "ttl",
+    "keyAlgorithm",
+    "hashAlgorithm",
+    "keyUsages",
+    "extendedKeyUsages",
+    "certificatePolicies",
+)
 
 
 def parse_enrollment(given: dict[str, Any], base: EnrollmentConfig) -> EnrollmentConfig:
@@ -99,6 +107,8 @@ def parse_defaults(given: dict[str, Any], base: Defaults) -> Defaults:
         changes["extended_key_usages"] = choices(
             ExtendedKeyUsage, ekus, "defaults.extendedKeyUsages"
         )
+    if (oids := member(given, "certificatePolicies", list, where=w)) is not None:
+        changes["certificate_policies"] = policy_oids(oids, "defaults.certificatePolicies")
     return replace(base, **changes)
 
 
