@@ -61,6 +61,10 @@ def load_csr(data: str | bytes) -> x509.CertificateSigningRequest:
             csr = x509.load_pem_x509_csr(text)
         else:
             csr = x509.load_der_x509_csr(raw)
+    except x509.InvalidVersion as exc:  # not a ValueError: found by tests/fuzz
+        raise BadCSR(
+            f"CSR version field {exc.parsed_version} is not valid: PKCS#10 has only 0 (v1)"
+        ) from exc
     except ValueError as exc:
         raise BadCSR(PEM_FORMAT_HINT) from exc
     _refuse_weak_hash(csr)
