@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit conformance bench clean
+.PHONY: run test lint typecheck unit fuzz conformance bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
+
+# The fuzz tests of tests/fuzz with FUZZ_FACTOR (tests/fuzz/conftest.py) times the examples
+# `make test` runs; they stop at the first 500 and print the input that caused it.
+fuzz: $(STAMP)
+	$(BIN)/pytest tests/fuzz --hypothesis-profile=fuzz -x $(PYTEST_ARGS)
 
 conformance: $(STAMP)
 	$(BIN)/pytest conformance $(PYTEST_ARGS)

@@ -16,12 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from josepy.jwk import JWK
 
 from acme_server.problems import bad_public_key, malformed
+from ca_core.errors import BadKey
+from ca_core.goodkey import BLOCKLISTED, EMPTY_BLOCKLIST, OFF_CURVE, KeyBlocklist, check_key
 
 AccountPublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
-# Baseline Requirements 6.1.5 and RFC 8555 6.2: RSA account keys of 2048 bits at least.
-MIN_RSA_BITS = 2048
-MAX_RSA_BITS = 8192
+# Key strength (Baseline Requirements 6.1.1.3, 6.1.5): ca_core.goodkey.
 ALLOWED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
@@ -54,13 +54,14 @@ def _thumbprint(members: dict[str, str]) -> str:
     return b64url_encode(hashlib.sha256(canonical).digest())
 
 
-def account_key_from_jwk(jwk: Any) -> AccountKey:
-    """Parse and vet a public JWK; malformed or weak keys become RFC 8555 problems."""
+def account_key_from_jwk(jwk: Any, blocklist: KeyBlocklist = EMPTY_BLOCKLIST) -> AccountKey:
+    """Parse and vet a public JWK; malformed or weak keys (ca_core.goodkey, and the
+    operator's `blocklist`) become RFC 8555 problems."""
     if not isinstance(jwk, dict):
         raise malformed("jwk must be a JSON object")
     kty = jwk.get("kty")
     if kty == "OKP":
-        return _okp(jwk)
+        return _okp(jwk, blocklist)
     if kty not in ("RSA", "EC"):
         raise bad_public_key(
             f"unsupported key type {kty!r}: use RSA, EC (P-256/384/521) or Ed25519"
@@ -73,23 +74,20 @@ def account_key_from_jwk(jwk: Any) -> AccountKey:
     try:
         parsed = JWK.from_json(jwk)
         public = parsed.key._wrapped  # type: ignore[attr-defined]  # josepy wraps the key
-    except (josepy.errors.DeserializationError, ValueError, TypeError, KeyError) as exc:
+    except ValueError as exc:
+        if kty == "EC" and "not on the curve" in str(exc):  # cryptography checks the point
+            raise bad_public_key(OFF_CURVE) from None
         raise malformed(f"invalid {kty} jwk: {exc}") from None
+    except (josepy.errors.DeserializationError, TypeError, KeyError) as exc:
+        raise malformed(f"invalid {kty} jwk: {exc}") from None
+    try:
+        check_key(public, blocklist)
+    except BadKey as exc:
+        raise bad_public_key(str(exc)) from None
     if isinstance(public, rsa.RSAPublicKey):
-        if not MIN_RSA_BITS <= public.key_size <= MAX_RSA_BITS:
-            raise bad_public_key(
-                f"RSA account keys must be {MIN_RSA_BITS} to {MAX_RSA_BITS} bits,"
-                f" not {public.key_size}"
-            )
-        if public.public_numbers().e != 65537:
-            raise bad_public_key("RSA account keys must use the public exponent 65537")
         numbers = public.public_numbers()
         members = {"e": _b64_int(numbers.e), "kty": "RSA", "n": _b64_int(numbers.n)}
     elif isinstance(public, ec.EllipticCurvePublicKey):
-        if public.curve.name not in ALLOWED_CURVES:
-            raise bad_public_key(
-                f"unsupported curve {public.curve.name}: use P-256, P-384 or P-521"
-            )
         point = public.public_numbers()
         size = (public.curve.key_size + 7) // 8
         members = {
@@ -103,7 +101,7 @@ def account_key_from_jwk(jwk: Any) -> AccountKey:
     return AccountKey(public_key=public, jwk=members, thumbprint=_thumbprint(members))
 
 
-def _okp(jwk: dict[str, Any]) -> AccountKey:
+def _okp(jwk: dict[str, Any], blocklist: KeyBlocklist) -> AccountKey:
     if jwk.get("crv") != "Ed25519":
         raise bad_public_key(f"unsupported OKP curve {jwk.get('crv')!r}: use Ed25519")
     if "d" in jwk:
@@ -113,5 +111,7 @@ def _okp(jwk: dict[str, Any]) -> AccountKey:
         public = ed25519.Ed25519PublicKey.from_public_bytes(raw)
     except (KeyError, ValueError, TypeError):
         raise malformed("invalid Ed25519 jwk: x must be 32 bytes of base64url") from None
+    if public in blocklist:
+        raise bad_public_key(BLOCKLISTED)
     members = {"crv": "Ed25519", "kty": "OKP", "x": jwk["x"]}
     return AccountKey(public_key=public, jwk=members, thumbprint=_thumbprint(members))

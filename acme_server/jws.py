@@ -5,7 +5,9 @@
 2. Protected header: alg in the allow-list (no `none`, no MACs), the nonce's shape, MAC and
    expiry (acme_server/nonces.py, no database work), `url` equal to the URL this request
    reached (built from the external base URL), exactly one of jwk/kid.
-3. The key: from `jwk` (vetted: RSA >= 2048, P-256/384/521, Ed25519) or the account named by
+3. The key: from `jwk` (vetted by ca_core.goodkey: RSA 2048/3072/4096 with e=65537 and no
+   small factor, close primes or ROCA fingerprint, P-256/384/521, Ed25519, not on the
+   operator's blocklist) or the account named by
    `kid` (which must exist in this profile and be valid).
 4. The signature, with cryptography on the key object.
 5. The nonce, used once across all processes (after the signature, so forgeries cost no
@@ -62,6 +64,7 @@ from acme_server.problems import (
     unauthorized,
 )
 from acme_server.urls import AcmeUrls
+from ca_core.goodkey import EMPTY_BLOCKLIST, KeyBlocklist
 from store import AccountRecord, NotFound, Store
 
 JOSE_JSON = "application/jose+json"
@@ -196,6 +199,7 @@ async def verify_post(
     urls: AcmeUrls,
     profile_id: str,
     auth: AuthMode,
+    blocklist: KeyBlocklist = EMPTY_BLOCKLIST,
 ) -> VerifiedPost:
     jws = parse_flattened(await read_body(request))
     header = jws.protected
@@ -217,7 +221,7 @@ async def verify_post(
     if auth == "jwk" and has_kid:
         raise malformed("this resource needs a JWS carrying the key (jwk), not a kid")
     if has_jwk:
-        key = account_key_from_jwk(header["jwk"])
+        key = account_key_from_jwk(header["jwk"], blocklist)
         verify_signature(alg, key.public_key, jws.signing_input, jws.signature)
         payload = decode_payload(jws)
         if not await store.use_nonce(nonce, nonce_expires):

@@ -60,6 +60,9 @@ class Settings:
     rate_limit_orders_per_hour: int = 300  # per account
     rate_limit_failed_validations_per_hour: int = 60  # per identifier
     rate_limit_requests_per_second: int = 200  # per client address, per process
+    # Known-compromised keys refused as account and CSR keys: a file of SPKI SHA-256 hex
+    # digests, one a line (ca_core/goodkey.py); read once when the server starts.
+    key_blocklist_file: Path | None = None
     # REST API
     access_token_ttl: str = "1h"  # noqa: S105 (a lifetime: a Bearer token from the login)
     # Server-driven renewal: how often the scheduler looks, the first retry's delay after a
@@ -222,6 +225,10 @@ def _validate(settings: Settings) -> None:
             parse_nameserver(settings.dns_resolver)
         except ValueError as exc:
             raise SettingsError(f"setting 'dns_resolver': {exc}") from None
+    if settings.key_blocklist_file is not None and not settings.key_blocklist_file.is_file():
+        raise SettingsError(
+            f"setting 'key_blocklist_file': {settings.key_blocklist_file} is not a readable file"
+        )
     if settings.database_url and not settings.database_url.startswith(
         ("sqlite", "postgresql", "postgres://")
     ):

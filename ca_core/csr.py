@@ -8,9 +8,11 @@ from typing import TypeVar
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import PublicKeyAlgorithmOID
 
 from ca_core.errors import BadCSR, BadKey, CAError
 from ca_core.extensions import extended_key_usages_of, key_usages_of
+from ca_core.goodkey import EMPTY_BLOCKLIST, OFF_CURVE, KeyBlocklist, check_key
 from ca_core.keys import PublicKey, key_algorithm_of
 from ca_core.names import general_names_to_sans, name_to_subject
 from ca_core.signing import hash_algorithm_of
@@ -59,9 +61,14 @@ def load_csr(data: str | bytes) -> x509.CertificateSigningRequest:
             csr = x509.load_pem_x509_csr(text)
         else:
             csr = x509.load_der_x509_csr(raw)
+    except x509.InvalidVersion as exc:  # not a ValueError: found by tests/fuzz
+        raise BadCSR(
+            f"CSR version field {exc.parsed_version} is not valid: PKCS#10 has only 0 (v1)"
+        ) from exc
     except ValueError as exc:
         raise BadCSR(PEM_FORMAT_HINT) from exc
     _refuse_weak_hash(csr)
+    _refuse_off_curve(csr)
     try:
         valid = csr.is_signature_valid
     except (UnsupportedAlgorithm, ValueError, TypeError) as exc:
@@ -71,13 +78,17 @@ def load_csr(data: str | bytes) -> x509.CertificateSigningRequest:
     return csr
 
 
-def csr_facts(csr: x509.CertificateSigningRequest) -> CsrFacts:
-    """Extract subject, SANs, key and requested usages; BadKey for an unsupported key."""
+def csr_facts(
+    csr: x509.CertificateSigningRequest, blocklist: KeyBlocklist = EMPTY_BLOCKLIST
+) -> CsrFacts:
+    """Extract subject, SANs, key and requested usages; BadKey for an unsupported or weak
+    key (ca_core.goodkey) or one on the operator's `blocklist`."""
     try:
         public_key = csr.public_key()
     except (UnsupportedAlgorithm, ValueError) as exc:
         raise BadKey(f"unsupported public key in CSR: {exc}") from exc
     key_algorithm = key_algorithm_of(public_key)
+    check_key(public_key, blocklist)
     if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         raise BadKey("unsupported public key in CSR")  # pragma: no cover
     try:
@@ -102,6 +113,20 @@ def csr_facts(csr: x509.CertificateSigningRequest) -> CsrFacts:
         key_usages=key_usages,
         extended_key_usages=ekus,
     )
+
+
+def _refuse_off_curve(csr: x509.CertificateSigningRequest) -> None:
+    """cryptography checks an EC point when it loads the key: say so before the signature
+    check (which would otherwise fail on the same point, less clearly)."""
+    try:
+        csr.public_key()
+    except ValueError as exc:
+        algorithm = getattr(csr, "public_key_algorithm_oid", None)  # not in the stubs yet
+        if algorithm == PublicKeyAlgorithmOID.EC_PUBLIC_KEY:
+            raise BadKey(OFF_CURVE) from exc
+        raise BadKey("the CSR's public key is invalid") from exc
+    except UnsupportedAlgorithm:
+        return  # csr_facts names the unsupported key
 
 
 def _refuse_weak_hash(csr: x509.CertificateSigningRequest) -> None:

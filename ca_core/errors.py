@@ -5,6 +5,7 @@ CAError            any refusal by the CA core
  +-- BadKey        a key of an unsupported type, size or curve, or unreadable key data
  +-- InvalidTTL    a validity period that is not "<positive whole number><unit>"
  +-- KEKError      a missing, malformed or wrong key-encryption key
+ +-- KeyBlocklistError  an unreadable or malformed blocklist of compromised keys
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class InvalidTTL(CAError):
 
 class KEKError(CAError):
     """The key-encryption key is missing, malformed, exposed or wrong."""
+
+
+class KeyBlocklistError(CAError):
+    """The operator's blocklist of compromised keys cannot be read or parsed."""

@@ -40,6 +40,24 @@ def authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdent
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
+def policy_oid(text: str) -> x509.ObjectIdentifier:
+    """A certificate policy OID in dotted form (RFC 5280 4.2.1.4), or CAError."""
+    parts = text.split(".")
+    if len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise CAError(f"invalid certificate policy OID {text!r}: expected a dotted OID")
+    try:
+        return x509.ObjectIdentifier(text)
+    except ValueError as exc:
+        raise CAError(f"invalid certificate policy OID {text!r}: {exc}") from None
+
+
+def certificate_policies(oids: Sequence[str]) -> x509.CertificatePolicies:
+    """RFC 5280 4.2.1.4: the policy OIDs, without qualifiers (BR 7.1.2.7.9)."""
+    return x509.CertificatePolicies(
+        [x509.PolicyInformation(policy_oid(oid), policy_qualifiers=None) for oid in oids]
+    )
+
+
 def crl_distribution_points(urls: Sequence[str]) -> x509.CRLDistributionPoints:
     """RFC 5280 4.2.1.13: one distribution point naming every URL."""
     names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(_url(u)) for u in urls]

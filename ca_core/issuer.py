@@ -11,6 +11,7 @@ from ca_core.errors import CAError
 from ca_core.extensions import (
     add_distribution,
     authority_key_identifier,
+    certificate_policies,
     extended_key_usage_extension,
     key_usage_extension,
     subject_key_identifier,
@@ -44,6 +45,7 @@ class LeafRequest:
     not_before: datetime
     crl_urls: tuple[str, ...] = ()
     aia_issuer_urls: tuple[str, ...] = ()
+    policy_oids: tuple[str, ...] = ()  # certificatePolicies, e.g. 2.23.140.1.2.1 (BR DV)
 
 
 def compute_not_after(request: LeafRequest, issuer_cert: x509.Certificate | None) -> datetime:
@@ -110,6 +112,8 @@ def _leaf_builder(request: LeafRequest, not_after: datetime) -> x509.Certificate
     if request.extended_key_usages:
         eku = extended_key_usage_extension(request.extended_key_usages)
         builder = builder.add_extension(eku, critical=False)
+    if request.policy_oids:
+        builder = builder.add_extension(certificate_policies(request.policy_oids), critical=False)
     if request.sans:
         # RFC 5280 4.2.1.6: critical when the subject is empty.
         general_names = sans_to_general_names(request.sans)

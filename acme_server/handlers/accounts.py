@@ -173,7 +173,7 @@ async def key_change(request: Request) -> JSONResponse:
         raise malformed("the inner JWS must not carry a nonce")
     if header.get("url") != req.post.url:
         raise malformed("the inner JWS url must equal the outer JWS url")
-    new_key = account_key_from_jwk(header["jwk"])
+    new_key = account_key_from_jwk(header["jwk"], req.services.key_blocklist)
     verify_signature(alg, new_key.public_key, inner.signing_input, inner.signature)
     body = decode_payload(inner) or {}
     if body.get("account") != req.urls.account(current.id):

@@ -38,6 +38,7 @@ from acme_server.services.revocation import revoke
 from ca_core.csr import CsrFacts, csr_facts, load_csr
 from ca_core.errors import BadCSR, BadKey, CAError
 from ca_core.export import certificates_pem
+from ca_core.goodkey import KeyBlocklist
 from ca_core.serials import serial_to_hex
 from policy.model import RequestMethod, RevocationReason, SanType, SubjectAttributes
 from store import CertificateRecord, NotFound, OrderRecord
@@ -61,7 +62,7 @@ def _spki(key: object) -> bytes:
     return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined,no-any-return]
 
 
-def _csr_facts(payload: dict[str, object] | None) -> CsrFacts:
+def _csr_facts(payload: dict[str, object] | None, blocklist: KeyBlocklist) -> CsrFacts:
     raw = (payload or {}).get("csr")
     if not isinstance(raw, str):
         raise malformed("finalize needs the CSR as base64url DER in csr")
@@ -70,7 +71,7 @@ def _csr_facts(payload: dict[str, object] | None) -> CsrFacts:
     except (ValueError, binascii.Error):
         raise bad_csr("the CSR is not base64url") from None
     try:
-        return csr_facts(load_csr(der))
+        return csr_facts(load_csr(der), blocklist)
     except BadKey as exc:
         raise bad_public_key(str(exc)) from None
     except (BadCSR, CAError) as exc:
@@ -110,7 +111,7 @@ async def finalize(request: Request) -> JSONResponse:
     status = order_status(order, now)
     if status != "ready":
         raise order_not_ready(f"the order is {status}, not ready")
-    facts = _csr_facts(req.post.payload)
+    facts = _csr_facts(req.post.payload, req.services.key_blocklist)
     if _spki(facts.public_key) == _spki(req.post.key.public_key):
         raise bad_csr("the CSR's public key must not be the account key")
     _check_names(facts, order)

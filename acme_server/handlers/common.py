@@ -49,6 +49,7 @@ async def verified(request: Request, auth: AuthMode) -> AcmeRequest:
         urls=urls,
         profile_id=profile.id,
         auth=auth,
+        blocklist=state.services.key_blocklist,
     )
     return AcmeRequest(state=state, profile=profile, urls=urls, post=post)
 

@@ -136,6 +136,7 @@ DEFAULTS = obj(
         "hashAlgorithm": enum(HashAlgorithm),
         "keyUsages": array(enum(KeyUsage)),
         "extendedKeyUsages": array(enum(ExtendedKeyUsage)),
+        "certificatePolicies": array({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"}),
     }
 )
 _PROFILE_FIELDS: dict[str, Any] = {

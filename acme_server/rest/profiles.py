@@ -41,6 +41,7 @@ from acme_server.services.profile_settings import (
     check_ttl,
     choice,
     choices,
+    policy_oids,
 )
 from policy.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
 from store import UNSET, Unset
@@ -65,7 +66,14 @@ ACME_KEYS = {
     "allowIpIdentifiers": "allow_ip_identifiers",
     "caaCheck": "caa_check",
 }
-DEFAULTS_KEYS = ("ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedKeyUsages")
+DEFAULTS_KEYS = (
+    "ttl",
+    "keyAlgorithm",
+    "hashAlgorithm",
+    "keyUsages",
+    "extendedKeyUsages",
+    "certificatePolicies",
+)
 
 
 def parse_enrollment(given: dict[str, Any], base: EnrollmentConfig) -> EnrollmentConfig:
@@ -108,6 +116,8 @@ def parse_defaults(given: dict[str, Any], base: Defaults) -> Defaults:
         changes["extended_key_usages"] = choices(
             ExtendedKeyUsage, ekus, "defaults.extendedKeyUsages"
         )
+    if (oids := member(given, "certificatePolicies", list, where=w)) is not None:
+        changes["certificate_policies"] = policy_oids(oids, "defaults.certificatePolicies")
     return replace(base, **changes)
 
 

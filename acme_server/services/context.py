@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acme_server.settings import Settings
+from ca_core.goodkey import EMPTY_BLOCKLIST, KeyBlocklist
 from ca_core.hierarchy import CAMaterial
 from ca_core.kek import KeyEncryptionKey, load_or_create_kek
 from store import Store, open_store
@@ -24,13 +25,19 @@ class Services:
     store: Store
     kek: KeyEncryptionKey
     ca_cache: dict[str, CAMaterial] = field(default_factory=dict)
+    key_blocklist: KeyBlocklist = EMPTY_BLOCKLIST  # settings.key_blocklist_file, read once
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         ensure_data_dir(settings.data_dir)
         kek = load_or_create_kek(settings.data_dir)
+        blocklist = (
+            EMPTY_BLOCKLIST
+            if settings.key_blocklist_file is None
+            else KeyBlocklist.load(settings.key_blocklist_file)
+        )
         store = await open_store(settings.database, migrate=migrate)
-        return cls(settings=settings, store=store, kek=kek)
+        return cls(settings=settings, store=store, kek=kek, key_blocklist=blocklist)
 
     async def close(self) -> None:
         await self.store.close()

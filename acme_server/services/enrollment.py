@@ -30,6 +30,7 @@ from acme_server.services.profiles import find_profile
 from ca_core.csr import csr_facts, load_csr
 from ca_core.errors import CAError
 from ca_core.extensions import key_usage_extension
+from ca_core.goodkey import KeyBlocklist
 from ca_core.names import general_names_to_sans, sans_to_general_names, subject_to_name
 from ca_core.ttl import format_ttl
 from policy import messages
@@ -187,7 +188,7 @@ def _attributes(spec: IssueSpec, signature: SignatureAlgorithm | None) -> dict[s
     }
 
 
-def _prepare(profile: ProfileRecord, request: EnrollRequest) -> _Prepared:
+def _prepare(profile: ProfileRecord, request: EnrollRequest, blocklist: KeyBlocklist) -> _Prepared:
     defaults = profile_defaults(profile)
     validity = parse_validity(request.ttl) if request.ttl else defaults.validity
     signature = (
@@ -220,7 +221,7 @@ def _prepare(profile: ProfileRecord, request: EnrollRequest) -> _Prepared:
                 "common name, alternative names, subject attributes and key algorithm"
             )
         try:
-            facts = csr_facts(load_csr(request.csr_pem))
+            facts = csr_facts(load_csr(request.csr_pem), blocklist)
         except CAError as exc:
             raise InvalidRequestError(str(exc)) from None
         spec = IssueSpec(
@@ -309,7 +310,7 @@ async def enroll(
     profile = await find_profile(services, request.profile_ref)
     if channel == "api" and not EnrollmentConfig.of(profile).api_enabled:
         raise InvalidRequestError(f"profile {profile.slug!r} does not allow API enrollment")
-    prepared = _prepare(profile, request)
+    prepared = _prepare(profile, request, services.key_blocklist)
     await _check_issuer(services, profile)
     found = await violations(services, profile, prepared)
     if found:

@@ -279,8 +279,9 @@ def _defaults_json(stored: Mapping[str, Any]) -> dict[str, Any]:
         ("hash_algorithm", "hashAlgorithm"),
         ("key_usages", "keyUsages"),
         ("extended_key_usages", "extendedKeyUsages"),
+        ("certificate_policies", "certificatePolicies"),
     ):
-        if key in stored:
+        if key in stored and (key != "certificate_policies" or stored[key]):
             shown[camel] = stored[key]
     return shown
 

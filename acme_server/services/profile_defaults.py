@@ -38,6 +38,7 @@ class ProfileDefaults:
     hash_algorithm: HashAlgorithm
     key_usages: frozenset[KeyUsage]
     extended_key_usages: frozenset[ExtendedKeyUsage]
+    certificate_policies: tuple[str, ...] = ()
 
 
 def profile_defaults(profile: ProfileRecord) -> ProfileDefaults:
@@ -53,4 +54,5 @@ def profile_defaults(profile: ProfileRecord) -> ProfileDefaults:
             parse_enum(ExtendedKeyUsage, v, "extended key usage")
             for v in d.get("extended_key_usages", [])
         ),
+        certificate_policies=tuple(str(v) for v in d.get("certificate_policies", [])),
     )

@@ -15,6 +15,8 @@ from typing import Any, Final, TypeVar
 
 from acme_server.services.errors import InvalidRequestError
 from acme_server.services.profile_defaults import parse_enum, parse_validity
+from ca_core.errors import CAError
+from ca_core.extensions import policy_oid
 from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
 from store import ProfileRecord
 
@@ -108,6 +110,9 @@ class Defaults:
         ExtendedKeyUsage.SERVER_AUTH,
         ExtendedKeyUsage.CLIENT_AUTH,
     )
+    # Dotted OIDs put in certificatePolicies; a publicly-shaped TLS profile names the CA/B
+    # Forum's reserved one, 2.23.140.1.2.1 (domain validated). Shown only when set.
+    certificate_policies: tuple[str, ...] = ()
 
     @classmethod
     def from_store(cls, stored: Mapping[str, Any]) -> Defaults:
@@ -132,25 +137,34 @@ class Defaults:
                 stored.get("extended_key_usages", base.extended_key_usages),
                 "defaults.extendedKeyUsages",
             ),
+            certificate_policies=policy_oids(
+                stored.get("certificate_policies", ()), "defaults.certificatePolicies"
+            ),
         )
 
     def to_store(self) -> dict[str, Any]:
-        return {
+        stored: dict[str, Any] = {
             "ttl": self.ttl,
             "key_algorithm": self.key_algorithm.value,
             "hash_algorithm": self.hash_algorithm.value,
             "key_usages": [u.value for u in self.key_usages],
             "extended_key_usages": [u.value for u in self.extended_key_usages],
         }
+        if self.certificate_policies:
+            stored["certificate_policies"] = list(self.certificate_policies)
+        return stored
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {
             "ttl": self.ttl,
             "keyAlgorithm": self.key_algorithm.value,
             "hashAlgorithm": self.hash_algorithm.value,
             "keyUsages": [u.value for u in self.key_usages],
             "extendedKeyUsages": [u.value for u in self.extended_key_usages],
         }
+        if self.certificate_policies:
+            shown["certificatePolicies"] = list(self.certificate_policies)
+        return shown
 
 
 def check_ttl(text: str, where: str) -> str:
@@ -162,6 +176,18 @@ def check_ttl(text: str, where: str) -> str:
 
 
 E = TypeVar("E", bound=Enum)
+
+
+def policy_oids(values: object, where: str) -> tuple[str, ...]:
+    """Dotted certificate policy OIDs, each checked, duplicates dropped."""
+    if not isinstance(values, list | tuple):
+        raise InvalidRequestError(f"{where} must be an array")
+    for i, value in enumerate(values):
+        try:
+            policy_oid(value if isinstance(value, str) else repr(value))
+        except CAError as exc:
+            raise InvalidRequestError(f"{where}[{i}]: {exc}") from None
+    return tuple(dict.fromkeys(str(v) for v in values))
 
 
 def choice(kind: type[E], value: object, where: str) -> E:

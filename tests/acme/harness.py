@@ -94,8 +94,12 @@ def server_settings(
     port: int,
     http01_port: int,
     nameserver: tuple[str, int],
+    *,
+    public_host: str = "127.0.0.1",
     **extra: Any,
 ) -> Settings:
+    """`public_host` names the server in every URL it publishes; a client reaching it under
+    another name than 127.0.0.1 connects to loopback itself (tests.support.loopback)."""
     return replace(
         Settings(),
         data_dir=data_dir,
@@ -103,7 +107,7 @@ def server_settings(
         host="127.0.0.1",
         port=port,
         plain_http=True,
-        external_url=f"http://127.0.0.1:{port}",
+        external_url=f"http://{public_host}:{port}",
         http01_port=http01_port,
         allow_private_validation=True,
         dns_resolver=f"{nameserver[0]}:{nameserver[1]}",
@@ -150,14 +154,17 @@ async def _initialise(settings: Settings) -> None:
 
 
 @contextmanager
-def acme_server(data_dir: Path, database_url: str = "", **extra: Any) -> Iterator[AcmeServer]:
+def acme_server(
+    data_dir: Path, database_url: str = "", *, public_host: str = "127.0.0.1", **extra: Any
+) -> Iterator[AcmeServer]:
     loop = BackgroundLoop()
     responder = loop.run(HTTP01Responder().__aenter__())
     dns = loop.run(DNSServer().__aenter__())
     port = free_port()
     settings = server_settings(
-        data_dir, database_url, port, responder.port, dns.nameserver, **extra
-    )
+        data_dir, database_url, port, responder.port, dns.nameserver, public_host=public_host,
+        **extra,
+    )  # fmt: skip
     loop.run(_initialise(settings))
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"

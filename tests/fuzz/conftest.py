@@ -1,0 +1,17 @@
+"""Hypothesis profiles of the fuzz tests: the normal run uses each test's own example count
+(a few thousand cases in all); `make fuzz` passes `--hypothesis-profile=fuzz`, which
+multiplies every count by FUZZ_FACTOR (tests/fuzz/strategies.py `examples`)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+FUZZ_FACTOR = 25
+BASE_EXAMPLES = 100  # hypothesis' own default max_examples
+
+settings.register_profile(
+    "fuzz",
+    max_examples=BASE_EXAMPLES * FUZZ_FACTOR,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
