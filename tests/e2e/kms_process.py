@@ -64,7 +64,11 @@ class RunningServer:
 
 @contextmanager
 def running_server(
-    data_dir: Path, *extra: str, database: str | None = None, port: int | None = None
+    data_dir: Path,
+    *extra: str,
+    database: str | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[RunningServer]:
     port = port or free_port()
     plain = "--plain-http" in extra
@@ -83,7 +87,13 @@ def running_server(
         args += ["--database", database]
     log_path = data_dir.parent / f"server-{port}.log"
     with log_path.open("w") as log_file:
-        process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            args,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
     scheme = "http" if plain else "https"
     server = RunningServer(
         base_url=f"{scheme}://localhost:{port}",
