@@ -29,7 +29,9 @@ from store import (
 HOUR = 3600.0
 TOKEN_BYTES = 32  # RFC 8555 8.1: at least 128 bits of entropy
 MAX_BACKDATE = timedelta(days=1)
-CHALLENGE_TYPES = ("http-01",)
+CHALLENGE_TYPES = ("http-01", "tls-alpn-01")
+# RFC 8738 section 7: IP identifiers are validated by http-01 and tls-alpn-01, never dns-01.
+IP_CHALLENGE_TYPES = frozenset({"http-01", "tls-alpn-01"})
 
 
 def order_status(order: OrderRecord, now: datetime) -> str:
@@ -198,6 +200,7 @@ async def new_order(request: Request) -> JSONResponse:
                 challenges=[
                     NewChallenge(type=t, token=secrets.token_urlsafe(TOKEN_BYTES))
                     for t in CHALLENGE_TYPES
+                    if identifier.type != "ip" or t in IP_CHALLENGE_TYPES
                 ],
             )
         )

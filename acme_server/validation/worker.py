@@ -24,6 +24,7 @@ from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.http01 import new_session, validate_http01
 from acme_server.validation.resolver import Resolver
+from acme_server.validation.tlsalpn01 import validate_tlsalpn01
 from store import ValidationJobRecord
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,15 @@ class ValidationWorker:
                 "status": 429,
             }
         try:
+            if challenge.type == "tls-alpn-01":
+                await validate_tlsalpn01(
+                    identifier_type=authz.identifier_type,
+                    identifier=authz.identifier_value,
+                    key_authorization=key_authorization,
+                    config=self.config,
+                    resolver=self.resolver,
+                )
+                return self._succeeded(challenge.id, identifier)
             if challenge.type != "http-01":
                 raise ValidationFailure(
                     "malformed", f"challenge type {challenge.type} is not supported"
@@ -168,7 +178,10 @@ class ValidationWorker:
                 },
             )
             return False, failure.to_problem()
+        return self._succeeded(challenge.id, identifier)
+
+    def _succeeded(self, challenge_id: str, identifier: str) -> tuple[bool, None]:
         log.info(
-            "validation succeeded", extra={"challenge": challenge.id, "identifier": identifier}
+            "validation succeeded", extra={"challenge": challenge_id, "identifier": identifier}
         )
         return True, None
