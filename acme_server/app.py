@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,6 +25,7 @@ from acme_server.scheduler import RenewalScheduler
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
 from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
+from acme_server.validation.netguard import IPAddress
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.worker import ValidationWorker
 from acme_server.webhooks import WebhookNotifier
@@ -33,9 +36,24 @@ log = logging.getLogger(__name__)
 def validation_config(settings: Settings) -> ValidationConfig:
     return ValidationConfig(
         http01_port=settings.http01_port,
+        tlsalpn01_port=settings.tlsalpn01_port,
         allowed_networks=PRIVATE_NETWORKS if settings.allow_private_validation else (),
+        own_addresses=own_addresses(settings),
         nameservers=(parse_nameserver(settings.dns_resolver),) if settings.dns_resolver else (),
+        max_concurrent=settings.validation_max_concurrent,
+        max_concurrent_per_account=settings.validation_max_concurrent_per_account,
     )
+
+
+def own_addresses(settings: Settings) -> tuple[IPAddress, ...]:
+    """The listen address and the external URL's host, where they are IP literals."""
+    found: list[IPAddress] = []
+    for text in (settings.host, urlsplit(settings.base_url).hostname or ""):
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(text)
+            if not address.is_unspecified and address not in found:
+                found.append(address)
+    return tuple(found)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:

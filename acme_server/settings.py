@@ -52,6 +52,9 @@ class Settings:
     http01_port: int = 80  # RFC 8555 8.3 says 80; a test or local-trial setting moves it
     dns_resolver: str = ""  # HOST:PORT of the nameserver validation uses; empty: the system's
     allow_private_validation: bool = False  # allow loopback/private validation targets
+    tlsalpn01_port: int = 443  # RFC 8737 section 3 says 443; a test setting moves it
+    validation_max_concurrent: int = 32  # validations in flight per server process
+    validation_max_concurrent_per_account: int = 4  # of those, per ACME account
     order_lifetime: str = "7d"
     authorization_lifetime: str = "7d"
     reuse_valid_authorizations: bool = True
@@ -220,6 +223,13 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("setting 'webhook_url': must start with http:// or https://")
     if not 0 < settings.http01_port < 65536:
         raise SettingsError(f"setting 'http01_port': {settings.http01_port} is not a TCP port")
+    if not 0 < settings.tlsalpn01_port < 65536:
+        raise SettingsError(
+            f"setting 'tlsalpn01_port': {settings.tlsalpn01_port} is not a TCP port"
+        )
+    for name in ("validation_max_concurrent", "validation_max_concurrent_per_account"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"setting {name!r}: must be at least 1")
     if settings.dns_resolver:
         try:
             parse_nameserver(settings.dns_resolver)

@@ -63,6 +63,12 @@ def init_command(
 @click.option(
     "--http01-port", type=int, default=None, help="Port HTTP-01 validation connects to (80)."
 )
+@click.option(
+    "--tlsalpn01-port",
+    type=int,
+    default=None,
+    help="Port TLS-ALPN-01 validation connects to (443).",
+)
 @click.option("--dns-resolver", default=None, help="HOST:PORT of the nameserver validation asks.")
 @click.option(
     "--allow-private-validation",
@@ -82,6 +88,7 @@ def serve_command(
     tls_key: Path | None,
     plain_http: bool | None,
     http01_port: int | None,
+    tlsalpn01_port: int | None,
     dns_resolver: str | None,
     allow_private_validation: bool | None,
 ) -> None:
@@ -98,6 +105,7 @@ def serve_command(
         tls_key=tls_key,
         plain_http=plain_http,
         http01_port=http01_port,
+        tlsalpn01_port=tlsalpn01_port,
         dns_resolver=dns_resolver,
         allow_private_validation=allow_private_validation,
     )

@@ -19,6 +19,7 @@ from acme_server.validation.config import ValidationConfig
 from acme_server.validation.dns01 import validate_dns01
 from acme_server.validation.http01 import validate_http01
 from acme_server.validation.resolver import Resolver
+from acme_server.validation.tlsalpn01 import validate_tlsalpn01
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,21 @@ async def _dns01(attempt: Attempt) -> None:
     )
 
 
-VALIDATORS: Final[Mapping[str, Validator]] = {"http-01": _http01, "dns-01": _dns01}
+async def _tlsalpn01(attempt: Attempt) -> None:
+    await validate_tlsalpn01(
+        identifier_type=attempt.identifier_type,
+        identifier=attempt.identifier,
+        key_authorization=attempt.key_authorization,
+        config=attempt.config,
+        resolver=attempt.resolver,
+    )
+
+
+VALIDATORS: Final[Mapping[str, Validator]] = {
+    "http-01": _http01,
+    "dns-01": _dns01,
+    "tls-alpn-01": _tlsalpn01,
+}
 
 # RFC 8555 section 7.1.3: a wildcard is validated by dns-01 only. RFC 8738 section 7: an IP
 # address is never validated by dns-01.

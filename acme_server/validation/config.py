@@ -15,6 +15,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # RFC 8555 section 8.3: the HTTP-01 request goes to port 80.
 HTTP01_PORT: Final = 80
+# RFC 8737 section 3: the TLS-ALPN-01 connection goes to port 443.
+TLSALPN01_PORT: Final = 443
 # RFC 8555 section 8.3 lets validation follow redirects; HTTPS targets use port 443 (RFC 9110
 # section 4.2.2).
 HTTPS_PORT: Final = 443
@@ -28,6 +30,11 @@ MAX_BODY_BYTES: Final = 4096
 # RFC 8555 section 8.2 lets the server retry; one attempt, DNS + every redirect, gets this.
 VALIDATION_TIMEOUT_S: Final = 10.0
 DNS_PORT: Final = 53  # RFC 1035 section 4.2
+# RFC 8555 section 8.2 leaves the pace to the server. A validation holds a socket and a task
+# for up to `timeout`; these bound how many a slow responder can tie up: in all per server
+# process, and per ACME account (so one account's slow responders cannot starve the rest).
+MAX_CONCURRENT_VALIDATIONS: Final = 32
+MAX_CONCURRENT_VALIDATIONS_PER_ACCOUNT: Final = 4
 
 LOOPBACK_NETWORKS: Final[tuple[IPNetwork, ...]] = (
     ipaddress.IPv4Network("127.0.0.0/8"),  # RFC 1122 section 3.2.1.3
@@ -49,16 +56,22 @@ PRIVATE_NETWORKS: Final[tuple[IPNetwork, ...]] = (
 class ValidationConfig:
     http01_port: int = HTTP01_PORT
     https_port: int = HTTPS_PORT
+    tlsalpn01_port: int = TLSALPN01_PORT
     # Private/loopback ranges the operator allow-lists; empty: only public addresses.
     allowed_networks: tuple[IPNetwork, ...] = ()
+    # The server's own public addresses (its listen and external URL addresses); refused like
+    # private ones unless allow-listed. Addresses of this host's interfaces are refused too.
+    own_addresses: tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] = ()
     # (address, port) of the nameservers to ask; empty: the system resolver.
     nameservers: tuple[tuple[str, int], ...] = ()
     timeout: float = VALIDATION_TIMEOUT_S  # seconds, total per validation attempt
     max_redirects: int = MAX_REDIRECTS
     max_body_bytes: int = MAX_BODY_BYTES
+    max_concurrent: int = MAX_CONCURRENT_VALIDATIONS  # per server process
+    max_concurrent_per_account: int = MAX_CONCURRENT_VALIDATIONS_PER_ACCOUNT
 
     def __post_init__(self) -> None:
-        for name in ("http01_port", "https_port"):
+        for name in ("http01_port", "https_port", "tlsalpn01_port"):
             port = getattr(self, name)
             if not _is_port(port):
                 raise ValueError(f"{name}: {port!r} is not a TCP port (1-65535)")
@@ -75,6 +88,9 @@ class ValidationConfig:
             raise ValueError(f"max_redirects: {self.max_redirects!r} is negative")
         if self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes: {self.max_body_bytes!r} is not positive")
+        for name in ("max_concurrent", "max_concurrent_per_account"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: {getattr(self, name)!r} is not positive")
 
     @classmethod
     def allowing_private(
@@ -82,6 +98,7 @@ class ValidationConfig:
         *,
         http01_port: int = HTTP01_PORT,
         https_port: int = HTTPS_PORT,
+        tlsalpn01_port: int = TLSALPN01_PORT,
         nameservers: tuple[tuple[str, int], ...] = (),
         timeout: float = VALIDATION_TIMEOUT_S,
         max_redirects: int = MAX_REDIRECTS,
@@ -91,6 +108,7 @@ class ValidationConfig:
         return cls(
             http01_port=http01_port,
             https_port=https_port,
+            tlsalpn01_port=tlsalpn01_port,
             allowed_networks=LOOPBACK_NETWORKS,
             nameservers=nameservers,
             timeout=timeout,

@@ -16,11 +16,19 @@ RFC 6890). IPv6 is public only inside 2000::/3 (RFC 4291 section 2.4, global uni
 IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96) forms are refused outright (a public
 host publishes an A record); for the allow-list they count as the IPv4 address they reach.
 A scoped IPv6 address (fe80::1%eth0) is refused whatever is allowed.
+
+The server's own addresses are refused too, even public ones (a client could otherwise make
+the CA talk to its own admin ports): those the operator names (ValidationConfig.own_addresses,
+from the listen address and the external URL) and any address of this host's interfaces,
+found by asking the kernel whether a socket can bind to it (unless the host allows binding
+to foreign addresses, net.ipv4.ip_nonlocal_bind, where that question says nothing).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import socket
 from typing import Final
 
 from acme_server.validation.config import IPNetwork, ValidationConfig
@@ -71,6 +79,9 @@ SPECIAL_IPV6: Final[tuple[tuple[ipaddress.IPv6Network, str], ...]] = (
 )
 GLOBAL_UNICAST_V6: Final = _V6("2000::/3")  # RFC 4291 section 2.4
 NAT64_PREFIX: Final = _V6("64:ff9b::/96")  # RFC 6052 section 2.1, well-known prefix
+# Reserved (RFC 1112) and discard-only (RFC 6666) addresses no host has: if one binds, the
+# host binds any address.
+_NEVER_LOCAL: Final = (ipaddress.IPv4Address("240.255.255.254"), ipaddress.IPv6Address("100::1"))
 
 
 def forbidden_reason(ip: IPAddress) -> str | None:
@@ -89,13 +100,55 @@ def check_address(ip: IPAddress, config: ValidationConfig) -> None:
         raise ValidationFailure(
             "rejectedIdentifier", f"refusing to contact {ip}: scoped (zone) address"
         )
+    if is_allowed(ip, config.allowed_networks):
+        return
     why = forbidden_reason(ip)
-    if why is None or is_allowed(ip, config.allowed_networks):
+    if why is None:
+        why = own_address_reason(ip, config)
+    if why is None:
         return
     raise ValidationFailure(
         "rejectedIdentifier",
         f"refusing to contact {ip}: {why} address, not in the allowed networks",
     )
+
+
+def own_address_reason(ip: IPAddress, config: ValidationConfig) -> str | None:
+    """Why `ip` is this server's own address, or None."""
+    if ip in config.own_addresses:
+        return "this server's own (configured)"
+    if is_local_address(ip):
+        return "this host's own (bound to one of its interfaces)"
+    return None
+
+
+def is_local_address(ip: IPAddress) -> bool:
+    """Is `ip` an address of one of this host's interfaces? (A bind to it succeeds.)"""
+    never_local = _NEVER_LOCAL[0] if ip.version == 4 else _NEVER_LOCAL[1]
+    if _binds(never_local):  # the host binds foreign addresses: bind tells nothing
+        return False
+    return _binds(ip)
+
+
+@functools.lru_cache(maxsize=2)
+def _binds_anything(ip: IPAddress) -> bool:
+    return _bind_works(ip)
+
+
+def _binds(ip: IPAddress) -> bool:
+    if ip in _NEVER_LOCAL:
+        return _binds_anything(ip)
+    return _bind_works(ip)
+
+
+def _bind_works(ip: IPAddress) -> bool:
+    family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.bind((str(ip), 0))
+    except OSError:  # EADDRNOTAVAIL: not ours; EAFNOSUPPORT: no IPv6 here
+        return False
+    return True
 
 
 def is_allowed(ip: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:

@@ -179,7 +179,10 @@ class ValidationWorker:
                 },
             )
             return False, failure.to_problem()
+        return self._succeeded(challenge.id, identifier)
+
+    def _succeeded(self, challenge_id: str, identifier: str) -> tuple[bool, None]:
         log.info(
-            "validation succeeded", extra={"challenge": challenge.id, "identifier": identifier}
+            "validation succeeded", extra={"challenge": challenge_id, "identifier": identifier}
         )
         return True, None

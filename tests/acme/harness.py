@@ -23,6 +23,7 @@ from acme_server.settings import Settings
 from tests.e2e.kms_process import free_port
 from tests.support.dns_server import DNSServer
 from tests.support.http01_responder import HTTP01Responder
+from tests.support.tlsalpn_responder import TLSALPNResponder
 
 T = TypeVar("T")
 
@@ -50,6 +51,7 @@ class AcmeServer:
     responder: HTTP01Responder
     dns: DNSServer
     loop: BackgroundLoop
+    tls: TLSALPNResponder | None = None  # the TLS-ALPN-01 responder validation reaches
 
     @property
     def directory_url(self) -> str:
@@ -160,7 +162,9 @@ def acme_server(
     loop = BackgroundLoop()
     responder = loop.run(HTTP01Responder().__aenter__())
     dns = loop.run(DNSServer().__aenter__())
+    tls = loop.run(TLSALPNResponder().__aenter__())
     port = free_port()
+    extra.setdefault("tlsalpn01_port", tls.port)
     settings = server_settings(
         data_dir, database_url, port, responder.port, dns.nameserver, public_host=public_host,
         **extra,
@@ -174,13 +178,19 @@ def acme_server(
     try:
         _wait_started(server, serving)
         yield AcmeServer(
-            base_url=settings.base_url, settings=settings, responder=responder, dns=dns, loop=loop
+            base_url=settings.base_url,
+            settings=settings,
+            responder=responder,
+            dns=dns,
+            loop=loop,
+            tls=tls,
         )
     finally:
         server.should_exit = True
         serving.result(30)
         loop.run(responder.__aexit__(None, None, None))
         loop.run(dns.__aexit__(None, None, None))
+        loop.run(tls.__aexit__(None, None, None))
         loop.close()
 
 
