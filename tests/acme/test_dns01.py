@@ -119,7 +119,7 @@ def test_s7_1_3_wildcard_offers_only_dns01_and_issues(
     wild, base = by_wildcard[True], by_wildcard[False]
     assert wild["identifier"] == {"type": "dns", "value": "wild.dns01.test"}
     assert [c["type"] for c in wild["challenges"]] == ["dns-01"]
-    assert {c["type"] for c in base["challenges"]} == {"http-01", "dns-01"}
+    assert {c["type"] for c in base["challenges"]} == {"http-01", "dns-01", "tls-alpn-01"}
     assert "wildcard" not in base
     # Both authorizations are answered at the same name: two TXT values there at once.
     authorize(server, account, order, challenge_type="dns-01")
