@@ -182,7 +182,7 @@ def test_secrets_never_appear_in_the_logs_of_a_full_run(
         time.sleep(0.5)  # let the last lines reach the log file
 
     server_log = server.log_path.read_bytes()
-    assert b'"level": "debug"' in server_log  # DEBUG logging was on: there is a lot to search
+    assert b'"level":"debug"' in server_log  # DEBUG logging was on: there is a lot to search
     assert b"/api/v1/auth/universal-auth/login" in server_log  # requests were logged
     # The search finds what is there: the account id is logged with the issuance.
     assert account_url.rsplit("/", 1)[-1].encode() in server_log
