@@ -3,6 +3,7 @@ taken up again by another (DESIGN.md, "How a request flows", step 3).
 
     queued --claim--> running --finish--> done
                       running --retry--> queued (run_after, last_error)
+                      running --defer--> queued (run_after; the claim's attempt undone)
                       running, lease expired --claim (another worker)--> running
 
 `start_challenge` enqueues. A job is claimable when queued and due (run_after <= now),
@@ -38,6 +39,12 @@ _FINISH = Sql(
 _RETRY = Sql(
     "UPDATE validation_jobs SET status = 'queued', claimed_by = NULL, claimed_until = NULL, "
     "run_after = :run_after, last_error = :last_error, updated_at = :at "
+    "WHERE id = :id AND status = 'running' AND claimed_by = :worker_id"
+)
+_DEFER = Sql(
+    "UPDATE validation_jobs SET status = 'queued', claimed_by = NULL, claimed_until = NULL, "
+    "run_after = :run_after, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+    "updated_at = :at "
     "WHERE id = :id AND status = 'running' AND claimed_by = :worker_id"
 )
 _COUNT_PENDING = Sql("SELECT count(*) FROM validation_jobs WHERE status <> 'done'")
@@ -107,6 +114,21 @@ class ValidationJobQueries(StoreBase):
         return await self._release(
             _RETRY, job_id, worker_id, now, {"run_after": due, "last_error": error}
         )
+
+    async def defer_validation_job(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        run_after: datetime,
+        now: datetime | None = None,
+    ) -> bool:
+        """running -> queued, due again at `run_after`, as if never claimed: the attempt
+        the claim counted is taken back and last_error is kept. For a worker that claimed a
+        job it may not start yet (its account is at its concurrency bound). Only while
+        claimed by `worker_id`; False otherwise; NotFound for a missing job."""
+        due = require_utc(run_after, "run_after")
+        return await self._release(_DEFER, job_id, worker_id, now, {"run_after": due})
 
     async def _release(
         self,

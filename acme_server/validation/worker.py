@@ -4,6 +4,13 @@ Any server process can claim any job (row locks on PostgreSQL, the single writer
 A claim is a lease: if the process dies mid-validation the lease runs out and another worker
 takes the job again. A challenge POST in this process wakes the worker at once; otherwise it
 polls, which also picks up jobs queued by other processes.
+
+Two bounds keep slow or hostile responders from exhausting a process: at most
+config.max_concurrent validations run in it at once (it claims no more than that), and at
+most config.max_concurrent_per_account of them for one ACME account. A job whose account is
+at its bound goes back to the queue, uncounted (`defer_validation_job`), and is taken again
+a moment later, so one account's hundred challenges never hold every slot while another
+account's challenge waits.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import contextlib
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -26,16 +34,25 @@ from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.http01 import new_session
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.waiters import ValidationWaiters
-from store import ValidationJobRecord
+from store import AccountRecord, AuthorizationRecord, ChallengeRecord, ValidationJobRecord
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5
 LEASE = timedelta(seconds=60)
-MAX_CONCURRENT = 32  # validations in flight per process
+DEFER_DELAY = timedelta(milliseconds=250)  # a job deferred for its account's bound
 MAX_ATTEMPTS = 3  # for unexpected errors; a validation failure is an answer, not an error
 RETRY_BACKOFF = timedelta(seconds=2)
 FAILED_VALIDATIONS_WINDOW = 3600.0
+
+Outcome = tuple[bool, dict[str, object] | None]  # (valid, the error problem if not)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    challenge: ChallengeRecord
+    authz: AuthorizationRecord
+    account: AccountRecord
 
 
 class ValidationWorker:
@@ -55,7 +72,7 @@ class ValidationWorker:
         self.limiter = limiter
         self.waiters = waiters or ValidationWaiters()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._per_account: dict[str, int] = {}  # account id -> validations running here
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
@@ -88,7 +105,7 @@ class ValidationWorker:
             self._session = None
 
     async def _claim(self) -> int:
-        free = MAX_CONCURRENT - len(self._tasks)
+        free = self.config.max_concurrent - len(self._tasks)
         if free <= 0:
             await asyncio.sleep(0.05)
             return 0
@@ -104,8 +121,20 @@ class ValidationWorker:
     async def _process(self, job: ValidationJobRecord) -> None:
         store = self.services.store
         try:
-            async with self._slots:
-                valid, error = await self._validate(job)
+            loaded = await self._load(job)
+            if isinstance(loaded, tuple):
+                valid, error = loaded
+            else:
+                account_id = loaded.account.id
+                if not self._take_account_slot(account_id):
+                    await store.defer_validation_job(
+                        job.id, worker_id=self.worker_id, run_after=datetime.now(UTC) + DEFER_DELAY
+                    )
+                    return
+                try:
+                    valid, error = await self._validate(loaded)
+                finally:
+                    self._release_account_slot(account_id)
             await store.record_validation(
                 job.challenge_id, valid=valid, error=error, now=datetime.now(UTC)
             )
@@ -132,13 +161,33 @@ class ValidationWorker:
                     error=type(exc).__name__,
                 )
 
-    async def _validate(self, job: ValidationJobRecord) -> tuple[bool, dict[str, object] | None]:
+    def _take_account_slot(self, account_id: str) -> bool:
+        running = self._per_account.get(account_id, 0)
+        if running >= self.config.max_concurrent_per_account:
+            return False
+        self._per_account[account_id] = running + 1
+        return True
+
+    def _release_account_slot(self, account_id: str) -> None:
+        left = self._per_account[account_id] - 1
+        if left:
+            self._per_account[account_id] = left
+        else:
+            del self._per_account[account_id]
+
+    async def _load(self, job: ValidationJobRecord) -> _Work | Outcome:
+        """What validating the job needs, or the outcome already recorded (a job resumed
+        after its challenge was decided)."""
         store = self.services.store
         challenge = await store.get_challenge(job.challenge_id)
         if challenge.status != "processing":
             return challenge.status == "valid", challenge.error
         authz = await store.get_authorization(challenge.authorization_id)
         account = await store.get_account(authz.account_id)
+        return _Work(challenge, authz, account)
+
+    async def _validate(self, work: _Work) -> Outcome:
+        challenge, authz, account = work.challenge, work.authz, work.account
         key_authorization = f"{challenge.token}.{account.jwk_thumbprint}"
         identifier = f"{authz.identifier_type}:{authz.identifier_value}"
         failures = self.limiter.count(

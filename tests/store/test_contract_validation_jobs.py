@@ -138,6 +138,23 @@ async def test_retry_requeues_with_the_error(store: Store) -> None:
     assert (again.id, again.attempts, again.last_error) == (job.id, 2, "connection refused")
 
 
+async def test_defer_requeues_without_counting_the_attempt(store: Store) -> None:
+    await enqueue(store, 1)
+    (job,) = await store.claim_validation_jobs(worker_id="w", limit=1, lease=LEASE, now=NOW)
+    later = NOW + timedelta(seconds=1)
+
+    assert await store.defer_validation_job(job.id, worker_id="other", run_after=later) is False
+    assert await store.defer_validation_job(job.id, worker_id="w", run_after=later) is True
+    assert await store.defer_validation_job(job.id, worker_id="w", run_after=later) is False
+
+    queued = await store.get_validation_job(job.id)
+    assert (queued.status, queued.run_after, queued.attempts) == ("queued", later, 0)
+    assert (queued.claimed_by, queued.claimed_until, queued.last_error) == (None, None, None)
+    assert await store.claim_validation_jobs(worker_id="w", limit=1, lease=LEASE, now=NOW) == []
+    (again,) = await store.claim_validation_jobs(worker_id="w2", limit=1, lease=LEASE, now=later)
+    assert (again.id, again.attempts) == (job.id, 1)
+
+
 async def test_purge_deletes_only_finished_jobs(store: Store) -> None:
     await enqueue(store, 3)
     first, second = await store.claim_validation_jobs(worker_id="w", limit=2, lease=LEASE, now=NOW)
@@ -159,3 +176,5 @@ async def test_unknown_jobs_are_not_found(store: Store) -> None:
         await store.finish_validation_job(missing, worker_id="w")
     with pytest.raises(NotFound, match="validation job"):
         await store.retry_validation_job(missing, worker_id="w", run_after=NOW, error="x")
+    with pytest.raises(NotFound, match="validation job"):
+        await store.defer_validation_job(missing, worker_id="w", run_after=NOW)

@@ -6,8 +6,10 @@
         web.reply("/slow", Reply(body=b"x" * 100, trickle=0.2))   # one byte per 0.2 s
         web.reply("/big", Reply(size=10_000_000))          # streams 10 MB
         web.reply("/gone", Reply(status=404))
+        web.reply("/late", Reply(body=b"ok", delay=0.5))     # answers after 0.5 s
 
-Anything else is 404. `requests` records each request (path, Host header, User-Agent) and,
+Anything else is 404. `requests` records each request (path, Host header, User-Agent, and
+when it arrived and was answered, by time.monotonic(), for concurrency checks) and,
 with tls=True (a fresh self-signed certificate), `server_names` the TLS SNI of each
 handshake. host= binds another loopback address (127.0.0.2, ...) and port= a chosen port,
 so two responders can stand for one name's two addresses.
@@ -20,8 +22,9 @@ import datetime
 import ipaddress
 import ssl
 import tempfile
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -44,6 +47,7 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     trickle: float | None = None  # seconds between single bytes of `body` (slow loris)
     size: int | None = None  # stream this many bytes, no Content-Length (huge body)
+    delay: float | None = None  # seconds before answering at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,22 @@ class SeenRequest:
     path: str
     host: str | None
     user_agent: str | None
+    arrived: float = 0.0  # time.monotonic()
+    answered: float | None = None  # when the reply was sent; None if it never was
+
+
+def most_at_once(requests: list[SeenRequest]) -> int:
+    """The largest number of these requests that were being answered at the same moment."""
+    events = sorted(
+        (moment, step)
+        for seen in requests
+        for moment, step in ((seen.arrived, 1), (seen.answered or float("inf"), -1))
+    )
+    running = peak = 0
+    for _, step in events:  # an answer at the same moment as an arrival counts first
+        running += step
+        peak = max(peak, running)
+    return peak
 
 
 class HTTP01Responder:
@@ -106,14 +126,25 @@ class HTTP01Responder:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(
-            SeenRequest(
-                request.path, request.headers.get("Host"), request.headers.get("User-Agent")
-            )
+        seen = SeenRequest(
+            request.path,
+            request.headers.get("Host"),
+            request.headers.get("User-Agent"),
+            arrived=time.monotonic(),
         )
+        index = len(self.requests)
+        self.requests.append(seen)
+        try:
+            return await self._answer(request)
+        finally:
+            self.requests[index] = replace(seen, answered=time.monotonic())
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         reply = self._replies.get(request.path)
         if reply is None:
             return web.Response(status=404, text="no such token")
+        if reply.delay is not None:
+            await asyncio.sleep(reply.delay)
         if reply.trickle is None and reply.size is None:
             return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
         response = web.StreamResponse(status=reply.status, headers=reply.headers)
