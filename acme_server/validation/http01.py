@@ -10,6 +10,8 @@ authorization. What may be contacted is decided here, not by aiohttp:
   answer that changes between check and connect (DNS rebinding) cannot redirect the fetch.
 - each redirect target is parsed, limited (scheme, port, count) and resolved and checked
   again as a new host.
+- the address each socket actually reached is read back from it and must be the checked one
+  (and pass netguard again), in case anything between us and the kernel had other ideas.
 - the whole validation (DNS, connects, redirects, body) is bounded by config.timeout, and
   at most config.max_body_bytes of the body are read.
 
@@ -26,6 +28,7 @@ Failures, by RFC 8555 section 6.7 type:
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
 import ssl
@@ -34,6 +37,7 @@ from typing import Final
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.connector import Connection
 
 from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure, quoted
@@ -101,6 +105,7 @@ def new_session() -> aiohttp.ClientSession:
         trust_env=False,
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=None),
+        request_class=_PeerCheckedRequest,
     )
 
 
@@ -231,6 +236,43 @@ async def _request(
                 "needs 200 with the key authorization",
             )
         return await _read_capped(response, config.max_body_bytes, target)
+
+
+def check_peer(peer: object, address: IPAddress) -> None:
+    """Defence in depth: the address a socket actually reached (its `peername`) must be the
+    checked `address` it was opened for; "connection" failure otherwise, also when the peer
+    cannot be read."""
+    if not isinstance(peer, tuple) or not peer or not isinstance(peer[0], str):
+        raise ValidationFailure(
+            "connection", f"the connection to {address} closed before its peer could be checked"
+        )
+    try:
+        reached = ipaddress.ip_address(peer[0].partition("%")[0])
+    except ValueError:
+        raise ValidationFailure(
+            "connection", f"the connection to {address} reached no IP address"
+        ) from None
+    if reached != address:
+        raise ValidationFailure(
+            "connection", f"the connection meant for {address} reached {reached} instead"
+        )
+
+
+class _PeerCheckedRequest(aiohttp.ClientRequest):
+    """A request that, once connected and before anything is sent, checks that the socket
+    reached the IP literal of its URL (the address netguard passed)."""
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        transport = conn.transport
+        peer = None if transport is None else transport.get_extra_info("peername")
+        try:
+            address = ipaddress.ip_address(self.url.host or "")
+        except ValueError:
+            raise ValidationFailure(
+                "connection", "validation only connects to checked IP addresses"
+            ) from None
+        check_peer(peer, address)
+        return await super().send(conn)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int, target: Target) -> bytes:
