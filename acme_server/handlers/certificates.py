@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from acme_server.handlers.caa import check_order_caa
 from acme_server.handlers.common import AcmeRequest, acme_json, link, verified
 from acme_server.handlers.orders import order_json, order_status, owned_order
+from acme_server.handlers.ownership import account_may_act_on
 from acme_server.handlers.renewal_info import issue_for_order
 from acme_server.jwk import b64url_decode
 from acme_server.problems import (
@@ -256,30 +257,8 @@ async def _authorize_revocation(
         if _spki(cert.public_key()) != _spki(req.post.key.public_key):
             raise unauthorized("the JWS key is not the certificate's key")
         return
-    account = req.post.account
-    orders = await req.services.store.find_orders_by_certificate(record.id)
-    if any(o.account_id == account.id for o in orders):
-        return
-    refused = unauthorized(
-        "the account neither ordered this certificate nor holds authorizations for all its names"
-    )
-    # RFC 8555 7.6: authorizations for *every* identifier; an empty set proves nothing, and
-    # names ACME cannot authorize (email, URI) can never be covered.
-    kinds = {SanType.DNS.value: "dns", SanType.IP.value: "ip"}
-    if not record.sans or any(san["type"] not in kinds for san in record.sans):
-        raise refused
-    now = datetime.now(UTC)
-    for san in record.sans:
-        kind = kinds[san["type"]]
-        value = san["value"]
-        wildcard = kind == "dns" and value.startswith("*.")
-        found = await req.services.store.find_reusable_authorization(
-            account_id=account.id,
-            identifier_type=kind,
-            identifier_value=value[2:] if wildcard else value,
-            wildcard=wildcard,
-            now=now,
-            statuses=("valid",),
+    if not await account_may_act_on(req.services, req.post.account.id, record, datetime.now(UTC)):
+        raise unauthorized(
+            "the account neither ordered this certificate nor holds authorizations for all "
+            "its names"
         )
-        if found is None:
-            raise refused

@@ -23,15 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from acme_server.handlers.common import AcmeRequest, profile_of, rfc3339
+from acme_server.handlers.ownership import account_may_act_on, identifiers_of
 from acme_server.identifiers import Identifier
 from acme_server.problems import AcmeProblem, malformed, unauthorized
 from acme_server.services import ari
 from acme_server.services.context import Services
 from acme_server.services.errors import AlreadyRenewedError, InvalidRequestError, NotFoundError
 from acme_server.services.issuance import IssuedCertificate, IssueSpec, issue
-from store import CertificateRecord, OrderRecord, ProfileRecord
-
-_SAN_TO_IDENTIFIER = {"dns_name": "dns", "ip_address": "ip"}
+from store import OrderRecord, ProfileRecord
 
 
 def already_replaced(detail: str) -> AcmeProblem:
@@ -54,32 +53,6 @@ async def renewal_info(request: Request) -> JSONResponse:
     return JSONResponse(body, headers={"Retry-After": str(ari.retry_after(window, now))})
 
 
-def _identifiers_of(record: CertificateRecord) -> set[tuple[str, str]]:
-    return {
-        (_SAN_TO_IDENTIFIER[s["type"]], s["value"].lower())
-        for s in record.sans
-        if s["type"] in _SAN_TO_IDENTIFIER
-    }
-
-
-async def _authorized_for_all(
-    services: Services, account_id: str, names: set[tuple[str, str]], now: datetime
-) -> bool:
-    for kind, value in names:
-        wildcard = kind == "dns" and value.startswith("*.")
-        found = await services.store.find_reusable_authorization(
-            account_id=account_id,
-            identifier_type=kind,
-            identifier_value=value[2:] if wildcard else value,
-            wildcard=wildcard,
-            now=now,
-            statuses=("valid",),
-        )
-        if found is None:
-            return False
-    return bool(names)
-
-
 async def check_replaces(
     req: AcmeRequest, payload: dict[str, Any], identifiers: list[Identifier], now: datetime
 ) -> str | None:
@@ -98,11 +71,8 @@ async def check_replaces(
     except NotFoundError:
         raise malformed(f"replaces: no certificate with certID {raw} was issued here") from None
     account = req.post.require_account()
-    names = _identifiers_of(old)
-    ordered = any(
-        o.account_id == account.id for o in await services.store.find_orders_by_certificate(old.id)
-    )
-    if not ordered and not await _authorized_for_all(services, account.id, names, now):
+    names = identifiers_of(old)
+    if not await account_may_act_on(services, account.id, old, now):
         raise unauthorized(
             "replaces: the certificate was not ordered by this account, which is not "
             "authorized for all of its names"
