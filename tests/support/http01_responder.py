@@ -18,7 +18,6 @@ so two responders can stand for one name's two addresses.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ipaddress
 import ssl
 import tempfile
@@ -31,9 +30,8 @@ from typing import Final, Self
 
 from aiohttp import web
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.support.self_signed import self_signed_builder, signed_pem
 
 HOST: Final = "127.0.0.1"
 CHALLENGE_PATH: Final = "/.well-known/acme-challenge/"
@@ -181,26 +179,6 @@ class HTTP01Responder:
 
 def _self_signed(host: str) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM) of a fresh one-day self-signed certificate for `host`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "http01 responder")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    key, builder = self_signed_builder("http01 responder")
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))])
+    return signed_pem(key, builder.add_extension(san, critical=False))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import hashlib
 import ssl
 import tempfile
@@ -27,9 +26,8 @@ from types import TracebackType
 from typing import Final, Self
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.support.self_signed import self_signed_builder, signed_pem
 
 HOST: Final = "127.0.0.1"
 ACME_TLS_ALPN: Final = "acme-tls/1"
@@ -56,18 +54,7 @@ def challenge_certificate(
     """A self-signed certificate with `sans` (none: no SAN extension) and, unless
     key_authorization and extension_value are both None, an acmeIdentifier extension
     (extension_value overrides the right value)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ACME TLS-ALPN-01 test")])
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-    )
+    key, builder = self_signed_builder("ACME TLS-ALPN-01 test")
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
     if extension_value is None and key_authorization is not None:
@@ -76,15 +63,7 @@ def challenge_certificate(
         builder = builder.add_extension(
             x509.UnrecognizedExtension(ACME_IDENTIFIER_OID, extension_value), critical=critical
         )
-    cert = builder.sign(key, hashes.SHA256())
-    return ChallengeCertificate(
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
+    return ChallengeCertificate(*signed_pem(key, builder))
 
 
 class TLSALPNResponder:
