@@ -82,6 +82,8 @@ NAMES = [
         "lego-csr-alt",
         "lego-deactivate",
         "certbot-ari",
+        "dehydrated-www",
+        "dehydrated-api",
     )
 ]
 
@@ -352,10 +354,12 @@ def check_revoked(
     issuer: x509.Certificate,
     *,
     reason: str,
-    crl_reason: x509.ReasonFlags,
+    crl_reason: x509.ReasonFlags | None,
 ) -> None:
     """The server's record says revoked with `reason`, and the CRL at the certificate's
-    distribution point (signed by its issuer) lists the serial with `crl_reason`."""
+    distribution point (signed by its issuer) lists the serial with `crl_reason` (None: with
+    no reasonCode extension, as RFC 5280 5.3.1 and the Baseline Requirements 7.2.2 want for
+    an unspecified reason)."""
     record = server.show(leaf.serial_number)
     assert record["status"] == "revoked", record
     assert record["revocationReason"] == reason, record
@@ -368,4 +372,7 @@ def check_revoked(
     assert crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
     entry = crl.get_revoked_certificate_by_serial_number(leaf.serial_number)
     assert entry is not None, f"serial {leaf.serial_number:x} is not on the CRL at {url}"
-    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == crl_reason
+    if crl_reason is None:
+        assert not [e for e in entry.extensions if isinstance(e.value, x509.CRLReason)]
+    else:
+        assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == crl_reason
