@@ -84,6 +84,7 @@ NAMES = [
         "certbot-ari",
         "dehydrated-www",
         "dehydrated-api",
+        "caddy-www",
     )
 ]
 

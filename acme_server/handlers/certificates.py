@@ -47,6 +47,7 @@ from store import CertificateRecord, NotFound, OrderRecord
 log = logging.getLogger(__name__)
 
 PEM_CHAIN = "application/pem-certificate-chain"
+PKIX_CERT = "application/pkix-cert"
 MAX_CN_LENGTH = 64  # RFC 5280 ub-common-name
 # RFC 5280 5.3.1 codes a subscriber may give (RFC 8555 7.6); 2 (cA) and 8 (removeFromCRL) are not.
 SUBSCRIBER_REASONS = {
@@ -200,15 +201,31 @@ async def _issuer_url(req: AcmeRequest, ca_id: str) -> str:
     return url
 
 
+def _wants_single_certificate(request: Request) -> bool:
+    """Did the client ask for the leaf alone (Accept: application/pkix-cert, RFC 8555
+    7.4.2) rather than the chain, the default?"""
+    accept = request.headers.get("accept", "")
+    types = {part.partition(";")[0].strip().lower() for part in accept.split(",")}
+    return PKIX_CERT in types and PEM_CHAIN not in types
+
+
 async def certificate(request: Request) -> Response:
+    """The certificate as a PEM chain, leaf first; or, asked for application/pkix-cert, the
+    leaf alone in DER with `Link: rel="up"` to its issuer's certificate.
+
+    RFC 8555 7.4.2 wants the "up" link for formats that can only express a single
+    certificate, and only there: clients such as Caddy's acmez fetch every "up" link of a
+    chain response too and append what they get, which would repeat the intermediate."""
     req = await verified(request, "kid")
     record = await _owned_certificate(req, request.path_params["certificate_id"])
-    chain = served_chain(record)
-    body = record.certificate_pem + certificates_pem(chain)
-    headers: dict[str, str] = {}
-    if record.ca_id is not None:
-        headers["Link"] = link(await _issuer_url(req, record.ca_id), "up")
-    return Response(body, media_type=PEM_CHAIN, headers=headers)
+    if _wants_single_certificate(request):
+        leaf = x509.load_pem_x509_certificate(record.certificate_pem.encode())
+        headers: dict[str, str] = {}
+        if record.ca_id is not None:
+            headers["Link"] = link(await _issuer_url(req, record.ca_id), "up")
+        return Response(leaf.public_bytes(Encoding.DER), media_type=PKIX_CERT, headers=headers)
+    body = record.certificate_pem + certificates_pem(served_chain(record))
+    return Response(body, media_type=PEM_CHAIN)
 
 
 async def revoke_cert(request: Request) -> Response:

@@ -128,6 +128,7 @@ class AcmeClient:
         key: SigningKey | None = None,
         body: Any = None,
         content_type: str = "application/jose+json",
+        accept: str | None = None,
     ) -> httpx.Response:
         signing_key = key or self.key
         protected: dict[str, Any] = {
@@ -147,7 +148,10 @@ class AcmeClient:
             else flattened(protected, payload, signing_key, protected["alg"])
         )
         content = document if isinstance(document, bytes) else json.dumps(document).encode()
-        response = self.http.post(url, content=content, headers={"Content-Type": content_type})
+        headers = {"Content-Type": content_type}
+        if accept is not None:
+            headers["Accept"] = accept
+        response = self.http.post(url, content=content, headers=headers)
         self.nonce = response.headers.get("Replay-Nonce")
         return response
 

@@ -3,6 +3,7 @@ finalize, download, on both storage backends."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -136,6 +137,35 @@ def test_s7_4_full_issuance_two_names(
         text=True,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_s7_4_2_chain_has_no_up_link_and_the_single_certificate_form_has_one(
+    server: AcmeServer, account: AcmeClient
+) -> None:
+    """RFC 8555 7.4.2: "up" links are for formats that hold one certificate. The PEM chain
+    carries its intermediates (a client following "up" would append them twice); the
+    application/pkix-cert answer is the leaf in DER with "up" to the issuer's certificate."""
+    order, pem = issue(server, account, "up.test")
+    chain = account.get(order["certificate"])
+    assert chain.headers["Content-Type"] == "application/pem-certificate-chain"
+    assert 'rel="up"' not in chain.headers["Link"]
+    leaf, issuer = x509.load_pem_x509_certificates(pem.encode())[:2]
+
+    single = account.post(order["certificate"], accept="application/pkix-cert")
+    assert single.status_code == 200
+    assert single.headers["Content-Type"] == "application/pkix-cert"
+    assert x509.load_der_x509_certificate(single.content) == leaf
+    up = re.search(r'<([^>]+)>;rel="up"', single.headers["Link"])
+    assert up is not None, single.headers["Link"]
+    with server.http() as http:
+        fetched = http.get(up.group(1))
+    assert fetched.status_code == 200
+    assert x509.load_der_x509_certificate(fetched.content) == issuer
+
+    both = account.post(
+        order["certificate"], accept="application/pkix-cert, application/pem-certificate-chain"
+    )
+    assert both.headers["Content-Type"] == "application/pem-certificate-chain"
 
 
 def test_s7_4_ip_identifier_rfc8738(server: AcmeServer, account: AcmeClient) -> None:
