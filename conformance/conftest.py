@@ -1,10 +1,11 @@
-"""Real ACME clients (certbot, lego) against a real `kms serve` process.
+"""Real ACME clients (certbot, lego, dehydrated, Caddy) against a real `kms serve` process.
 
 One DNS server (in a background thread of the test process) answers A records for the test
 zone with 127.0.0.1; every server started here validates through it (--dns-resolver), reaches
 the clients' standalone HTTP-01 listeners on a free loopback port (--http01-port) and is
-allowed to validate loopback addresses. Each test module starts one server per storage
-backend (SQLite, PostgreSQL), with two ACME directories:
+allowed to validate loopback addresses; TLS-ALPN-01 connects to another free port
+(--tlsalpn01-port). Each test module starts one server per storage backend (SQLite,
+PostgreSQL), with two ACME directories:
 
 - `default`: externalAccountRequired (EAB keys from `kms eab create`);
 - `open`: the same CA and policy, no EAB.
@@ -85,6 +86,7 @@ NAMES = [
         "dehydrated-www",
         "dehydrated-api",
         "caddy-www",
+        "lego-tls-alpn",
     )
 ]
 
@@ -151,6 +153,7 @@ class KmsServer:
     process: RunningServer
     database: str  # "" for SQLite in the data directory
     http01_port: int
+    tlsalpn01_port: int  # where TLS-ALPN-01 validation connects (a client's listener)
     eab_profile: ProfileRecord
     open_profile: ProfileRecord
 
@@ -270,9 +273,12 @@ def kms_server(
     root = tmp_path_factory.mktemp(f"kms-{request.param}")
     data_dir = root / "data"
     http01_port = free_port()
+    tlsalpn01_port = free_port()
     flags = [
         "--http01-port",
         str(http01_port),
+        "--tlsalpn01-port",
+        str(tlsalpn01_port),
         "--dns-resolver",
         f"{dns.nameserver[0]}:{dns.nameserver[1]}",
         "--allow-private-validation",
@@ -288,6 +294,7 @@ def kms_server(
                 process=process,
                 database=database,
                 http01_port=http01_port,
+                tlsalpn01_port=tlsalpn01_port,
                 eab_profile=required,
                 open_profile=opened,
             )

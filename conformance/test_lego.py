@@ -1,6 +1,6 @@
 """lego (go-acme, the Debian package) against `kms serve`: accounts with and without
 External Account Binding, a two-name certificate by HTTP-01 (lego's own listener), renewal,
-revocation by the account key, and a second account."""
+revocation by the account key, a second account, and TLS-ALPN-01 (RFC 8737)."""
 
 from __future__ import annotations
 
@@ -270,3 +270,16 @@ def test_deactivated_authorizations_are_not_reused(
     again = lego(names, "renew", "--days", "9999", "--no-random-sleep", profile="open")
     assert "authorization already valid" not in again.stderr, again.stderr
     assert "The server validated our request" in again.stderr, again.stderr
+
+
+def test_tls_alpn01_certificate(kms_server: KmsServer, lego_bin: str, tmp_path: Path) -> None:
+    """RFC 8737 with lego's own TLS-ALPN-01 listener (--tls) and no HTTP-01 solver: the
+    server connects with ALPN acme-tls/1 and checks the acmeIdentifier certificate."""
+    lego = Lego(lego_bin, tmp_path, kms_server, http=False)
+    cert_name = name("lego-tls-alpn")
+    listener = ("--tls", "--tls.port", f"127.0.0.1:{kms_server.tlsalpn01_port}")
+    result = lego([cert_name], "run", profile="open", options=listener)
+    assert "Trying to solve TLS-ALPN-01" in result.stderr, result.stderr
+    assert "The server validated our request" in result.stderr, result.stderr
+    leaf, *intermediates = lego.chain(cert_name)
+    check_issued(kms_server, leaf, intermediates, [cert_name])
