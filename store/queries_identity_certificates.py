@@ -37,8 +37,7 @@ _BY_FINGERPRINT = Sql(
     " WHERE b.fingerprint_sha256 = :fingerprint"
 )
 _OF_IDENTITY = Sql(
-    "SELECT * FROM identity_certificates WHERE identity_id = :identity_id"
-    " ORDER BY created_at, id"
+    "SELECT * FROM identity_certificates WHERE identity_id = :identity_id ORDER BY created_at, id"
 )
 _ROTATION = Sql(
     "SELECT * FROM identity_certificates WHERE replaces_id = :replaces_id"
@@ -129,9 +128,7 @@ class IdentityCertificateQueries(StoreBase):
         identity = {name: row[f"i_{name}"] for name in _IDENTITY_COLUMNS}
         return identity_certificate_record(binding), identity_record(identity)
 
-    async def list_identity_certificates(
-        self, identity_id: str
-    ) -> list[IdentityCertificateRecord]:
+    async def list_identity_certificates(self, identity_id: str) -> list[IdentityCertificateRecord]:
         """The identity's bindings, oldest first (revoked ones too)."""
         async with self._read() as tx:
             rows = await tx.all(_OF_IDENTITY, {"identity_id": identity_id})

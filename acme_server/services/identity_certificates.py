@@ -13,8 +13,9 @@ The credential rotates itself. With `warning` = settings.identity_cert_warning a
 
 Rotation is authenticated by the same proof (not a Bearer token), so an expiring
 certificate can still rotate. The new certificate comes from the old one's profile with the
-old one's lifetime, through `enroll` (so the profile's policy applies) and is bound
-`pending`; its first login makes it `active` and, when
+profile's default lifetime (not the old one's: a certificate issued short to test or to
+recover must not make every successor as short), through `enroll` (so the profile's policy
+applies) and is bound `pending`; its first login makes it `active` and, when
 settings.identity_cert_revoke_old_on_rotation, revokes the old one (reason superseded).
 The old certificate keeps working until then, so a rotation whose answer is lost costs
 nothing: the client rotates again (the same CSR gets the same certificate back).
@@ -24,9 +25,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from cryptography import x509
@@ -37,7 +39,6 @@ from acme_server.services.cert_proof import CertAuthError, Proof, verify_proof
 from acme_server.services.context import Services
 from acme_server.services.enrollment import EnrollRequest, enroll
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
-from acme_server.services.issuance import BACKDATE
 from acme_server.services.revocation import revoke as revoke_certificate
 from ca_core.export import certificates_pem
 from ca_core.fingerprints import sha256_fingerprint
@@ -224,11 +225,12 @@ async def _retire(services: Services, old: IdentityCertificateRecord, actor: str
     await services.store.revoke_identity_certificate(old.id)
     certificate = await services.store.get_certificate(old.certificate_id)
     if certificate.status in ("active", "pending"):
-        try:
+        # revoked or expired in between (ConflictError): the goal holds
+        with contextlib.suppress(ConflictError):
             await revoke_certificate(services, certificate, RevocationReason.SUPERSEDED)
-        except ConflictError:
-            pass  # revoked or expired in between: the goal holds
-    await _audit(services, actor, "identity.certificate.revoke", old.identity_id, serial=old.serial_hex)
+    await _audit(
+        services, actor, "identity.certificate.revoke", old.identity_id, serial=old.serial_hex
+    )
 
 
 async def login(services: Services, body: bytes) -> tuple[str, int, Standing]:
@@ -263,12 +265,6 @@ def _csr_pem(value: object) -> tuple[str, str]:
     return pem, hashlib.sha256(der).hexdigest()
 
 
-def _lifetime(record: CertificateRecord) -> str:
-    """The old certificate's lifetime, as a TTL the new one is asked for."""
-    seconds = (record.not_after - record.not_before - BACKDATE) // timedelta(seconds=1)
-    return f"{max(seconds, 60)}s"
-
-
 async def _answer(services: Services, binding: IdentityCertificateRecord) -> Rotated:
     record = await services.store.get_certificate(binding.certificate_id)
     return Rotated(binding, record.certificate_pem, record.chain_pem)
@@ -296,7 +292,6 @@ async def rotate(services: Services, body: bytes) -> Rotated:
         EnrollRequest(
             profile_ref=old.profile_id,
             csr_pem=csr_pem,
-            ttl=_lifetime(old),
             extended_key_usages=(ExtendedKeyUsage.CLIENT_AUTH.value,),
         ),
     )

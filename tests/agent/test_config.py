@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.config import ConfigError
+from agent.config import AuthConfig, ConfigError
 from agent.config_file import check_paths, load_config, parse_config
 from agent.durations import RenewBefore
 
@@ -71,7 +71,7 @@ certificates:
     config = load_config(path, env={"MY_SECRET": "s3cret", "P12_PASSWORD": "pw"})
     assert config.server.url == "https://ca.test:8443"
     assert config.server.ca_bundle == tmp_path / "ca.pem"
-    assert config.auth is not None and config.auth.client_secret == "s3cret"
+    assert isinstance(config.auth, AuthConfig) and config.auth.client_secret == "s3cret"
     assert config.state_dir == tmp_path / "state"
     assert config.check_interval == timedelta(minutes=10)
     assert config.retry.attempts == 3 and config.log_format == "text"
@@ -172,7 +172,7 @@ def test_credentials_from_the_environment(tmp_path: Path) -> None:
     del data["auth"]
     env = {"KMS_AGENT_CLIENT_ID": "id-from-env", "KMS_AGENT_CLIENT_SECRET": "secret-from-env"}
     config = parse_config(data, tmp_path / "agent.yaml", env=env)
-    assert config.auth is not None
+    assert isinstance(config.auth, AuthConfig)
     assert (config.auth.client_id, config.auth.client_secret) == ("id-from-env", "secret-from-env")
 
 
