@@ -121,7 +121,7 @@ async def _bind(
             certificate_id=record.id,
             serial_hex=record.serial_hex,
             fingerprint_sha256=record.fingerprint_sha256,
-            not_after=record.not_after,
+            not_after=certificate.not_valid_after_utc,
         )
     except Conflict:
         raise ConflictError(f"certificate {record.serial_hex} is bound already") from None
@@ -302,7 +302,7 @@ async def rotate(services: Services, body: bytes) -> Rotated:
             certificate_id=issued.record.id,
             serial_hex=issued.record.serial_hex,
             fingerprint_sha256=issued.record.fingerprint_sha256,
-            not_after=issued.record.not_after,
+            not_after=issued.certificate.not_valid_after_utc,
             state="pending",
             replaces_id=binding.id,
             csr_sha256=csr_sha256,
