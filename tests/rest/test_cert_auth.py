@@ -8,13 +8,16 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
+from acme_server.cli.main import cli
 from acme_server.services import identities, revocation
 from acme_server.services.enrollment import EnrollRequest, enroll
 from agent.cert_auth import sign_proof
@@ -24,6 +27,7 @@ from tests.conftest import BACKENDS
 from tests.rest.cert_auth_support import (
     EXPIRING_TTL,
     LOGIN,
+    PERIODS,
     ROTATE,
     WARNING_TTL,
     cert_auth_server,
@@ -236,3 +240,74 @@ def test_inside_the_expiry_period_login_is_refused_but_rotation_works(
     login = post_proof(server, LOGIN, new, new_chain)
     assert login.status_code == 200, login.text
     assert login.json()["credentialState"] == "ok"
+
+
+def _kms(server: AcmeServer, *args: str) -> Result:
+    url = server.settings.database_url
+    database = ["--database", url] if url else []
+    periods = {f"KMS_{name.upper()}": value for name, value in PERIODS.items()}
+    return CliRunner(env=periods).invoke(
+        cli, [*args, "--data-dir", str(server.settings.data_dir), *database], catch_exceptions=False
+    )
+
+
+def test_cli_cert_issue_bind_and_list(server: AcmeServer, tmp_path: Path) -> None:
+    identity, _ = create_identity(server)
+    key = new_key()
+    (tmp_path / "m.csr").write_text(csr_pem(key))
+    out = tmp_path / "m.pem"
+
+    issued = _kms(
+        server, "identity", "cert-issue", "--identity", identity.client_id,
+        "--profile", "default", "--csr-file", str(tmp_path / "m.csr"), "--out", str(out),
+        "--ttl", WARNING_TTL,
+    )  # fmt: skip
+
+    assert issued.exit_code == 0, issued.output
+    chain = x509.load_pem_x509_certificates(out.read_bytes())
+    assert post_proof(server, LOGIN, key, chain).json()["credentialState"] == "warning"
+    again = _kms(
+        server, "identity", "cert-bind", "--identity", identity.id, "--cert-file", str(out)
+    )
+    assert again.exit_code == 2 and "is bound already" in again.output
+    listed = _kms(server, "identity", "certs", identity.id, "--json")
+    assert listed.exit_code == 0, listed.output
+    [credential] = json.loads(listed.output)["certificates"]
+    assert (credential["status"], credential["credentialState"]) == ("active", "warning")
+    table = _kms(server, "identity", "certs", identity.id)
+    assert "warning" in table.output
+
+
+def test_cli_cert_bind_takes_a_certificate_of_this_server(
+    server: AcmeServer, tmp_path: Path
+) -> None:
+    identity, _ = create_identity(server)
+    loose_key = new_key()
+    enrolled = with_services(
+        server,
+        lambda s: enroll(
+            s,
+            EnrollRequest(
+                profile_ref="default",
+                csr_pem=csr_pem(loose_key),
+                ttl="3d",
+                extended_key_usages=("client_auth",),
+            ),
+        ),
+    )
+    pem = tmp_path / "loose.pem"
+    pem.write_text(enrolled.issued.record.certificate_pem)
+
+    bound = _kms(
+        server, "identity", "cert-bind", "--identity", identity.id, "--cert-file", str(pem)
+    )
+
+    assert bound.exit_code == 0, bound.output
+    chain = [enrolled.issued.certificate, *enrolled.issued.chain]
+    assert post_proof(server, LOGIN, loose_key, chain).status_code == 200
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    junk = _kms(
+        server, "identity", "cert-bind", "--identity", identity.id,
+        "--cert-file", str(tmp_path / "junk.pem"),
+    )  # fmt: skip
+    assert junk.exit_code == 2 and "not a PEM certificate" in junk.output
