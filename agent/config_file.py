@@ -43,7 +43,7 @@ from agent.config import (
 )
 from agent.config_reader import Section
 from agent.durations import RenewBefore, parse_duration
-from agent.keys import load_key
+from agent.keys import key_matches, load_key
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -68,6 +68,13 @@ def _server(section: Section, base: Path) -> ServerConfig:
     return ServerConfig(url=url, ca_bundle=bundle, timeout=timeout)
 
 
+def _fits(key_path: Path, leaf: x509.Certificate) -> bool:
+    try:
+        return key_matches(load_key(key_path.read_text()), leaf)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
 def _client_certificate(section: Section, base: Path) -> ClientCertificateAuth:
     certificate = _path(section, "certificate", base)
     key = _path(section, "key", base)
@@ -84,17 +91,20 @@ def _client_certificate(section: Section, base: Path) -> ClientCertificateAuth:
             raise ConfigError(f"{section.key(name)}: {path} is not a readable file")
     assert certificate is not None and key is not None
     try:
-        x509.load_pem_x509_certificates(certificate.read_bytes())
+        leaf = x509.load_pem_x509_certificates(certificate.read_bytes())[0]
     except (OSError, ValueError):
         raise ConfigError(
             f"{section.key('certificate')}: {certificate} is not a PEM certificate chain"
         ) from None
     try:
-        load_key(key.read_text())
+        private_key = load_key(key.read_text())
     except (OSError, ValueError, UnicodeDecodeError):
         raise ConfigError(
             f"{section.key('key')}: {key} is not an unencrypted PEM RSA or EC private key"
         ) from None
+    staged = key.with_name(key.name + ".next")  # a rotation a crash interrupted
+    if not key_matches(private_key, leaf) and not _fits(staged, leaf):
+        raise ConfigError(f"{section.key('key')}: {key} does not fit the certificate {certificate}")
     return ClientCertificateAuth(certificate=certificate, key=key, rotate_before=rotate_before)
 
 
