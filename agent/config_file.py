@@ -80,9 +80,7 @@ def _client_certificate(section: Section, base: Path) -> ClientCertificateAuth:
     key = _path(section, "key", base)
     rotate_before = None
     if section.raw("rotate-before") is not None:
-        rotate_before = section.duration("rotate-before", timedelta(0))
-        if rotate_before <= timedelta(0):
-            raise ConfigError(f"{section.key('rotate-before')}: must be a positive duration")
+        rotate_before = section.duration("rotate-before", timedelta(0))  # positive, or refused
     section.done()
     for name, path in (("certificate", certificate), ("key", key)):
         if path is None:
