@@ -38,6 +38,11 @@ async def _read_proof(request: Request) -> bytes:
 
 @api_errors
 async def login(request: Request) -> Response:
+    """Log in with a client certificate: a JWS signed by its key (proof of possession).
+
+    The answer is the universal-auth one plus the credential's standing: ok, warning
+    (rotate soon) or expiring (never here: inside the expiry period the login is refused
+    with 401 until the certificate is rotated), its notAfter and rotateBy."""
     body = await _read_proof(request)
     try:
         token, seconds, standing = await certs.login(services_of(request), body)
@@ -59,6 +64,11 @@ async def login(request: Request) -> Response:
 
 @api_errors
 async def rotate(request: Request) -> Response:
+    """Rotate a client certificate: a proof signed by the current key, payload {"csr": ...}.
+
+    Accepted inside the expiry period too. The new certificate (same profile, clientAuth)
+    is pending until its first login, which revokes the old one when so configured. The
+    same CSR again answers the same certificate."""
     body = await _read_proof(request)
     services = services_of(request)
     try:

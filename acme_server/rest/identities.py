@@ -45,6 +45,8 @@ def render_identity(
 
 @api_errors
 async def get_identity(request: Request) -> Response:
+    """A machine identity (by id or client id) with its client certificates and their
+    standing: ok, warning (inside the warning period) or expiring (logins refused)."""
     await require_principal(request)
     identity, credentials = await certs.list_credentials(
         services_of(request), request.path_params["identity_id"]
