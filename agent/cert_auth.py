@@ -74,6 +74,7 @@ def sign_proof(
         ],
         "url": url,
         "iat": int(time.time()) if iat is None else iat,
+        "jti": secrets.token_urlsafe(16),  # every proof differs, even RSA ones in one second
     }
     protected = _b64url(json.dumps(header).encode())
     body = _b64url(json.dumps(payload or {}).encode())

@@ -10,7 +10,8 @@ reach it. A machine identity proves it holds its certificate's key by signing a 
     iat   seconds since the epoch, within IAT_SKEW of the server's clock (or in the payload)
 
 `verify_proof` checks, cheapest first: the JWS shape, alg, url, iat, the signature with the
-leaf's key, then the leaf against this server's CAs and its validity period. Looking the
+leaf's key, then the leaf against this server's CAs and its validity period, and last that
+the proof was not used before (each proof is good for one request). Looking the
 certificate up in the store (bound? revoked?) is the caller's next step.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ from store import CARecord
 IAT_SKEW = timedelta(minutes=5)
 MAX_CHAIN = 5  # certificates in x5c
 MAX_PROOF_BYTES = 64 * 1024
+USED_PROOF_PREFIX = "pop:"  # in acme_nonces, beside the used ACME nonces
 
 
 class CertAuthError(ServiceError):
@@ -146,6 +149,15 @@ def _check_validity(leaf: x509.Certificate) -> None:
         )
 
 
+async def _use_once(services: Services, jws: FlatJWS) -> None:
+    """Refuse a replayed proof: its signature is recorded as a used nonce for as long as
+    its iat would be accepted (after the signature check, so forgeries cost no write)."""
+    digest = hashlib.sha256(jws.signature).hexdigest()
+    expires = datetime.now(UTC) + 2 * IAT_SKEW
+    if not await services.store.use_nonce(USED_PROOF_PREFIX + digest, expires):
+        raise CertAuthError("this proof was used before: sign a new one for every request")
+
+
 async def verify_proof(services: Services, body: bytes, path: str) -> Proof:
     """The verified proof POSTed to `path`; CertAuthError naming what is wrong otherwise."""
     jws = _parse(body)
@@ -163,4 +175,5 @@ async def verify_proof(services: Services, body: bytes, path: str) -> Proof:
     _verify_signature(jws, alg, leaf)
     ca = await _issuer(services, leaf)
     _check_validity(leaf)
+    await _use_once(services, jws)
     return Proof(certificate=leaf, ca=ca, payload=payload)

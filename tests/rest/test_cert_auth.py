@@ -183,6 +183,17 @@ def test_a_proof_for_another_url_is_refused(server: AcmeServer) -> None:
         assert message == f"the proof's url must be {server.base_url}{LOGIN}"
 
 
+def test_a_proof_is_good_for_one_request(server: AcmeServer) -> None:
+    identity, _ = create_identity(server)
+    key, chain = issue_bound(server, identity.id)
+    proof = json.dumps(sign_proof(key, chain, server.base_url + LOGIN))
+    headers = {"Content-Type": "application/jose+json"}
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        assert http.post(LOGIN, content=proof, headers=headers).status_code == 200
+        replayed = http.post(LOGIN, content=proof, headers=headers)
+    assert refused(replayed) == "this proof was used before: sign a new one for every request"
+
+
 def test_a_malformed_proof_is_refused(server: AcmeServer) -> None:
     identity, _ = create_identity(server)
     key, chain = issue_bound(server, identity.id)
