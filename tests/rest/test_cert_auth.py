@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 from acme_server.cli.main import cli
 from acme_server.services import identities, revocation
 from acme_server.services.enrollment import EnrollRequest, enroll
+from acme_server.settings import SettingsError, load_settings
 from agent.cert_auth import sign_proof
 from policy.model import RevocationReason
 from tests.acme.harness import AcmeServer
@@ -322,3 +323,22 @@ def test_cli_cert_bind_takes_a_certificate_of_this_server(
         "--cert-file", str(tmp_path / "junk.pem"),
     )  # fmt: skip
     assert junk.exit_code == 2 and "not a PEM certificate" in junk.output
+
+
+def test_credential_period_settings() -> None:
+    defaults = load_settings(env={})
+    assert defaults.identity_cert_warning == timedelta(days=180)
+    assert defaults.identity_cert_expiry == timedelta(days=30)
+    assert defaults.identity_cert_revoke_old_on_rotation is True
+    env = {"KMS_IDENTITY_CERT_WARNING_PERIOD": "2d", "KMS_IDENTITY_CERT_EXPIRY_PERIOD": "1d",
+           "KMS_IDENTITY_CERT_REVOKE_OLD_ON_ROTATION": "false"}  # fmt: skip
+    chosen = load_settings(env=env)
+    assert (chosen.identity_cert_warning, chosen.identity_cert_expiry) == (
+        timedelta(days=2),
+        timedelta(days=1),
+    )
+    assert chosen.identity_cert_revoke_old_on_rotation is False
+    with pytest.raises(SettingsError, match="identity_cert_expiry_period': must not be longer"):
+        load_settings(env={"KMS_IDENTITY_CERT_EXPIRY_PERIOD": "200d"})
+    with pytest.raises(SettingsError, match="identity_cert_warning_period"):
+        load_settings(env={"KMS_IDENTITY_CERT_WARNING_PERIOD": "soon"})
