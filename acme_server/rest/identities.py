@@ -1,6 +1,11 @@
-"""GET /api/v1/identities/{id}: a machine identity and its certificate credentials, each
-with its notAfter and standing (ok | warning | expiring), so operators see which
-identities must rotate. Secrets and tokens are never shown."""
+"""Machine identities and their client certificates over REST.
+
+    GET  /api/v1/identities/{id}               the identity and each certificate's notAfter
+                                               and standing (ok | warning | expiring)
+    POST /api/v1/identities/{id}/certificates  {"csr", "profileId", "ttl"?}: issue and bind;
+                                               {"certificate"}: bind one this server issued
+
+Secrets and tokens are never shown."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import api_errors, iso, services_of
+from acme_server.rest.common import ApiError, api_errors, field, iso, read_json, services_of
 from acme_server.services import identity_certificates as certs
 from acme_server.services.identity_certificates import Standing
 from store import IdentityCertificateRecord, IdentityRecord
@@ -54,5 +59,41 @@ async def get_identity(request: Request) -> Response:
     return JSONResponse({"identity": render_identity(identity, credentials)})
 
 
+@api_errors
+async def add_certificate(request: Request) -> Response:
+    """Give an identity a client certificate: issue one for a CSR, or bind an issued one.
+
+    With csr and profileId (and optionally ttl) a clientAuth certificate is issued under
+    the profile's policy and bound; with certificate (PEM) an active clientAuth
+    certificate this server issued is bound. Either way it logs in through
+    POST /api/v1/auth/cert-auth/login from then on."""
+    principal = await require_principal(request)
+    body = await read_json(request)
+    services = services_of(request)
+    ref = request.path_params["identity_id"]
+    pem: str | None = field(body, "certificate", str)
+    csr: str | None = field(body, "csr", str)
+    if (pem is None) == (csr is None):
+        raise ApiError(400, "give either csr (with profileId) or certificate")
+    if pem is not None:
+        binding = await certs.bind_certificate(services, ref, pem, actor=principal.actor)
+        chain = None
+    else:
+        assert csr is not None
+        profile: str = field(body, "profileId", str, required=True)
+        ttl: str | None = field(body, "ttl", str)
+        issued = await certs.issue_certificate(
+            services, ref, profile, csr, ttl=ttl, actor=principal.actor
+        )
+        binding, chain = issued.binding, (issued.certificate_pem, issued.chain_pem)
+    answer = render_credential(binding, certs.standing(services, binding.not_after))
+    if chain is not None:
+        answer["certificate"], answer["certificateChain"] = chain
+    return JSONResponse({"certificate": answer}, status_code=201)
+
+
 def routes() -> list[BaseRoute]:
-    return [Route("/api/v1/identities/{identity_id}", get_identity, methods=["GET"])]
+    return [
+        Route("/api/v1/identities/{identity_id}", get_identity, methods=["GET"]),
+        Route("/api/v1/identities/{identity_id}/certificates", add_certificate, methods=["POST"]),
+    ]

@@ -57,6 +57,16 @@ def wrapped(key: str, name: str) -> dict[str, Any]:
     return obj({key: ref(name)}, (key,))
 
 
+_IDENTITY_CREDENTIAL: dict[str, Any] = {
+    "serialNumber": STRING,
+    "fingerprintSha256": STRING,
+    "notAfter": DATETIME,
+    "rotateBy": DATETIME,
+    "status": {"type": "string", "enum": ["pending", "active", "revoked"]},
+    "credentialState": CREDENTIAL_STATE,
+    "firstUsedAt": NULLABLE_DATETIME,
+    "createdAt": DATETIME,
+}
 _NAME_RULES = obj({"allowed": array(STRING), "denied": array(STRING)})
 _USAGE_RULES_KU = obj({"allowed": array(enum(KeyUsage)), "required": array(enum(KeyUsage))})
 _USAGE_RULES_EKU = obj(
@@ -224,18 +234,7 @@ SCHEMAS: dict[str, Any] = {
         },
         ("serialNumber", "notAfter", "certificate", "certificateChain"),
     ),
-    "IdentityCredential": obj(
-        {
-            "serialNumber": STRING,
-            "fingerprintSha256": STRING,
-            "notAfter": DATETIME,
-            "rotateBy": DATETIME,
-            "status": {"type": "string", "enum": ["pending", "active", "revoked"]},
-            "credentialState": CREDENTIAL_STATE,
-            "firstUsedAt": NULLABLE_DATETIME,
-            "createdAt": DATETIME,
-        }
-    ),
+    "IdentityCredential": obj(_IDENTITY_CREDENTIAL),
     "Identity": obj(
         {
             "id": STRING,
@@ -247,6 +246,22 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "IdentityResponse": wrapped("identity", "Identity"),
+    "IdentityCertificateRequest": obj(
+        {
+            "csr": {"type": "string", "description": "PEM; issued from profileId"},
+            "profileId": STRING,
+            "ttl": TTL,
+            "certificate": {"type": "string", "description": "PEM of a certificate issued here"},
+        }
+    ),
+    "IdentityCertificateResponse": obj(
+        {
+            "certificate": obj(
+                _IDENTITY_CREDENTIAL | {"certificate": STRING, "certificateChain": STRING}
+            )
+        },
+        ("certificate",),
+    ),
     "PolicyRules": POLICY_RULES,
     "PolicyCreateRequest": obj(
         {"name": STRING, "description": STRING, "rules": ref("PolicyRules")}, ("name", "rules")
@@ -334,6 +349,11 @@ OPERATION_BODIES: dict[tuple[str, str], tuple[str | None, str, str | None]] = {
     ("post", "/api/v1/auth/cert-auth/login"): ("CertProof", "200", "CertLoginResponse"),
     ("post", "/api/v1/auth/cert-auth/rotate"): ("CertProof", "201", "CertRotateResponse"),
     ("get", "/api/v1/identities/{}"): (None, "200", "IdentityResponse"),
+    ("post", "/api/v1/identities/{}/certificates"): (
+        "IdentityCertificateRequest",
+        "201",
+        "IdentityCertificateResponse",
+    ),
     ("post", _CAS): ("CACreateRequest", "201", "CAResponse"),
     ("get", _CAS): (None, "200", "CAList"),
     ("get", f"{_CAS}/{{}}"): (None, "200", "CAResponse"),

@@ -38,7 +38,7 @@ from tests.rest.cert_auth_support import (
     post_proof,
     store_record,
 )
-from tests.rest.conftest import create_identity, with_services
+from tests.rest.conftest import bearer_client, create_identity, with_services
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -342,3 +342,34 @@ def test_credential_period_settings() -> None:
         load_settings(env={"KMS_IDENTITY_CERT_EXPIRY_PERIOD": "200d"})
     with pytest.raises(SettingsError, match="identity_cert_warning_period"):
         load_settings(env={"KMS_IDENTITY_CERT_WARNING_PERIOD": "soon"})
+
+
+def test_rest_issues_and_binds_identity_certificates(server: AcmeServer) -> None:
+    identity, _ = create_identity(server)
+    with bearer_client(server) as http:
+        key = new_key()
+        issued = http.post(
+            f"/api/v1/identities/{identity.id}/certificates",
+            json={"csr": csr_pem(key), "profileId": "default", "ttl": WARNING_TTL},
+        )
+        assert issued.status_code == 201, issued.text
+        body = issued.json()["certificate"]
+        assert (body["status"], body["credentialState"]) == ("active", "warning")
+        chain = x509.load_pem_x509_certificates(
+            (body["certificate"] + body["certificateChain"]).encode()
+        )
+        assert post_proof(server, LOGIN, key, chain).status_code == 200
+
+        again = http.post(
+            f"/api/v1/identities/{identity.client_id}/certificates",
+            json={"certificate": body["certificate"]},
+        )
+        assert again.status_code == 409 and "is bound already" in again.json()["message"]
+        both = http.post(
+            f"/api/v1/identities/{identity.id}/certificates",
+            json={"certificate": body["certificate"], "csr": csr_pem(key)},
+        )
+        assert both.status_code == 400
+        assert both.json()["message"] == "give either csr (with profileId) or certificate"
+        unknown = http.get("/api/v1/identities/no-such-identity")
+        assert unknown.status_code == 404
