@@ -1,6 +1,8 @@
 """api-managed and api-csr enrollment over the server's REST API.
 
     POST /api/v1/auth/universal-auth/login          client id + secret -> Bearer token
+    POST /api/v1/auth/cert-auth/login               or a client-certificate proof (and
+                                                    its rotation: agent/cert_login.py)
     GET  /api/v1/cert-manager/certificate-profiles/<profile>          (does it exist?)
     POST /api/v1/cert-manager/certificates          managed attributes, or a local CSR
     POST /api/v1/cert-manager/certificates/<serial>/revoke    {"revocationReason": ...}
