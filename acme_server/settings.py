@@ -73,6 +73,12 @@ class Settings:
     renewal_interval: str = "5m"
     renewal_retry_delay: str = "1m"
     webhook_url: str = ""
+    # Client-certificate login of machine identities: inside the warning period the login
+    # answer asks for rotation; inside the expiry period logins are refused (rotate still
+    # works); the superseded certificate is revoked on the new one's first login.
+    identity_cert_warning_period: str = "180d"
+    identity_cert_expiry_period: str = "30d"
+    identity_cert_revoke_old_on_rotation: bool = True
 
     @property
     def database(self) -> str:
@@ -116,6 +122,14 @@ class Settings:
     @property
     def renewal_retry_period(self) -> timedelta:
         return parse_ttl(self.renewal_retry_delay)
+
+    @property
+    def identity_cert_warning(self) -> timedelta:
+        return parse_ttl(self.identity_cert_warning_period)
+
+    @property
+    def identity_cert_expiry(self) -> timedelta:
+        return parse_ttl(self.identity_cert_expiry_period)
 
     @property
     def tls_dir(self) -> Path:
@@ -214,11 +228,18 @@ def _validate(settings: Settings) -> None:
         "access_token_ttl",
         "renewal_interval",
         "renewal_retry_delay",
+        "identity_cert_warning_period",
+        "identity_cert_expiry_period",
     ):
         try:
             parse_ttl(getattr(settings, name))
         except InvalidTTL as exc:
             raise SettingsError(f"setting {name!r}: {exc}") from None
+    if settings.identity_cert_expiry > settings.identity_cert_warning:
+        raise SettingsError(
+            "setting 'identity_cert_expiry_period': must not be longer than "
+            "identity_cert_warning_period"
+        )
     if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):
         raise SettingsError("setting 'webhook_url': must start with http:// or https://")
     if not 0 < settings.http01_port < 65536:

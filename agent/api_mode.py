@@ -1,6 +1,8 @@
 """api-managed and api-csr enrollment over the server's REST API.
 
     POST /api/v1/auth/universal-auth/login          client id + secret -> Bearer token
+    POST /api/v1/auth/cert-auth/login               or a client-certificate proof (and
+                                                    its rotation: agent/cert_login.py)
     GET  /api/v1/cert-manager/certificate-profiles/<profile>          (does it exist?)
     POST /api/v1/cert-manager/certificates          managed attributes, or a local CSR
     POST /api/v1/cert-manager/certificates/<serial>/revoke    {"revocationReason": ...}
@@ -18,7 +20,8 @@ from typing import Any
 import httpx
 
 from agent import logs
-from agent.config import AgentConfig, AuthConfig, CertificateConfig
+from agent.cert_login import CertificateLogin
+from agent.config import AgentConfig, AuthConfig, CertificateConfig, ClientCertificateAuth
 from agent.errors import CredentialsRefused, PermanentError, ProfileMissing, TransientError
 from agent.files import CertificateFiles, Installed, Material
 from agent.keys import build_csr, generate_key, key_pem
@@ -41,7 +44,7 @@ def http_client(config: AgentConfig) -> httpx.Client:
     )
 
 
-def _message(response: httpx.Response) -> str:
+def message_of(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -58,10 +61,15 @@ def _message(response: httpx.Response) -> str:
 class RestClient:
     """The REST calls the agent makes, with its token kept between calls."""
 
-    def __init__(self, config: AgentConfig, auth: AuthConfig) -> None:
+    def __init__(self, config: AgentConfig, auth: AuthConfig | ClientCertificateAuth) -> None:
         self.config = config
         self.auth = auth
         self.http = http_client(config)
+        self.cert_login = (
+            CertificateLogin(config.server.url, self.http, auth)
+            if isinstance(auth, ClientCertificateAuth)
+            else None
+        )
         self._token: str | None = None
         self._token_expires = 0.0
 
@@ -77,9 +85,9 @@ class RestClient:
     def _check(self, response: httpx.Response, what: str) -> dict[str, Any]:
         status = response.status_code
         if status >= 500 or status in (408, 429):
-            raise TransientError(f"{what}: server answered {status}: {_message(response)}")
+            raise TransientError(f"{what}: server answered {status}: {message_of(response)}")
         if status >= 400:
-            raise PermanentError(f"{what}: server answered {status}: {_message(response)}")
+            raise PermanentError(f"{what}: server answered {status}: {message_of(response)}")
         try:
             body = response.json()
         except ValueError:
@@ -91,14 +99,18 @@ class RestClient:
     def _login(self) -> str:
         if self._token is not None and time.monotonic() < self._token_expires:
             return self._token
-        response = self._send(
-            "POST",
-            f"{API}/auth/universal-auth/login",
-            {"clientId": self.auth.client_id, "clientSecret": self.auth.client_secret},
-        )
-        if response.status_code == 401:
-            raise CredentialsRefused(f"login refused: {_message(response)}")
-        body = self._check(response, "login")
+        if self.cert_login is not None:
+            body = self.cert_login.login(self._check)
+        else:
+            assert isinstance(self.auth, AuthConfig)
+            response = self._send(
+                "POST",
+                f"{API}/auth/universal-auth/login",
+                {"clientId": self.auth.client_id, "clientSecret": self.auth.client_secret},
+            )
+            if response.status_code == 401:
+                raise CredentialsRefused(f"login refused: {message_of(response)}")
+            body = self._check(response, "login")
         token = body.get("accessToken")
         if not isinstance(token, str):
             raise PermanentError("login: the answer has no accessToken")
@@ -166,7 +178,7 @@ class RestClient:
         what = f"issue {cert.name}"
         response = self.call("POST", f"{API}/cert-manager/certificates", body, what)
         if response.status_code == 404:
-            raise ProfileMissing(f"{what}: {_message(response)}")
+            raise ProfileMissing(f"{what}: {message_of(response)}")
         return self._material(self._check(response, what), what, local_key)
 
     def renew(self, certificate_id: str) -> Material:

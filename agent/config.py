@@ -44,6 +44,17 @@ class AuthConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientCertificateAuth:
+    """Log in with a client certificate (proof of possession of `key`), and rotate it:
+    when the server reports it in its warning period, or when less than `rotate_before`
+    of its lifetime is left (None: the server's answer alone decides)."""
+
+    certificate: Path  # PEM: the leaf, then its issuers
+    key: Path  # PEM private key, rewritten (0600) on rotation
+    rotate_before: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
 class RetryConfig:
     initial_delay: timedelta = timedelta(seconds=2)
     max_delay: timedelta = timedelta(minutes=5)
@@ -134,7 +145,7 @@ class CertificateConfig:
 class AgentConfig:
     path: Path
     server: ServerConfig
-    auth: AuthConfig | None
+    auth: AuthConfig | ClientCertificateAuth | None
     state_dir: Path
     check_interval: timedelta
     retry: RetryConfig

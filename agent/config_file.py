@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import yaml
+from cryptography import x509
 
 from agent.config import (
     DEFAULT_LOCAL_KEY,
@@ -32,6 +33,7 @@ from agent.config import (
     AgentConfig,
     AuthConfig,
     CertificateConfig,
+    ClientCertificateAuth,
     ConfigError,
     FileOutput,
     Pkcs12Output,
@@ -41,6 +43,7 @@ from agent.config import (
 )
 from agent.config_reader import Section
 from agent.durations import RenewBefore, parse_duration
+from agent.keys import key_matches, load_key
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -65,9 +68,59 @@ def _server(section: Section, base: Path) -> ServerConfig:
     return ServerConfig(url=url, ca_bundle=bundle, timeout=timeout)
 
 
-def _auth(section: Section | None, env: Mapping[str, str], where: str) -> AuthConfig | None:
+def _fits(key_path: Path, leaf: x509.Certificate) -> bool:
+    try:
+        return key_matches(load_key(key_path.read_text()), leaf)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
+def _client_certificate(section: Section, base: Path) -> ClientCertificateAuth:
+    certificate = _path(section, "certificate", base)
+    key = _path(section, "key", base)
+    rotate_before = None
+    if section.raw("rotate-before") is not None:
+        rotate_before = section.duration("rotate-before", timedelta(0))  # positive, or refused
+    section.done()
+    for name, path in (("certificate", certificate), ("key", key)):
+        if path is None:
+            raise ConfigError(f"{section.key(name)}: is required (a PEM file path)")
+        if not path.is_file():
+            raise ConfigError(f"{section.key(name)}: {path} is not a readable file")
+    assert certificate is not None and key is not None
+    try:
+        leaf = x509.load_pem_x509_certificates(certificate.read_bytes())[0]
+    except (OSError, ValueError):
+        raise ConfigError(
+            f"{section.key('certificate')}: {certificate} is not a PEM certificate chain"
+        ) from None
+    try:
+        private_key = load_key(key.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise ConfigError(
+            f"{section.key('key')}: {key} is not an unencrypted PEM RSA or EC private key"
+        ) from None
+    staged = key.with_name(key.name + ".next")  # a rotation a crash interrupted
+    if not key_matches(private_key, leaf) and not _fits(staged, leaf):
+        raise ConfigError(f"{section.key('key')}: {key} does not fit the certificate {certificate}")
+    return ClientCertificateAuth(certificate=certificate, key=key, rotate_before=rotate_before)
+
+
+def _auth(
+    section: Section | None, env: Mapping[str, str], where: str, base: Path
+) -> AuthConfig | ClientCertificateAuth | None:
     if section is None:
         section = Section({}, where, env)
+    client_certificate = section.section("client-certificate")
+    if client_certificate is not None:
+        for other in ("client-id", "client-secret", "client-id-env", "client-secret-env"):
+            if section.raw(other) is not None:
+                raise ConfigError(
+                    f"{section.key(other)}: give either client-certificate or a client "
+                    "id and secret, not both"
+                )
+        section.done()
+        return _client_certificate(client_certificate, base)
     client_id = section.secret("client-id", fallback_env=ENV_CLIENT_ID)
     client_secret = section.secret("client-secret", fallback_env=ENV_CLIENT_SECRET)
     section.done()
@@ -282,7 +335,7 @@ def parse_config(data: object, path: Path, env: Mapping[str, str] | None = None)
     if server_section is None:
         raise ConfigError("server: is required (url, and ca-bundle for a private CA)")
     server = _server(server_section, base)
-    auth = _auth(top.section("auth"), env, "auth")
+    auth = _auth(top.section("auth"), env, "auth", base)
     state_dir = _path(top, "state-dir", base) or base / ".kms-agent"
     check_interval = top.duration("check-interval", timedelta(hours=1))
     retry = _retry(top.section("retry"))

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from agent import logs
-from agent.config import AgentConfig, CertificateConfig, ConfigError
+from agent.config import AgentConfig, CertificateConfig, ClientCertificateAuth, ConfigError
 from agent.config_file import check_paths, load_config
 from agent.errors import (
     CredentialsRefused,
@@ -125,7 +125,12 @@ class Agent:
             except ProfileMissing as exc:
                 raise ConfigError(f"{cert.where}.profile: {exc}") from None
             except CredentialsRefused as exc:
-                raise ConfigError(f"auth.client-id: {exc}") from None
+                key = (
+                    "auth.client-certificate"
+                    if isinstance(self.config.auth, ClientCertificateAuth)
+                    else "auth.client-id"
+                )
+                raise ConfigError(f"{key}: {exc}") from None
             except EnrollmentError as exc:
                 logs.warning(
                     "server.unchecked",

@@ -275,6 +275,24 @@ class IdentityRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityCertificateRecord:
+    """A client certificate bound to a machine identity; `state` is active, pending (a
+    rotation's new certificate before its first login) or revoked."""
+
+    id: str
+    identity_id: str
+    certificate_id: str
+    serial_hex: str
+    fingerprint_sha256: str
+    not_after: datetime
+    state: str
+    replaces_id: str | None
+    csr_sha256: str | None
+    first_used_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AccessTokenRecord:
     """A Bearer token; only the SHA-256 hex of the token is stored."""
 

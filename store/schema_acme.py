@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -265,6 +266,46 @@ access_tokens = Table(
     UniqueConstraint("token_hash", name="uq_access_tokens_token_hash"),
     Index("ix_access_tokens_identity_id", "identity_id"),
     Index("ix_access_tokens_expires_at", "expires_at"),
+)
+
+# A client certificate that logs a machine identity in (proof of possession of its key).
+# `pending` until its first login (a rotation's new certificate); `replaces_id` is the
+# binding it supersedes; `csr_sha256` makes a replayed rotation answer the same certificate.
+identity_certificates = Table(
+    "identity_certificates",
+    metadata,
+    id_column(),
+    Column(
+        "identity_id",
+        String(ID),
+        ForeignKey(
+            "machine_identities.id",
+            name="fk_identity_certificates_identity_id",
+            ondelete="CASCADE",
+        ),
+        nullable=False,
+    ),
+    Column(
+        "certificate_id",
+        String(ID),
+        ForeignKey(
+            "certificates.id", name="fk_identity_certificates_certificate_id", ondelete="CASCADE"
+        ),
+        nullable=False,
+    ),
+    Column("serial_hex", String(64), nullable=False),
+    Column("fingerprint_sha256", String(128), nullable=False),
+    Column("not_after", UtcDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("replaces_id", String(ID), nullable=True),
+    Column("csr_sha256", String(64), nullable=True),
+    Column("first_used_at", UtcDateTime(), nullable=True),
+    created_column(),
+    UniqueConstraint("fingerprint_sha256", name="uq_identity_certificates_fingerprint_sha256"),
+    UniqueConstraint("replaces_id", "csr_sha256", name="uq_identity_certificates_rotation"),
+    CheckConstraint("state IN ('active', 'pending', 'revoked')", name="state"),
+    Index("ix_identity_certificates_identity_id", "identity_id"),
+    Index("ix_identity_certificates_replaces_id", "replaces_id"),
 )
 
 audit_log = Table(

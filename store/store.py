@@ -25,6 +25,7 @@ from store.queries_cas import CAQueries
 from store.queries_certificates import CertificateQueries
 from store.queries_crls import CRLQueries
 from store.queries_identities import IdentityQueries
+from store.queries_identity_certificates import IdentityCertificateQueries
 from store.queries_policies import PolicyQueries
 from store.queries_profiles import ProfileQueries
 from store.queries_renewals import RenewalQueries
@@ -49,6 +50,7 @@ class Store(
     AuthorizationQueries,
     ValidationJobQueries,
     IdentityQueries,
+    IdentityCertificateQueries,
     AuditQueries,
 ):
     """Persistence for the CA. Build one with `open_store`; `close()` it when done.

@@ -8,6 +8,7 @@ from acme_server.cli.ca import ca_group
 from acme_server.cli.cert import cert_group
 from acme_server.cli.eab import eab_group
 from acme_server.cli.identity import identity_group
+from acme_server.cli.identity_certs import cert_bind_command  # noqa: F401 (registers)
 from acme_server.cli.policy import policy_group
 from acme_server.cli.profile import profile_group
 from acme_server.cli.server import db_group, init_command, serve_command

@@ -30,6 +30,8 @@ PUBLIC_OPERATIONS = frozenset(
     {
         ("post", "/api/v1/auth/universal-auth/login"),
         ("post", "/api/v1/auth/token/revoke"),  # knowing the token is the credential
+        ("post", "/api/v1/auth/cert-auth/login"),  # the proof is the credential
+        ("post", "/api/v1/auth/cert-auth/rotate"),
     }
 )
 SCHEMAS: dict[str, Any] = {**openapi_schemas.SCHEMAS, **certificates_schemas.SCHEMAS}
@@ -119,8 +121,8 @@ def _operation(method: str, path: str, route: Route, used_ids: set[str]) -> dict
     responses: dict[str, Any] = {status: ok, "400": _error("Invalid request")}
     if (method, template(path)) in PUBLIC_OPERATIONS:
         op["security"] = []
-        if path.endswith("/login"):
-            responses["401"] = _error("Invalid client credentials")
+        if path.endswith(("/login", "/rotate")):
+            responses["401"] = _error("Invalid client credentials or proof")
     else:
         responses["401"] = _error("Missing, invalid or expired Bearer token")
     if parameters:

@@ -26,6 +26,7 @@ INTEGER: dict[str, Any] = {"type": "integer"}
 DATETIME: dict[str, Any] = {"type": "string", "format": "date-time"}
 NULLABLE_DATETIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
 HMAC_ALGORITHM: dict[str, Any] = {"type": "string", "enum": ["HS256", "HS384", "HS512"]}
+CREDENTIAL_STATE: dict[str, Any] = {"type": "string", "enum": ["ok", "warning", "expiring"]}
 TTL: dict[str, Any] = {"type": "string", "pattern": "^[0-9]+[smhdwy]$", "examples": ["90d"]}
 
 
@@ -56,6 +57,16 @@ def wrapped(key: str, name: str) -> dict[str, Any]:
     return obj({key: ref(name)}, (key,))
 
 
+_IDENTITY_CREDENTIAL: dict[str, Any] = {
+    "serialNumber": STRING,
+    "fingerprintSha256": STRING,
+    "notAfter": DATETIME,
+    "rotateBy": DATETIME,
+    "status": {"type": "string", "enum": ["pending", "active", "revoked"]},
+    "credentialState": CREDENTIAL_STATE,
+    "firstUsedAt": NULLABLE_DATETIME,
+    "createdAt": DATETIME,
+}
 _NAME_RULES = obj({"allowed": array(STRING), "denied": array(STRING)})
 _USAGE_RULES_KU = obj({"allowed": array(enum(KeyUsage)), "required": array(enum(KeyUsage))})
 _USAGE_RULES_EKU = obj(
@@ -183,6 +194,74 @@ SCHEMAS: dict[str, Any] = {
         },
         ("accessToken", "expiresIn", "tokenType"),
     ),
+    "CertProof": obj(
+        {
+            "protected": {
+                "type": "string",
+                "description": "base64url JSON header: alg, x5c (chain, leaf first, base64 "
+                "DER), url (this endpoint's full URL), iat (seconds, within 5 minutes)",
+            },
+            "payload": {
+                "type": "string",
+                "description": 'base64url JSON: {} to log in, {"csr": PEM or base64url '
+                "DER} to rotate",
+            },
+            "signature": {"type": "string", "description": "base64url, by the leaf's key"},
+        },
+        ("protected", "payload", "signature"),
+    ),
+    "CertLoginResponse": obj(
+        {
+            "accessToken": STRING,
+            "expiresIn": INTEGER,
+            "accessTokenMaxTTL": INTEGER,
+            "tokenType": {"type": "string", "const": "Bearer"},
+            "credentialState": CREDENTIAL_STATE,
+            "credentialNotAfter": DATETIME,
+            "rotateBy": DATETIME,
+        },
+        ("accessToken", "expiresIn", "tokenType", "credentialState", "credentialNotAfter"),
+    ),
+    "CertRotateResponse": obj(
+        {
+            "identityId": STRING,
+            "serialNumber": STRING,
+            "notAfter": DATETIME,
+            "state": {"type": "string", "enum": ["pending", "active", "revoked"]},
+            "certificate": STRING,
+            "certificateChain": STRING,
+            "rotateBy": DATETIME,
+        },
+        ("serialNumber", "notAfter", "certificate", "certificateChain"),
+    ),
+    "IdentityCredential": obj(_IDENTITY_CREDENTIAL),
+    "Identity": obj(
+        {
+            "id": STRING,
+            "name": STRING,
+            "clientId": STRING,
+            "disabled": BOOLEAN,
+            "createdAt": DATETIME,
+            "certificates": array(ref("IdentityCredential")),
+        }
+    ),
+    "IdentityResponse": wrapped("identity", "Identity"),
+    "IdentityCertificateRequest": obj(
+        {
+            "csr": {"type": "string", "description": "PEM; issued from profileId"},
+            "profileId": STRING,
+            "ttl": TTL,
+            "certificate": {"type": "string", "description": "PEM of a certificate issued here"},
+        }
+    ),
+    "IdentityCertificateResponse": obj(
+        {
+            "certificate": obj(
+                _IDENTITY_CREDENTIAL | {"certificate": STRING, "certificateChain": STRING}
+            )
+        },
+        ("certificate",),
+    ),
     "PolicyRules": POLICY_RULES,
     "PolicyCreateRequest": obj(
         {"name": STRING, "description": STRING, "rules": ref("PolicyRules")}, ("name", "rules")
@@ -267,6 +346,14 @@ _EAB = f"{_PROFILES}/{{}}/eab-credentials"
 
 OPERATION_BODIES: dict[tuple[str, str], tuple[str | None, str, str | None]] = {
     ("post", "/api/v1/auth/universal-auth/login"): ("LoginRequest", "200", "LoginResponse"),
+    ("post", "/api/v1/auth/cert-auth/login"): ("CertProof", "200", "CertLoginResponse"),
+    ("post", "/api/v1/auth/cert-auth/rotate"): ("CertProof", "201", "CertRotateResponse"),
+    ("get", "/api/v1/identities/{}"): (None, "200", "IdentityResponse"),
+    ("post", "/api/v1/identities/{}/certificates"): (
+        "IdentityCertificateRequest",
+        "201",
+        "IdentityCertificateResponse",
+    ),
     ("post", _CAS): ("CACreateRequest", "201", "CAResponse"),
     ("get", _CAS): (None, "200", "CAList"),
     ("get", f"{_CAS}/{{}}"): (None, "200", "CAResponse"),

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from acme_server.rest import audit, auth, cas, certificates, eab, openapi, policies, profiles
+from acme_server.rest import (
+    audit,
+    auth,
+    cas,
+    cert_auth,
+    certificates,
+    eab,
+    identities,
+    openapi,
+    policies,
+    profiles,
+)
 
 
 def rest_routes() -> list[BaseRoute]:
@@ -16,6 +27,8 @@ def rest_routes() -> list[BaseRoute]:
         *eab.routes(),
         *openapi.routes(),
         *auth.routes(),
+        *cert_auth.routes(),
+        *identities.routes(),
         *audit.routes(),
         *certificates.routes(),
     ]

@@ -191,6 +191,12 @@ async def login(services: Services, client_id: str, client_secret: str) -> tuple
     matched = await asyncio.to_thread(verify_secret_sync, client_secret[:SECRET_MAX], stored)
     if identity is None or identity.disabled or not matched or len(client_secret) > SECRET_MAX:
         raise InvalidCredentials()
+    return await issue_token(services, identity)
+
+
+async def issue_token(services: Services, identity: IdentityRecord) -> tuple[str, int]:
+    """A new access token for an authenticated identity, and its lifetime in seconds (the
+    one token path of every login method)."""
     lifetime = access_token_lifetime(services)
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     await services.store.create_access_token(

@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
-from agent.config import ConfigError
+from agent.config import AuthConfig, ClientCertificateAuth, ConfigError
 from agent.config_file import check_paths, load_config, parse_config
 from agent.durations import RenewBefore
+from agent.keys import generate_key, key_pem
 
 
 def base(tmp_path: Path, **cert: Any) -> dict[str, Any]:
@@ -71,7 +75,7 @@ certificates:
     config = load_config(path, env={"MY_SECRET": "s3cret", "P12_PASSWORD": "pw"})
     assert config.server.url == "https://ca.test:8443"
     assert config.server.ca_bundle == tmp_path / "ca.pem"
-    assert config.auth is not None and config.auth.client_secret == "s3cret"
+    assert isinstance(config.auth, AuthConfig) and config.auth.client_secret == "s3cret"
     assert config.state_dir == tmp_path / "state"
     assert config.check_interval == timedelta(minutes=10)
     assert config.retry.attempts == 3 and config.log_format == "text"
@@ -172,7 +176,7 @@ def test_credentials_from_the_environment(tmp_path: Path) -> None:
     del data["auth"]
     env = {"KMS_AGENT_CLIENT_ID": "id-from-env", "KMS_AGENT_CLIENT_SECRET": "secret-from-env"}
     config = parse_config(data, tmp_path / "agent.yaml", env=env)
-    assert config.auth is not None
+    assert isinstance(config.auth, AuthConfig)
     assert (config.auth.client_id, config.auth.client_secret) == ("id-from-env", "secret-from-env")
 
 
@@ -227,3 +231,103 @@ def test_the_readme_example_is_a_valid_configuration() -> None:
     config = parse_config(yaml.safe_load(example), Path("/etc/kms-agent/agent.yaml"), env=env)
     assert [c.enrollment for c in config.certificates] == ["api-csr", "acme"]
     assert config.state_dir == Path("/var/lib/kms-agent")
+
+
+def client_certificate_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and its key on disk (the config check reads both)."""
+    key = generate_key("EC_P256")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "machine.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "id.pem", tmp_path / "id.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_text(key_pem(key))
+    return cert_path, key_path
+
+
+def test_client_certificate_auth(tmp_path: Path) -> None:
+    cert_path, key_path = client_certificate_files(tmp_path)
+    data = base(tmp_path)
+    data["auth"] = {
+        "client-certificate": {"certificate": "id.pem", "key": str(key_path), "rotate-before": "7d"}
+    }
+    config = parse_config(data, tmp_path / "agent.yaml", env={})
+    assert config.auth == ClientCertificateAuth(
+        certificate=cert_path, key=key_path, rotate_before=timedelta(days=7)
+    )
+    data["auth"] = {"client-certificate": {"certificate": "id.pem", "key": "id.key"}}
+    config = parse_config(data, tmp_path / "agent.yaml", env={})
+    assert isinstance(config.auth, ClientCertificateAuth) and config.auth.rotate_before is None
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        ({"key": "id.key"}, "auth.client-certificate.certificate: is required"),
+        ({"certificate": "id.pem"}, "auth.client-certificate.key: is required"),
+        (
+            {"certificate": "missing.pem", "key": "id.key"},
+            "auth.client-certificate.certificate: {tmp}/missing.pem is not a readable file",
+        ),
+        (
+            {"certificate": "id.key", "key": "id.key"},
+            "auth.client-certificate.certificate: {tmp}/id.key is not a PEM certificate chain",
+        ),
+        (
+            {"certificate": "id.pem", "key": "id.pem"},
+            "auth.client-certificate.key: {tmp}/id.pem is not an unencrypted PEM RSA or EC",
+        ),
+        (
+            {"certificate": "id.pem", "key": "other.key"},
+            "auth.client-certificate.key: {tmp}/other.key does not fit the certificate",
+        ),
+        (
+            {"certificate": "id.pem", "key": "id.key", "rotate-before": "soon"},
+            "auth.client-certificate.rotate-before: ",
+        ),
+        (
+            {"certificate": "id.pem", "key": "id.key", "pasword": "x"},
+            "auth.client-certificate.pasword: unknown key",
+        ),
+    ],
+)
+def test_bad_client_certificate_auth(tmp_path: Path, auth: dict[str, str], message: str) -> None:
+    client_certificate_files(tmp_path)
+    (tmp_path / "other.key").write_text(key_pem(generate_key("EC_P256")))
+    data = base(tmp_path)
+    data["auth"] = {"client-certificate": auth}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(data, tmp_path / "agent.yaml", env={})
+    assert str(raised.value).startswith(message.format(tmp=tmp_path)), str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_client_certificate_and_a_client_secret_are_exclusive(tmp_path: Path) -> None:
+    client_certificate_files(tmp_path)
+    data = base(tmp_path)
+    data["auth"] = {
+        "client-id": "id",
+        "client-certificate": {"certificate": "id.pem", "key": "id.key"},
+    }
+    with pytest.raises(ConfigError, match=r"^auth.client-id: give either client-certificate"):
+        parse_config(data, tmp_path / "agent.yaml", env={})
+
+
+def test_an_interrupted_rotation_is_accepted(tmp_path: Path) -> None:
+    """The certificate was replaced but the new key is still beside the old one."""
+    _, key_path = client_certificate_files(tmp_path)
+    key_path.with_name("id.key.next").write_text(key_path.read_text())
+    key_path.write_text(key_pem(generate_key("EC_P256")))
+    data = base(tmp_path)
+    data["auth"] = {"client-certificate": {"certificate": "id.pem", "key": "id.key"}}
+    config = parse_config(data, tmp_path / "agent.yaml", env={})
+    assert isinstance(config.auth, ClientCertificateAuth)

@@ -147,7 +147,7 @@ def test_issue_from_an_openssl_csr(data_dir: Path, tmp_path: Path) -> None:
 
 def test_db_upgrade_reports_the_revision(data_dir: Path) -> None:
     result = kms("db", "upgrade", "--data-dir", str(data_dir))
-    assert "Database is at schema revision 0002_auto_renewal" in result.stdout
+    assert "Database is at schema revision 0003_identity_certificates" in result.stdout
     assert kms("db", "upgrade", "--data-dir", str(data_dir)).returncode == 0  # idempotent
 
 
