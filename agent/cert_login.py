@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -36,8 +37,17 @@ from agent.errors import CredentialsRefused, EnrollmentError, PermanentError, Tr
 from agent.keys import PrivateKey
 
 Check = Callable[[httpx.Response, str], dict[str, Any]]
-ROTATE_HINT = "rotate it before logging in"
+ROTATION_REQUIRED = "rotation_required"  # the server's details.reason for an expiring login
 DUE_STATES = ("warning", "expiring")
+
+
+def _rotation_required(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    details = body.get("details") if isinstance(body, dict) else None
+    return isinstance(details, dict) and details.get("reason") == ROTATION_REQUIRED
 
 
 def _message(response: httpx.Response) -> str:
@@ -59,6 +69,12 @@ def _csr(key: PrivateKey, leaf: x509.Certificate) -> str:
         builder = builder.add_extension(sans.value, critical=False)
     der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
     return base64.urlsafe_b64encode(der).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    message: str
+    rotate: bool  # refused for expiry: rotating will let the next login in
 
 
 class CertificateLogin:
@@ -111,24 +127,24 @@ class CertificateLogin:
             path=str(self.credential.auth.certificate),
         )
 
-    def _login_once(self, check: Check) -> tuple[int, dict[str, Any] | str]:
+    def _login_once(self, check: Check) -> dict[str, Any] | _Refused:
         key, chain = self._load()
         response = self._post(LOGIN_PATH, key, chain)
         if response.status_code == 401:
-            return 401, _message(response)
-        return response.status_code, check(response, "login")
+            return _Refused(_message(response), _rotation_required(response))
+        return check(response, "login")
 
     def login(self, check: Check) -> dict[str, Any]:
         """The login answer; rotates first when the server refuses an expiring
         certificate, and after a login that reports the certificate due."""
-        _, answer = self._login_once(check)
-        if isinstance(answer, str):
-            if ROTATE_HINT not in answer:
-                raise CredentialsRefused(f"login refused: {answer}")
+        answer = self._login_once(check)
+        if isinstance(answer, _Refused):
+            if not answer.rotate:
+                raise CredentialsRefused(f"login refused: {answer.message}")
             self.rotate(check)
-            _, answer = self._login_once(check)
-            if isinstance(answer, str):
-                raise CredentialsRefused(f"login refused after rotation: {answer}")
+            answer = self._login_once(check)
+            if isinstance(answer, _Refused):
+                raise CredentialsRefused(f"login refused after rotation: {answer.message}")
             return answer
         _, chain = self._load()
         if answer.get("credentialState") not in DUE_STATES and not self.credential.due_locally(
@@ -137,14 +153,16 @@ class CertificateLogin:
             return answer
         try:
             self.rotate(check)
-            _, again = self._login_once(check)
+            again = self._login_once(check)
         except EnrollmentError as exc:
             logs.warning(
                 "credential.rotation_failed",
                 f"client certificate rotation failed, still using the current one: {exc}",
             )
             return answer
-        if isinstance(again, str):
-            logs.warning("credential.rotation_failed", f"login with the new certificate: {again}")
+        if isinstance(again, _Refused):
+            logs.warning(
+                "credential.rotation_failed", f"login with the new certificate: {again.message}"
+            )
             return answer
         return again

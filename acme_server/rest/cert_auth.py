@@ -21,6 +21,7 @@ from acme_server.rest.common import ApiError, api_errors, iso, services_of
 from acme_server.services import identity_certificates as certs
 from acme_server.services.cert_proof import MAX_PROOF_BYTES, CertAuthError
 
+ROTATION_REQUIRED = "rotation_required"  # details.reason of a login refused for expiry
 CONTENT_TYPES = ("application/jose+json", "application/json", "application/jose")
 
 
@@ -42,10 +43,18 @@ async def login(request: Request) -> Response:
 
     The answer is the universal-auth one plus the credential's standing: ok, warning
     (rotate soon) or expiring (never here: inside the expiry period the login is refused
-    with 401 until the certificate is rotated), its notAfter and rotateBy."""
+    with 401, details.reason "rotation_required", until the certificate is rotated), its
+    notAfter and rotateBy."""
     body = await _read_proof(request)
     try:
         token, seconds, standing = await certs.login(services_of(request), body)
+    except certs.RotationRequired as exc:
+        details = {
+            "reason": ROTATION_REQUIRED,
+            "rotatePath": certs.ROTATE_PATH,
+            "credentialNotAfter": iso(exc.not_after),
+        }
+        raise ApiError(401, str(exc), details=details) from None
     except CertAuthError as exc:
         raise ApiError(401, str(exc)) from None
     return JSONResponse(

@@ -54,6 +54,17 @@ MAX_CSR_CHARS = 32 * 1024
 CredentialState = Literal["ok", "warning", "expiring"]
 
 
+class RotationRequired(CertAuthError):
+    """A login refused because the certificate is inside its expiry period."""
+
+    def __init__(self, not_after: datetime) -> None:
+        super().__init__(
+            f"client certificate expires on {not_after.date().isoformat()}: rotate it "
+            f"before logging in (POST {ROTATE_PATH})"
+        )
+        self.not_after = not_after
+
+
 @dataclass(frozen=True, slots=True)
 class Standing:
     """Where a certificate credential stands: its state, notAfter, and the moment after
@@ -239,10 +250,7 @@ async def login(services: Services, body: bytes) -> tuple[str, int, Standing]:
     _, binding, identity, _ = await _authenticated(services, body, LOGIN_PATH)
     now_standing = standing(services, binding.not_after)
     if now_standing.state == "expiring":
-        raise CertAuthError(
-            f"client certificate expires on {binding.not_after.date().isoformat()}: rotate it "
-            f"before logging in (POST {ROTATE_PATH})"
-        )
+        raise RotationRequired(binding.not_after)
     if binding.state == "pending":
         await _first_use(services, binding, identity)
     token, seconds = await identities.issue_token(services, identity)

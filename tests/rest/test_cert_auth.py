@@ -231,11 +231,15 @@ def test_inside_the_expiry_period_login_is_refused_but_rotation_works(
     identity, _ = create_identity(server)
     key, chain = issue_bound(server, identity.id, ttl=EXPIRING_TTL)
 
-    message = refused(post_proof(server, LOGIN, key, chain))
+    refusal = post_proof(server, LOGIN, key, chain)
+    message = refused(refusal)
     day = chain[0].not_valid_after_utc.date().isoformat()
     assert message == (
         f"client certificate expires on {day}: rotate it before logging in (POST {ROTATE})"
     )
+    details = refusal.json()["details"]
+    assert details["reason"] == "rotation_required" and details["rotatePath"] == ROTATE
+    assert details["credentialNotAfter"].startswith(day)
 
     new = new_key()
     rotated = post_proof(server, ROTATE, key, chain, {"csr": csr_pem(new)})
