@@ -42,6 +42,7 @@ def validation_config(settings: Settings) -> ValidationConfig:
         nameservers=(parse_nameserver(settings.dns_resolver),) if settings.dns_resolver else (),
         max_concurrent=settings.validation_max_concurrent,
         max_concurrent_per_account=settings.validation_max_concurrent_per_account,
+        caa_cache_seconds=settings.caa_cache_seconds,
     )
 
 

@@ -55,6 +55,8 @@ class Settings:
     tlsalpn01_port: int = 443  # RFC 8737 section 3 says 443; a test setting moves it
     validation_max_concurrent: int = 32  # validations in flight per server process
     validation_max_concurrent_per_account: int = 4  # of those, per ACME account
+    # CAA answers are reused for their TTL, at most this long (0: every check asks again)
+    caa_cache_seconds: int = 300
     order_lifetime: str = "7d"
     authorization_lifetime: str = "7d"
     reuse_valid_authorizations: bool = True
@@ -251,6 +253,8 @@ def _validate(settings: Settings) -> None:
     for name in ("validation_max_concurrent", "validation_max_concurrent_per_account"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"setting {name!r}: must be at least 1")
+    if settings.caa_cache_seconds < 0:
+        raise SettingsError("setting 'caa_cache_seconds': must not be negative")
     if settings.dns_resolver:
         try:
             parse_nameserver(settings.dns_resolver)

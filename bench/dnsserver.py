@@ -1,7 +1,10 @@
 """A wildcard DNS responder on 127.0.0.1 (UDP) for the names the benchmark orders.
 
 Every name at or below the zone (`bench.test`) has A 127.0.0.1 and no other records (AAAA,
-CAA, TXT: an empty NOERROR answer); names outside the zone are NXDOMAIN. So each certificate
+CAA, TXT: an empty NOERROR answer with the zone's SOA); names outside the zone are NXDOMAIN
+with the root's SOA, as a recursive resolver answers for a TLD that does not exist. Negative
+answers carry the SOA as RFC 2308 section 3 requires of authoritative servers (it is what
+lets a resolver cache them; the server caches CAA answers that way). So each certificate
 can name a distinct `c<i>.r<run>.bench.test` -- no authorization is ever reused, every flow
 is validated in full -- without adding records ahead of time. Answers are a few dozen bytes,
 so TCP (RFC 7766 fallback after TC) is never needed.
@@ -24,6 +27,8 @@ import dns.rrset
 
 HOST: Final = "127.0.0.1"
 TTL: Final = 60
+ZONE_SOA: Final = "ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60"
+ROOT_SOA: Final = "a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400"
 
 
 class WildcardDNS:
@@ -71,11 +76,18 @@ class WildcardDNS:
         question = query.question[0]
         if not question.name.is_subdomain(self.zone):
             response.set_rcode(dns.rcode.NXDOMAIN)
+            response.authority.append(_soa(dns.name.root, ROOT_SOA))
         elif question.rdtype == dns.rdatatype.A:
             response.answer.append(
                 dns.rrset.from_text(question.name, TTL, dns.rdataclass.IN, "A", self.address)
             )
+        else:
+            response.authority.append(_soa(self.zone, ZONE_SOA))
         return response.to_wire()
+
+
+def _soa(zone: dns.name.Name, text: str) -> dns.rrset.RRset:
+    return dns.rrset.from_text(zone, TTL, dns.rdataclass.IN, "SOA", text)
 
 
 class _Protocol(asyncio.DatagramProtocol):

@@ -35,6 +35,7 @@ DNS_PORT: Final = 53  # RFC 1035 section 4.2
 # process, and per ACME account (so one account's slow responders cannot starve the rest).
 MAX_CONCURRENT_VALIDATIONS: Final = 32
 MAX_CONCURRENT_VALIDATIONS_PER_ACCOUNT: Final = 4
+CAA_CACHE_SECONDS: Final = 300.0
 
 LOOPBACK_NETWORKS: Final[tuple[IPNetwork, ...]] = (
     ipaddress.IPv4Network("127.0.0.0/8"),  # RFC 1122 section 3.2.1.3
@@ -69,6 +70,8 @@ class ValidationConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     max_concurrent: int = MAX_CONCURRENT_VALIDATIONS  # per server process
     max_concurrent_per_account: int = MAX_CONCURRENT_VALIDATIONS_PER_ACCOUNT
+    # CAA answers are reused for their TTL, but never longer than this (0: not cached).
+    caa_cache_seconds: float = CAA_CACHE_SECONDS
 
     def __post_init__(self) -> None:
         for name in ("http01_port", "https_port", "tlsalpn01_port"):
@@ -88,6 +91,8 @@ class ValidationConfig:
             raise ValueError(f"max_redirects: {self.max_redirects!r} is negative")
         if self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes: {self.max_body_bytes!r} is not positive")
+        if self.caa_cache_seconds < 0:
+            raise ValueError(f"caa_cache_seconds: {self.caa_cache_seconds!r} is negative")
         for name in ("max_concurrent", "max_concurrent_per_account"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: {getattr(self, name)!r} is not positive")

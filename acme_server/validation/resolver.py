@@ -1,24 +1,34 @@
 """DNS lookups for validation: A/AAAA for HTTP-01 targets, TXT for DNS-01, CAA.
 
 A thin layer over dnspython's async resolver that asks the configured nameservers (or the
-system's), never caches (each validation sees fresh answers, and a later lookup of the same
-name is a new question), bounds each lookup by the config's timeout, and turns every failure
-into ValidationFailure("dns") with a detail naming the name and record type.
+system's), bounds each lookup by the config's timeout, and turns every failure into
+ValidationFailure("dns") with a detail naming the name and record type.
+
+A, AAAA and TXT answers are never cached: each validation sees fresh answers, so a client
+that fixes its records and retries is not told the old story. CAA answers are (CAACache):
+a certificate's names share their parents, which the RFC 8659 climb asks about again for
+every name, and the Baseline Requirements (3.2.2.8) let a CA rely on a CAA answer for its
+TTL. Each is kept for its TTL (a negative answer for its SOA's, RFC 2308 section 5; none
+without an SOA), at most config.caa_cache_seconds (0: no cache); failures never.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final
 
 import dns.asyncresolver
 import dns.exception
+import dns.message
 import dns.name
 import dns.nameserver
 import dns.rdatatype
 import dns.rdtypes.ANY.CAA
+import dns.rdtypes.ANY.SOA
 import dns.rdtypes.ANY.TXT
 import dns.rdtypes.IN.A
 import dns.rdtypes.IN.AAAA
@@ -31,6 +41,7 @@ from acme_server.validation.netguard import IPAddress
 # dnspython's per-nameserver wait before trying the next (its default); the whole lookup is
 # bounded by ValidationConfig.timeout, RFC 8555 section 8.2 leaves both to the server.
 PER_SERVER_TIMEOUT_S: Final = 2.0
+CAA_CACHE_ENTRIES: Final = 10_000  # names; the least recently stored go first
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,34 @@ class CAARecord:
     flags: int
     tag: str
     value: str
+
+
+class CAACache:
+    """CAA answers by name until they expire (time.monotonic()), at most `entries` names."""
+
+    def __init__(self, max_seconds: float, entries: int = CAA_CACHE_ENTRIES) -> None:
+        self.max_seconds = max_seconds
+        self.entries = entries
+        self._answers: OrderedDict[str, tuple[float, list[CAARecord]]] = OrderedDict()
+
+    def get(self, name: str) -> list[CAARecord] | None:
+        found = self._answers.get(name)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            del self._answers[name]
+            return None
+        return found[1]
+
+    def put(self, name: str, records: list[CAARecord], ttl: float | None) -> None:
+        """Keep `records` for min(ttl, max_seconds); ttl None: not cacheable."""
+        seconds = 0.0 if ttl is None else min(ttl, self.max_seconds)
+        if seconds <= 0:
+            return
+        self._answers.pop(name, None)
+        self._answers[name] = (time.monotonic() + seconds, records)
+        while len(self._answers) > self.entries:
+            self._answers.popitem(last=False)
 
 
 class Resolver:
@@ -55,6 +94,7 @@ class Resolver:
         resolver.lifetime = config.timeout
         resolver.timeout = min(PER_SERVER_TIMEOUT_S, config.timeout)
         self._resolver = resolver
+        self.caa_cache = CAACache(config.caa_cache_seconds)
 
     async def addresses(self, name: str) -> list[IPAddress]:
         """The IPv6 then IPv4 addresses of `name` (CNAMEs followed), without duplicates.
@@ -96,19 +136,34 @@ class Resolver:
     async def caa(self, name: str) -> list[CAARecord]:
         """The CAA records at exactly `name` (no tree climbing, RFC 8659 section 3 is the
         caller's). No such name or no CAA records: []; a failed lookup raises "dns", which
-        RFC 8659 section 3 says must not be read as permission."""
-        return [
+        RFC 8659 section 3 says must not be read as permission. Answers are cached (see the
+        module docstring)."""
+        key = name.lower().removesuffix(".")
+        cached = self.caa_cache.get(key)
+        if cached is not None:
+            return cached
+        rdatas, ttl = await self._rdatas_ttl(name, "CAA")
+        records = [
             CAARecord(
                 flags=rdata.flags,
                 tag=rdata.tag.decode("ascii", "backslashreplace"),
                 value=rdata.value.decode("utf-8", "backslashreplace"),
             )
-            for rdata in await self._rdatas(name, "CAA")
+            for rdata in rdatas
             if isinstance(rdata, dns.rdtypes.ANY.CAA.CAA)
         ]
+        self.caa_cache.put(key, records, ttl)
+        return records
 
     async def _rdatas(self, name: str, rdtype: str) -> list[object]:
         """The records of `rdtype` at `name`; [] for NXDOMAIN or no data."""
+        rdatas, _ = await self._rdatas_ttl(name, rdtype)
+        return rdatas
+
+    async def _rdatas_ttl(self, name: str, rdtype: str) -> tuple[list[object], float | None]:
+        """The records of `rdtype` at `name` ([] for NXDOMAIN or no data) and how long the
+        answer may be kept: the RRset's TTL, a negative answer's SOA (RFC 2308 section 5),
+        or None (a negative answer without one)."""
         try:
             qname = dns.name.from_text(name)
         except dns.exception.DNSException:
@@ -118,8 +173,11 @@ class Resolver:
         what = f"{rdtype} lookup for {quoted(name)}"
         try:
             answer = await self._resolver.resolve(qname, rdtype, search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return []
+        except dns.resolver.NoAnswer as exc:
+            return [], _negative_ttl(exc.response())  # type: ignore[no-untyped-call]
+        except dns.resolver.NXDOMAIN as exc:
+            responses = list(exc.responses().values())  # type: ignore[no-untyped-call]
+            return [], _negative_ttl(responses[-1]) if responses else None
         except dns.resolver.NoNameservers as exc:
             raise ValidationFailure("dns", f"{what} failed: {_rcodes(exc)}") from None
         except dns.exception.Timeout:
@@ -127,7 +185,20 @@ class Resolver:
         except dns.exception.DNSException as exc:
             reason = type(exc).__doc__ or type(exc).__name__
             raise ValidationFailure("dns", f"{what} failed: {reason.strip()}") from None
-        return list(answer.rrset) if answer.rrset is not None else []
+        if answer.rrset is None:
+            return [], None
+        return list(answer.rrset), float(answer.rrset.ttl)
+
+
+def _negative_ttl(response: dns.message.Message) -> float | None:
+    """RFC 2308 section 5: a negative answer lives for the lesser of its SOA record's TTL
+    and the SOA's MINIMUM field; without an SOA in the authority section, not at all."""
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+            soa = rrset[0]
+            if isinstance(soa, dns.rdtypes.ANY.SOA.SOA):
+                return float(min(rrset.ttl, soa.minimum))
+    return None
 
 
 def _rcodes(exc: dns.resolver.NoNameservers) -> str:

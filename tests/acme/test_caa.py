@@ -1,6 +1,9 @@
 """CAA at finalize (RFC 8659, RFC 8657) through the real server and the loopback DNS server.
 
-This module's server names itself `ca.kms.test` and `kms-alias.test` in CAA (caa_identities).
+This module's server names itself `ca.kms.test` and `kms-alias.test` in CAA (caa_identities)
+and does not cache CAA answers (caa_cache_seconds=0): its tests change records at one name
+and finalize again at once, well within the records' TTL. The cache is tested in
+tests/validation/test_resolver.py.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tests.conftest import BACKENDS
 from tests.e2e.conftest import fresh_postgres_database
 
 IDENTITIES = "ca.kms.test, kms-alias.test"
+SETTINGS: dict[str, Any] = {"caa_identities": IDENTITIES, "caa_cache_seconds": 0}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -29,13 +33,13 @@ def server(
 ) -> Iterator[AcmeServer]:
     data_dir: Path = tmp_path_factory.mktemp("acme-caa") / "data"
     if request.param == "sqlite":
-        with acme_server(data_dir, caa_identities=IDENTITIES) as running:
+        with acme_server(data_dir, **SETTINGS) as running:
             make_profile(running, "no-caa", caa_check=False)
             yield running
         return
     with (
         fresh_postgres_database() as url,
-        acme_server(data_dir, url, caa_identities=IDENTITIES) as running,
+        acme_server(data_dir, url, **SETTINGS) as running,
     ):
         make_profile(running, "no-caa", caa_check=False)
         yield running

@@ -14,7 +14,8 @@ in conformance/ publish and remove their TXT records (`send_update`).
 
 It answers from the records the test adds, for every name (it is authoritative for the
 whole tree): CNAMEs are followed within its records, a name with no records at or below it
-is NXDOMAIN, a name without the asked type is an empty NOERROR. Messages are parsed and
+is NXDOMAIN, a name without the asked type is an empty NOERROR; both carry the SOA of the
+nearest enclosing zone with one the test added (none otherwise). Messages are parsed and
 built with dnspython; UDP answers too large for the client are truncated (TC) so clients
 retry over TCP. `queries` lists every (name, type) asked, in order; `tcp_queries` counts
 those that came over TCP.
@@ -216,8 +217,10 @@ class DNSServer:
             records = self._next((name, qtype))
             if records:
                 response.answer.append(dns.rrset.from_rdata_list(name, TTL, records))
-            elif not self._exists(name):
+                return
+            if not self._exists(name):
                 response.set_rcode(dns.rcode.NXDOMAIN)
+            self._add_soa(response, name)
             return
 
     def _next(self, key: Key) -> list[dns.rdata.Rdata]:
@@ -229,6 +232,19 @@ class DNSServer:
         index = min(self._asked[key], len(answers) - 1)
         self._asked[key] += 1
         return answers[index]
+
+    def _add_soa(self, response: dns.message.Message, name: dns.name.Name) -> None:
+        """A negative answer carries the SOA of the nearest enclosing zone the test added, if
+        any, in its authority section (RFC 2308 section 3), which lets resolvers cache it."""
+        zone = name
+        while True:
+            soa = self._records.get((zone, dns.rdatatype.SOA))
+            if soa and soa[0]:
+                response.authority.append(dns.rrset.from_rdata_list(zone, TTL, soa[0]))
+                return
+            if zone == dns.name.root:
+                return
+            zone = zone.parent()
 
     def _exists(self, name: dns.name.Name) -> bool:
         """Has `name` records, or names below it (an empty non-terminal)?"""

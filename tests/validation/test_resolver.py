@@ -132,3 +132,53 @@ async def test_invalid_name_rejected(dns_server: DNSServer) -> None:
         await resolver_for(dns_server).addresses("a" * 64 + ".test")
     assert caught.value.problem == "rejectedIdentifier"
     assert dns_server.queries == []
+
+
+SOA = "ns.zone.test. hostmaster.zone.test. 1 3600 600 86400 30"
+
+
+async def test_caa_answers_are_cached_for_their_ttl(dns_server: DNSServer) -> None:
+    """BR 3.2.2.8 lets a CA rely on a CAA answer for its TTL (60 s here), so the RFC 8659
+    climb does not ask about shared parents again; A/AAAA/TXT stay fresh."""
+    dns_server.add("a.zone.test", "CAA", '0 issue "ca.example"')
+    resolver = resolver_for(dns_server)
+    first = await resolver.caa("a.zone.test")
+    dns_server.remove("a.zone.test", "CAA")
+    dns_server.add("a.zone.test", "CAA", '0 issue "other.example"')
+    assert await resolver.caa("A.zone.test.") == first  # same name, any spelling
+    assert dns_server.queries.count(("a.zone.test", "CAA")) == 1
+    assert [r.value for r in await resolver_for(dns_server).caa("a.zone.test")] == [
+        "other.example"
+    ]  # another resolver (process) asks again
+
+
+async def test_negative_caa_answers_cached_only_with_an_soa(dns_server: DNSServer) -> None:
+    """RFC 2308 section 5: a negative answer lives for min(SOA TTL, SOA MINIMUM), here 30 s;
+    without an SOA it is not cached at all."""
+    resolver = resolver_for(dns_server)
+    dns_server.add("b.nosoa.test", "A", "192.0.2.1")
+    for _ in range(2):
+        assert await resolver.caa("b.nosoa.test") == []
+    assert dns_server.queries.count(("b.nosoa.test", "CAA")) == 2
+    dns_server.add("zone.test", "SOA", SOA)
+    dns_server.add("b.zone.test", "A", "192.0.2.1")
+    for name in ("b.zone.test", "missing.zone.test"):  # no data, NXDOMAIN
+        for _ in range(2):
+            assert await resolver.caa(name) == []
+        assert dns_server.queries.count((name, "CAA")) == 1
+
+
+async def test_caa_cache_off_and_failures_never_cached(dns_server: DNSServer) -> None:
+    off = Resolver(
+        ValidationConfig(nameservers=(dns_server.nameserver,), timeout=5.0, caa_cache_seconds=0)
+    )
+    dns_server.add("c.zone.test", "CAA", '0 issue "ca.example"')
+    for _ in range(2):
+        await off.caa("c.zone.test")
+    assert dns_server.queries.count(("c.zone.test", "CAA")) == 2
+    dns_server.servfail("d.zone.test")
+    resolver = resolver_for(dns_server)
+    for _ in range(2):
+        with pytest.raises(ValidationFailure):
+            await resolver.caa("d.zone.test")
+    assert dns_server.queries.count(("d.zone.test", "CAA")) == 2
