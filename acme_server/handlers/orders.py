@@ -272,6 +272,8 @@ async def owned_order(req: AcmeRequest, order_id: str) -> OrderRecord:
 async def order(request: Request) -> JSONResponse:
     req = await verified(request, "kid")
     found = await owned_order(req, request.path_params["order_id"])
+    if found.status == "pending" and await _awaited_authorizations(req, found):
+        found = await req.services.store.get_order(found.id)
     headers = {"Retry-After": "1"} if found.status == "processing" else None
     return acme_json(order_json(found, req.urls), 200, headers)
 
@@ -301,6 +303,20 @@ async def _awaited_validation(req: AcmeRequest, authz: AuthorizationRecord) -> b
     return False
 
 
+async def _awaited_authorizations(req: AcmeRequest, order: OrderRecord) -> bool:
+    """Wait (bounded, in all) for the validations of the order's authorizations in flight
+    in this process; True if any finished."""
+    waiters = req.state.validation_waiters
+    events = [e for a in order.authorization_ids if (e := waiters.in_flight_for(a)) is not None]
+    if not events:
+        return False
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(req.services.settings.challenge_wait_ms / 1000):
+            for event in events:
+                await event.wait()
+    return any(event.is_set() for event in events)
+
+
 async def authorization(request: Request) -> JSONResponse:
     """POST-as-GET, or {"status": "deactivated"} (RFC 8555 7.5.2)."""
     req = await verified(request, "kid")
@@ -328,7 +344,7 @@ async def challenge(request: Request) -> JSONResponse:
     authz = await _owned_authorization(req, found.authorization_id)
     if req.post.payload is not None and found.status == "pending":
         if await store.start_challenge(found.id, now=datetime.now(UTC)):
-            req.state.validation_waiters.started(found.id)
+            req.state.validation_waiters.started(found.id, authz.id)
             req.state.validation_wakeup.set()
             found = replace(found, status="processing")  # the worker has not run yet
         else:  # started concurrently: answer with what the other request made of it

@@ -101,7 +101,10 @@ def server_settings(
     **extra: Any,
 ) -> Settings:
     """`public_host` names the server in every URL it publishes; a client reaching it under
-    another name than 127.0.0.1 connects to loopback itself (tests.support.loopback)."""
+    another name than 127.0.0.1 connects to loopback itself (tests.support.loopback). The
+    per-address request rate is not limited unless a test asks (tests are one fast client;
+    tests/acme/test_rate_limits.py checks the limit)."""
+    extra.setdefault("rate_limit_requests_per_second", 1_000_000)
     return replace(
         Settings(),
         data_dir=data_dir,

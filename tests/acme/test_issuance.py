@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography import x509
 
@@ -220,6 +221,32 @@ def test_s7_5_1_authorization_poll_waits_for_the_validation_in_flight(
     assert outcomes == {"wait-ok.test": "valid", "wait-fail.test": "invalid"}
 
 
+def test_s7_1_6_order_poll_waits_for_its_validations_in_flight(
+    server: AcmeServer, account: AcmeClient
+) -> None:
+    """The first order poll after the challenge POSTs sees the outcome: `ready` once both
+    validations succeed, `invalid` when one fails; the poll waits for this process's worker
+    rather than answering `pending`."""
+    for names, expected in (
+        (("owait-a.test", "owait-b.test"), "ready"),
+        (("owait-c.test", "owait-fail.test"), "invalid"),
+    ):
+        response = account.new_order(*names)
+        order_url, order = response.headers["Location"], response.json()
+        for authz_url in order["authorizations"]:
+            authz = account.get(authz_url).json()
+            name = authz["identifier"]["value"]
+            challenge = authz["challenges"][0]
+            server.dns.add(name, "A", "127.0.0.1")
+            if name != "owait-fail.test":
+                token = challenge["token"]
+                server.responder.add_token(token, account.key_authorization(token))
+        for authz_url in order["authorizations"]:
+            challenge = account.get(authz_url).json()["challenges"][0]
+            assert account.post(challenge["url"], {}).status_code == 200
+        assert account.get(order_url).json()["status"] == expected
+
+
 def test_s8_3_failed_validation_marks_challenge_and_authorization_invalid(
     server: AcmeServer, account: AcmeClient
 ) -> None:
@@ -258,9 +285,7 @@ def test_s7_4_authorizations_are_reused_for_the_same_account(
 
 
 def test_s7_1_2_1_orders_list_pages_with_link_next(server: AcmeServer, account: AcmeClient) -> None:
-    created = [
-        account.new_order(f"page{i}.test").headers["Location"] for i in range(ORDERS_PAGE_SIZE + 2)
-    ]
+    created = [_created(account.new_order(f"page{i}.test")) for i in range(ORDERS_PAGE_SIZE + 2)]
     assert account.kid is not None
     seen: list[str] = []
     url: str | None = account.kid + "/orders"
@@ -281,3 +306,8 @@ def test_s7_1_2_1_orders_list(server: AcmeServer, account: AcmeClient) -> None:
     listed = account.get(account.kid + "/orders")
     assert listed.status_code == 200
     assert set(created) <= set(listed.json()["orders"])
+
+
+def _created(response: httpx.Response) -> str:
+    assert response.status_code == 201, response.text
+    return str(response.headers["Location"])
