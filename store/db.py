@@ -140,7 +140,10 @@ def sqlite_time(value: datetime) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
 def _read_time(raw: bytes) -> datetime:
+    """Cached: the same stored instants (an account's or order's timestamps) are read by
+    request after request, and a datetime is immutable."""
     return datetime.fromisoformat(raw.decode()).replace(tzinfo=UTC)
 
 
