@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -292,29 +290,18 @@ async def _owned_authorization(req: AcmeRequest, authz_id: str) -> Authorization
 async def _awaited_validation(req: AcmeRequest, authz: AuthorizationRecord) -> bool:
     """Wait (bounded) for a validation of this authorization in flight in this process;
     True if one finished (acme_server/validation/waiters.py)."""
-    waiters = req.state.validation_waiters
-    for challenge in authz.challenges:
-        event = waiters.in_flight(challenge.id) if challenge.status == "processing" else None
-        if event is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(req.services.settings.challenge_wait_ms / 1000):
-                    await event.wait()
-            return event.is_set()
-    return False
+    processing = [c.id for c in authz.challenges if c.status == "processing"]
+    timeout = req.services.settings.challenge_wait_ms / 1000
+    return await req.state.validation_waiters.wait_for_challenges(processing, timeout)
 
 
 async def _awaited_authorizations(req: AcmeRequest, order: OrderRecord) -> bool:
     """Wait (bounded, in all) for the validations of the order's authorizations in flight
     in this process; True if any finished."""
-    waiters = req.state.validation_waiters
-    events = [e for a in order.authorization_ids if (e := waiters.in_flight_for(a)) is not None]
-    if not events:
-        return False
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(req.services.settings.challenge_wait_ms / 1000):
-            for event in events:
-                await event.wait()
-    return any(event.is_set() for event in events)
+    timeout = req.services.settings.challenge_wait_ms / 1000
+    return await req.state.validation_waiters.wait_for_authorizations(
+        order.authorization_ids, timeout
+    )
 
 
 async def authorization(request: Request) -> JSONResponse:

@@ -131,6 +131,8 @@ class ValidationWorker:
                         job.id, worker_id=self.worker_id, run_after=datetime.now(UTC) + DEFER_DELAY
                     )
                     return
+                # From here this process validates: polls here may wait for the outcome.
+                self.waiters.claimed(job.challenge_id, loaded.authz.id)
                 try:
                     valid, error = await self._validate(loaded)
                 finally:
@@ -154,6 +156,7 @@ class ValidationWorker:
                 self.waiters.done(job.challenge_id)
                 await store.finish_validation_job(job.id, worker_id=self.worker_id)
             else:
+                self.waiters.done(job.challenge_id)  # waiting polls answer `processing`
                 await store.retry_validation_job(
                     job.id,
                     worker_id=self.worker_id,
