@@ -150,9 +150,11 @@ def _check_validity(leaf: x509.Certificate) -> None:
 
 
 async def _use_once(services: Services, jws: FlatJWS) -> None:
-    """Refuse a replayed proof: its signature is recorded as a used nonce for as long as
-    its iat would be accepted (after the signature check, so forgeries cost no write)."""
-    digest = hashlib.sha256(jws.signature).hexdigest()
+    """Refuse a replayed proof: what it signs (protected header and payload) is recorded
+    as a used nonce for as long as its iat would be accepted (after the signature check, so
+    forgeries cost no write). Not the signature: an ECDSA signature (r, s) has a twin
+    (r, n - s) that verifies too, so a captured proof could be replayed once more."""
+    digest = hashlib.sha256(jws.signing_input).hexdigest()
     expires = datetime.now(UTC) + 2 * IAT_SKEW
     if not await services.store.use_nonce(USED_PROOF_PREFIX + digest, expires):
         raise CertAuthError("this proof was used before: sign a new one for every request")

@@ -192,7 +192,21 @@ def test_a_proof_is_good_for_one_request(server: AcmeServer) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
         assert http.post(LOGIN, content=proof, headers=headers).status_code == 200
         replayed = http.post(LOGIN, content=proof, headers=headers)
+        twin = http.post(LOGIN, content=json.dumps(_twin(json.loads(proof))), headers=headers)
     assert refused(replayed) == "this proof was used before: sign a new one for every request"
+    # ECDSA malleability: (r, n - s) verifies too, and is the same proof.
+    assert refused(twin) == "this proof was used before: sign a new one for every request"
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _twin(proof: dict[str, str]) -> dict[str, str]:
+    """The same flattened ES256 proof with the other valid signature, (r, n - s)."""
+    raw = base64.urlsafe_b64decode(proof["signature"] + "=" * (-len(proof["signature"]) % 4))
+    r, s = raw[:32], int.from_bytes(raw[32:], "big")
+    flipped = r + (P256_ORDER - s).to_bytes(32, "big")
+    return {**proof, "signature": base64.urlsafe_b64encode(flipped).rstrip(b"=").decode()}
 
 
 def test_a_malformed_proof_is_refused(server: AcmeServer) -> None:
