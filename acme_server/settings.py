@@ -80,6 +80,7 @@ class Settings:
     # works); the superseded certificate is revoked on the new one's first login.
     identity_cert_warning_period: str = "180d"
     identity_cert_expiry_period: str = "30d"
+    identity_cert_ttl: str = "365d"  # lifetime of the client certificates issued and rotated
     identity_cert_revoke_old_on_rotation: bool = True
 
     @property
@@ -232,6 +233,7 @@ def _validate(settings: Settings) -> None:
         "renewal_retry_delay",
         "identity_cert_warning_period",
         "identity_cert_expiry_period",
+        "identity_cert_ttl",
     ):
         try:
             parse_ttl(getattr(settings, name))
@@ -241,6 +243,11 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             "setting 'identity_cert_expiry_period': must not be longer than "
             "identity_cert_warning_period"
+        )
+    if parse_ttl(settings.identity_cert_ttl) <= settings.identity_cert_warning:
+        raise SettingsError(
+            "setting 'identity_cert_ttl': must be longer than identity_cert_warning_period "
+            "(a rotated certificate would be due for rotation at once)"
         )
     if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):
         raise SettingsError("setting 'webhook_url': must start with http:// or https://")

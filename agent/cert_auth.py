@@ -143,6 +143,20 @@ class CertificateCredential:
         return key
 
     def install(self, chain_pem: str) -> None:
-        """The rotated certificate over the old one, then the staged key over the old key."""
+        """The rotated certificate over the old one, then the staged key over the old key.
+        ValueError, and nothing written, unless the answer is a certificate chain whose leaf
+        fits the staged key (a bad answer must not cost the working credential)."""
+        try:
+            chain = x509.load_pem_x509_certificates(chain_pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raise ValueError("the rotated certificate is not a PEM certificate chain") from None
+        staged = load_key(self.next_key_path.read_text())
+        if not key_matches(staged, chain[0]):
+            raise ValueError("the rotated certificate does not fit the key made for it")
         _replace(self.auth.certificate, chain_pem.encode("ascii"), 0o644)
         os.replace(self.next_key_path, self.auth.key)
+        directory = os.open(self.auth.key.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)

@@ -117,6 +117,8 @@ class CertificateLogin:
             raise PermanentError("rotate client certificate: the answer has no certificate")
         try:
             self.credential.install(certificate + issuers)
+        except ValueError as exc:
+            raise EnrollmentError(f"rotate client certificate: {exc}") from None
         except OSError as exc:
             raise PermanentError(f"client certificate: cannot write it: {exc}") from None
         logs.info(

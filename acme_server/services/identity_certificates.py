@@ -13,9 +13,12 @@ The credential rotates itself. With `warning` = settings.identity_cert_warning a
 
 Rotation is authenticated by the same proof (not a Bearer token), so an expiring
 certificate can still rotate. The new certificate comes from the old one's profile with the
-profile's default lifetime (not the old one's: a certificate issued short to test or to
-recover must not make every successor as short), through `enroll` (so the profile's policy
-applies) and is bound `pending`; its first login makes it `active` and, when
+lifetime settings.identity_cert_ttl (365 days; longer than the warning period, which the
+settings check, so a rotated certificate is never due for rotation at once; not the old
+one's: a certificate issued short to test or to recover must not make every successor as
+short), through `enroll` (so the profile's policy applies: its maximum lifetime must allow
+that) and is bound `pending`; the CSR must keep the current subject and names with a new
+key; its first login makes it `active` and, when
 settings.identity_cert_revoke_old_on_rotation, revokes the old one (reason superseded).
 The old certificate keeps working until then, so a rotation whose answer is lost costs
 nothing: the client rotates again (the same CSR gets the same certificate back).
@@ -92,6 +95,12 @@ def standing(services: Services, not_after: datetime, now: datetime | None = Non
     elif left <= settings.identity_cert_warning:
         state = "warning"
     return Standing(state, not_after, not_after - settings.identity_cert_expiry)
+
+
+def standing_of(
+    services: Services, binding: IdentityCertificateRecord, now: datetime | None = None
+) -> Standing:
+    return standing(services, binding.not_after, now)
 
 
 def _has_client_auth(certificate: x509.Certificate) -> bool:
@@ -180,7 +189,7 @@ async def issue_certificate(
         EnrollRequest(
             profile_ref=profile_ref,
             csr_pem=csr_pem,
-            ttl=ttl,
+            ttl=ttl or services.settings.identity_cert_ttl,
             extended_key_usages=(ExtendedKeyUsage.CLIENT_AUTH.value,),
         ),
     )
@@ -196,7 +205,7 @@ async def list_credentials(
     identity = await identities.find_identity(services, identity_ref)
     now = utc_now()
     bindings = await services.store.list_identity_certificates(identity.id)
-    return identity, [(b, standing(services, b.not_after, now)) for b in bindings]
+    return identity, [(b, standing_of(services, b, now)) for b in bindings]
 
 
 async def _authenticated(
@@ -218,17 +227,33 @@ async def _authenticated(
 async def _first_use(
     services: Services, binding: IdentityCertificateRecord, identity: IdentityRecord
 ) -> None:
-    """A pending certificate's first login: active now; the one it replaces revoked."""
-    if not await services.store.activate_identity_certificate(binding.id, utc_now()):
-        return  # another login got here first
-    actor = f"identity:{identity.id}"
-    await _audit(
-        services, actor, "identity.certificate.activate", identity.id, serial=binding.serial_hex
-    )
+    """A pending certificate's first login makes it active. Refused if it is not active
+    afterwards (a concurrent rotation retired it)."""
+    if await services.store.activate_identity_certificate(binding.id, utc_now()):
+        await _audit(
+            services,
+            f"identity:{identity.id}",
+            "identity.certificate.activate",
+            identity.id,
+            serial=binding.serial_hex,
+        )
+        return
+    current = await services.store.get_identity_certificate(binding.id)
+    if current.state != "active":
+        raise CertAuthError(f"the client certificate {binding.serial_hex} is revoked")
+
+
+async def _retire_replaced(
+    services: Services, binding: IdentityCertificateRecord, identity: IdentityRecord
+) -> None:
+    """After a login with a rotated certificate: revoke the one it replaced, if that is
+    configured and not done yet. Checked at every such login, so a revocation that failed
+    (a database or CRL error) is done by the next login."""
     if binding.replaces_id is None or not services.settings.identity_cert_revoke_old_on_rotation:
         return
     old = await services.store.get_identity_certificate(binding.replaces_id)
-    await _retire(services, old, actor)
+    if old.state != "revoked":
+        await _retire(services, old, f"identity:{identity.id}")
 
 
 async def _retire(services: Services, old: IdentityCertificateRecord, actor: str) -> None:
@@ -248,11 +273,12 @@ async def login(services: Services, body: bytes) -> tuple[str, int, Standing]:
     """An access token for the proof's identity, its lifetime and the credential's
     standing; CertAuthError when refused (inside the expiry period too)."""
     _, binding, identity, _ = await _authenticated(services, body, LOGIN_PATH)
-    now_standing = standing(services, binding.not_after)
+    now_standing = standing_of(services, binding)
     if now_standing.state == "expiring":
         raise RotationRequired(binding.not_after)
     if binding.state == "pending":
         await _first_use(services, binding, identity)
+    await _retire_replaced(services, binding, identity)
     token, seconds = await identities.issue_token(services, identity)
     return token, seconds, now_standing
 
@@ -273,6 +299,25 @@ def _csr_pem(value: object) -> tuple[str, str]:
     return pem, hashlib.sha256(der).hexdigest()
 
 
+def _names(extensions: x509.Extensions) -> set[x509.GeneralName]:
+    try:
+        return set(extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        return set()
+
+
+def _check_same_names(csr: x509.CertificateSigningRequest, current: x509.Certificate) -> None:
+    """A rotation renews the credential it proves: the CSR keeps the certificate's subject
+    and names, and brings a new key."""
+    if csr.subject != current.subject or _names(csr.extensions) != _names(current.extensions):
+        raise InvalidRequestError(
+            "the CSR must ask for the current certificate's subject and names "
+            f"({current.subject.rfc4514_string() or 'empty subject'})"
+        )
+    if csr.public_key() == current.public_key():
+        raise InvalidRequestError("the CSR must carry a new key, not the current one")
+
+
 async def _answer(services: Services, binding: IdentityCertificateRecord) -> Rotated:
     record = await services.store.get_certificate(binding.certificate_id)
     return Rotated(binding, record.certificate_pem, record.chain_pem)
@@ -282,7 +327,12 @@ async def rotate(services: Services, body: bytes) -> Rotated:
     """A new certificate for the CSR in the proof's payload, bound pending (see the module
     docstring). The same CSR again answers the same certificate."""
     proof, binding, identity, old = await _authenticated(services, body, ROTATE_PATH)
+    if binding.state == "pending":
+        raise ConflictError(
+            "this certificate is a rotation's new one: log in with it before rotating again"
+        )
     csr_pem, csr_sha256 = _csr_pem(proof.payload.get("csr"))
+    _check_same_names(x509.load_pem_x509_csr(csr_pem.encode()), proof.certificate)
     earlier = await services.store.find_rotation(binding.id, csr_sha256)
     if earlier is not None:
         if earlier.state == "revoked":
@@ -300,6 +350,7 @@ async def rotate(services: Services, body: bytes) -> Rotated:
         EnrollRequest(
             profile_ref=old.profile_id,
             csr_pem=csr_pem,
+            ttl=services.settings.identity_cert_ttl,
             extended_key_usages=(ExtendedKeyUsage.CLIENT_AUTH.value,),
         ),
     )

@@ -93,3 +93,18 @@ def test_rotate_before_is_measured_against_not_after(tmp_path: Path) -> None:
     assert not files(tmp_path, key).due_locally(leaf)
     assert files(tmp_path, key, timedelta(days=2)).due_locally(leaf)
     assert not files(tmp_path, key, timedelta(hours=1)).due_locally(leaf)
+
+
+def test_a_rotated_certificate_that_does_not_fit_is_not_installed(tmp_path: Path) -> None:
+    old = generate_key("EC_P256")
+    credential = files(tmp_path, old)
+    before = (credential.auth.certificate.read_bytes(), credential.auth.key.read_bytes())
+    credential.stage_key("EC_P256")
+    stranger = self_signed(generate_key("EC_P256")).public_bytes(serialization.Encoding.PEM)
+    with pytest.raises(ValueError, match="does not fit the key made for it"):
+        credential.install(stranger.decode())
+    with pytest.raises(ValueError, match="not a PEM certificate chain"):
+        credential.install("<html>gateway error</html>")
+    # The working credential is untouched.
+    assert (credential.auth.certificate.read_bytes(), credential.auth.key.read_bytes()) == before
+    assert credential.load()[0].public_key() == old.public_key()

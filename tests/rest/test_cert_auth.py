@@ -360,6 +360,8 @@ def test_credential_period_settings() -> None:
         load_settings(env={"KMS_IDENTITY_CERT_EXPIRY_PERIOD": "200d"})
     with pytest.raises(SettingsError, match="identity_cert_warning_period"):
         load_settings(env={"KMS_IDENTITY_CERT_WARNING_PERIOD": "soon"})
+    with pytest.raises(SettingsError, match="identity_cert_ttl': must be longer than"):
+        load_settings(env={"KMS_IDENTITY_CERT_TTL": "90d"})  # the warning period is 180d
 
 
 def test_rest_issues_and_binds_identity_certificates(server: AcmeServer) -> None:

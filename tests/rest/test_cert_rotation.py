@@ -133,3 +133,26 @@ def test_without_revoke_on_rotation_the_old_certificate_stays_valid(tmp_path: Pa
         assert post_proof(running, LOGIN, new, new_chain).status_code == 200
         assert [state for _, state in states(running, identity.id)] == ["active", "active"]
         assert post_proof(running, LOGIN, key, chain).status_code == 200
+
+
+def test_a_rotation_keeps_the_names_takes_a_new_key_and_starts_from_the_active_one(
+    server: AcmeServer,
+) -> None:
+    identity, _ = create_identity(server)
+    key, chain = issue_bound(server, identity.id, ttl=WARNING_TTL)
+    other_name = post_proof(server, ROTATE, key, chain, {"csr": csr_pem(new_key(), "else.test")})
+    assert other_name.status_code == 400, other_name.text
+    message = other_name.json()["message"]
+    assert "must ask for the current certificate's subject and names" in message
+    same_key = post_proof(server, ROTATE, key, chain, {"csr": csr_pem(key)})
+    assert same_key.status_code == 400, same_key.text
+    assert same_key.json()["message"] == "the CSR must carry a new key, not the current one"
+
+    new = new_key()
+    new_chain = rotated_chain(post_proof(server, ROTATE, key, chain, {"csr": csr_pem(new)}))
+    from_pending = post_proof(server, ROTATE, new, new_chain, {"csr": csr_pem(new_key())})
+    assert from_pending.status_code == 409, from_pending.text
+    assert "log in with it before rotating again" in from_pending.json()["message"]
+    # The new certificate has the server's identity-certificate lifetime, not the old one's.
+    lifetime = new_chain[0].not_valid_after_utc - new_chain[0].not_valid_before_utc
+    assert lifetime.days >= 364
