@@ -187,7 +187,8 @@ class Resolver:
             raise ValidationFailure("dns", f"{what} failed: {reason.strip()}") from None
         if answer.rrset is None:
             return [], None
-        return list(answer.rrset), float(answer.rrset.ttl)
+        # The least TTL along any CNAME chain followed, not only the final RRset's.
+        return list(answer.rrset), float(answer.chaining_result.minimum_ttl)
 
 
 def _negative_ttl(response: dns.message.Message) -> float | None:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 STALE_AFTER = 120.0  # seconds: a job another process took never reports here
-CLAIM_WAIT = 0.25  # seconds a poll waits for this process's worker to take the job
+CLAIM_WAIT = 1.0  # seconds a poll waits for this process's worker to take the job
 
 
 @dataclass(slots=True)
@@ -48,6 +48,12 @@ class ValidationWaiters:
     def started(self, challenge_id: str, authorization_id: str) -> None:
         """A challenge POST here asked for the validation."""
         self._entry(challenge_id, authorization_id)
+
+    def taken(self, challenge_id: str) -> None:
+        """This process's worker claimed the job of a challenge a POST here started."""
+        validation = self._validations.get(challenge_id)
+        if validation is not None:
+            validation.claimed.set()
 
     def claimed(self, challenge_id: str, authorization_id: str) -> None:
         """This process's worker is validating the challenge now."""

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5
 LEASE = timedelta(seconds=60)
-DEFER_DELAY = timedelta(milliseconds=250)  # a job deferred for its account's bound
+DEFER_DELAY = timedelta(milliseconds=250)  # a job's first deferral for its account's bound
+DEFER_DELAY_MAX = timedelta(seconds=5)  # doubling per deferral up to this
 MAX_ATTEMPTS = 3  # for unexpected errors; a validation failure is an answer, not an error
 RETRY_BACKOFF = timedelta(seconds=2)
 FAILED_VALIDATIONS_WINDOW = 3600.0
@@ -73,6 +74,7 @@ class ValidationWorker:
         self.waiters = waiters or ValidationWaiters()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._per_account: dict[str, int] = {}  # account id -> validations running here
+        self._deferrals: dict[str, int] = {}  # job id -> times deferred here (backoff)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
@@ -113,6 +115,7 @@ class ValidationWorker:
             worker_id=self.worker_id, limit=free, lease=LEASE, now=datetime.now(UTC)
         )
         for job in jobs:
+            self.waiters.taken(job.challenge_id)  # polls here may wait for it from now
             task = asyncio.create_task(self._process(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -127,10 +130,9 @@ class ValidationWorker:
             else:
                 account_id = loaded.account.id
                 if not self._take_account_slot(account_id):
-                    await store.defer_validation_job(
-                        job.id, worker_id=self.worker_id, run_after=datetime.now(UTC) + DEFER_DELAY
-                    )
+                    await self._defer(job)
                     return
+                self._deferrals.pop(job.id, None)
                 # From here this process validates: polls here may wait for the outcome.
                 self.waiters.claimed(job.challenge_id, loaded.authz.id)
                 try:
@@ -163,6 +165,19 @@ class ValidationWorker:
                     run_after=datetime.now(UTC) + RETRY_BACKOFF * job.attempts,
                     error=type(exc).__name__,
                 )
+
+    async def _defer(self, job: ValidationJobRecord) -> None:
+        """Back to the queue, later each time (so an account's flood of challenges costs a
+        few claims a second, not a busy loop); polls waiting here answer meanwhile."""
+        count = self._deferrals.get(job.id, 0)
+        if len(self._deferrals) >= 10_000:
+            self._deferrals.clear()  # a hint only: other processes may have run the jobs
+        self._deferrals[job.id] = count + 1
+        delay = min(DEFER_DELAY * 2**count, DEFER_DELAY_MAX)
+        self.waiters.done(job.challenge_id)
+        await self.services.store.defer_validation_job(
+            job.id, worker_id=self.worker_id, run_after=datetime.now(UTC) + delay
+        )
 
     def _take_account_slot(self, account_id: str) -> bool:
         running = self._per_account.get(account_id, 0)

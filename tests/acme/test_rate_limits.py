@@ -46,11 +46,11 @@ def test_s6_6_requests_per_second_per_client_address(
         ) as server,
         server.http() as http,
     ):
-        answers = [http.get(server.directory_url) for _ in range(12)]
+        answers = [http.get(server.directory_url) for _ in range(30)]
     statuses = [a.status_code for a in answers]
     assert statuses[:5] == [200] * 5  # at most 5 in one second...
     refused = [a for a in answers if a.status_code == 429]
-    assert refused, statuses  # ...and 12 in well under two seconds cannot all pass
+    assert refused, statuses  # ...and 30 in less than six seconds cannot all pass
     first = refused[0]
     problem(first, 429, "rateLimited")
     assert "too many requests from this address" in first.json()["detail"]
