@@ -55,7 +55,7 @@ _CLAIM_UPDATE = (
 )
 _CLAIM_PICK = (
     "SELECT id FROM validation_jobs "
-    "WHERE (status = 'queued' AND run_after <= :at) "
+    "WHERE (status = 'queued' AND run_after <= :due) "
     "OR (status = 'running' AND claimed_until < :at) "
     "ORDER BY run_after, created_at, id LIMIT :limit"
 )
@@ -69,16 +69,32 @@ def _check_worker(worker_id: str) -> str:
 
 class ValidationJobQueries(StoreBase):
     async def claim_validation_jobs(
-        self, *, worker_id: str, limit: int, lease: timedelta, now: datetime
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        lease: timedelta,
+        now: datetime,
+        due_before: datetime | None = None,
     ) -> list[ValidationJobRecord]:
         """Claim up to `limit` claimable jobs, longest due first: each becomes running,
-        claimed by `worker_id` until now + lease, attempts + 1. [] when none is free."""
+        claimed by `worker_id` until now + lease, attempts + 1. [] when none is free.
+        `due_before` (default `now`) takes only queued jobs due by then: a worker that was
+        not woken for a job leaves fresh ones to the process whose request queued them;
+        expired leases are taken whatever it says."""
         at = require_utc(now, "now")
+        due = at if due_before is None else require_utc(due_before, "due_before")
         _check_worker(worker_id)
         check_limit(limit)
         if lease <= timedelta(0):
             raise ValueError(f"lease must be positive, got {lease}")
-        params = {"worker_id": worker_id, "until": at + lease, "at": at, "limit": limit}
+        params = {
+            "worker_id": worker_id,
+            "until": at + lease,
+            "at": at,
+            "due": due,
+            "limit": limit,
+        }
         async with self._write() as tx:
             sql = update_picked_sql(
                 _CLAIM_UPDATE, _CLAIM_PICK, self._lock(skip_locked=True), " RETURNING *"

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 STALE_AFTER = 120.0  # seconds: a job another process took never reports here
-CLAIM_WAIT = 1.0  # seconds a poll waits for this process's worker to take the job
+CLAIM_WAIT = 0.5  # seconds a poll waits for this process's worker to take the job
 
 
 @dataclass(slots=True)
@@ -35,6 +35,7 @@ class _Validation:
     at: float = field(default_factory=time.monotonic)
     claimed: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    elsewhere: bool = False  # not claimed here in time: presumably another process has it
 
 
 class ValidationWaiters:
@@ -72,7 +73,12 @@ class ValidationWaiters:
     async def wait_for_challenges(self, challenge_ids: Iterable[str], seconds: float) -> bool:
         """Wait, at most `seconds` in all, for the outcomes of those of the challenges this
         process validates; True if any arrived."""
-        found = [v for c in challenge_ids if (v := self._validations.get(c)) is not None]
+        found = [
+            v
+            for c in challenge_ids
+            if (v := self._validations.get(c)) is not None
+            and (v.claimed.is_set() or not v.elsewhere)
+        ]
         return await _wait(found, seconds)
 
     async def wait_for_authorizations(
@@ -105,6 +111,7 @@ async def _wait(validations: list[_Validation], seconds: float) -> bool:
                         async with asyncio.timeout(CLAIM_WAIT):
                             await validation.claimed.wait()
                     if not validation.claimed.is_set():
+                        validation.elsewhere = True  # later polls here answer at once
                         continue  # another process's worker has it
                 await validation.done.wait()
     return any(validation.done.is_set() for validation in validations)

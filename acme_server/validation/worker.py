@@ -3,7 +3,9 @@
 Any server process can claim any job (row locks on PostgreSQL, the single writer on SQLite).
 A claim is a lease: if the process dies mid-validation the lease runs out and another worker
 takes the job again. A challenge POST in this process wakes the worker at once; otherwise it
-polls, which also picks up jobs queued by other processes.
+polls, which also picks up jobs queued by other processes -- once they are LOCAL_GRACE old,
+so that the process that answered the challenge POST validates it, and its polls can wait
+for the outcome (waiters.py).
 
 Two bounds keep slow or hostile responders from exhausting a process: at most
 config.max_concurrent validations run in it at once (it claims no more than that), and at
@@ -39,6 +41,7 @@ from store import AccountRecord, AuthorizationRecord, ChallengeRecord, Validatio
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5
+LOCAL_GRACE = timedelta(seconds=1)  # fresh jobs are left this long to the POSTing process
 LEASE = timedelta(seconds=60)
 DEFER_DELAY = timedelta(milliseconds=250)  # a job's first deferral for its account's bound
 DEFER_DELAY_MAX = timedelta(seconds=5)  # doubling per deferral up to this
@@ -84,17 +87,21 @@ class ValidationWorker:
         # per request (force_close) and never resolves a name, so nothing leaks between
         # validations, and building a session per validation is saved.
         self._session = new_session()
+        woken = True
         while not self._stopping.is_set():
+            # Cleared before claiming: a POST that commits while the claim runs sets it
+            # again, so its job is claimed next without waiting for the poll interval.
+            self.wakeup.clear()
             try:
-                claimed = await self._claim()
+                claimed = await self._claim(woken)
             except Exception:
                 log.exception("claiming validation jobs failed")
                 claimed = 0
             if claimed:
                 continue
-            self.wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), POLL_INTERVAL)
+            woken = self.wakeup.is_set()
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -106,13 +113,20 @@ class ValidationWorker:
             await self._session.close()
             self._session = None
 
-    async def _claim(self) -> int:
+    async def _claim(self, woken: bool) -> int:
+        """Claim what there is room for; `woken` (a challenge POST here asked) takes every
+        due job, otherwise those due for LOCAL_GRACE."""
         free = self.config.max_concurrent - len(self._tasks)
         if free <= 0:
             await asyncio.sleep(0.05)
             return 0
+        now = datetime.now(UTC)
         jobs = await self.services.store.claim_validation_jobs(
-            worker_id=self.worker_id, limit=free, lease=LEASE, now=datetime.now(UTC)
+            worker_id=self.worker_id,
+            limit=free,
+            lease=LEASE,
+            now=now,
+            due_before=now if woken else now - LOCAL_GRACE,
         )
         for job in jobs:
             self.waiters.taken(job.challenge_id)  # polls here may wait for it from now

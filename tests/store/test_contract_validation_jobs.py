@@ -138,6 +138,22 @@ async def test_retry_requeues_with_the_error(store: Store) -> None:
     assert (again.id, again.attempts, again.last_error) == (job.id, 2, "connection refused")
 
 
+async def test_due_before_leaves_fresh_jobs_but_takes_expired_leases(store: Store) -> None:
+    await enqueue(store, 2)
+    (crashed,) = await store.claim_validation_jobs(worker_id="w", limit=1, lease=LEASE, now=NOW)
+    after = NOW + LEASE + timedelta(seconds=1)
+    # The other job is queued, due since NOW; a claimer asking only for jobs due before
+    # that gets the expired lease alone.
+    (taken,) = await store.claim_validation_jobs(
+        worker_id="w2", limit=5, lease=LEASE, now=after, due_before=NOW - timedelta(seconds=1)
+    )
+    assert taken.id == crashed.id
+    (fresh,) = await store.claim_validation_jobs(
+        worker_id="w2", limit=5, lease=LEASE, now=after, due_before=NOW
+    )
+    assert fresh.id != crashed.id
+
+
 async def test_defer_requeues_without_counting_the_attempt(store: Store) -> None:
     await enqueue(store, 1)
     (job,) = await store.claim_validation_jobs(worker_id="w", limit=1, lease=LEASE, now=NOW)
