@@ -93,7 +93,7 @@ async def rotate(request: Request) -> Response:
             "state": binding.state,
             "certificate": rotated.certificate_pem,
             "certificateChain": rotated.chain_pem,
-            "rotateBy": iso(certs.standing_of(services, binding).rotate_by),
+            "rotateBy": iso(certs.standing(services, binding.not_after).rotate_by),
         },
         status_code=201,
         headers={"Cache-Control": "no-store"},

@@ -86,7 +86,7 @@ async def add_certificate(request: Request) -> Response:
             services, ref, profile, csr, ttl=ttl, actor=principal.actor
         )
         binding, chain = issued.binding, (issued.certificate_pem, issued.chain_pem)
-    answer = render_credential(binding, certs.standing_of(services, binding))
+    answer = render_credential(binding, certs.standing(services, binding.not_after))
     if chain is not None:
         answer["certificate"], answer["certificateChain"] = chain
     return JSONResponse({"certificate": answer}, status_code=201)

@@ -97,12 +97,6 @@ def standing(services: Services, not_after: datetime, now: datetime | None = Non
     return Standing(state, not_after, not_after - settings.identity_cert_expiry)
 
 
-def standing_of(
-    services: Services, binding: IdentityCertificateRecord, now: datetime | None = None
-) -> Standing:
-    return standing(services, binding.not_after, now)
-
-
 def _has_client_auth(certificate: x509.Certificate) -> bool:
     try:
         usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -205,7 +199,7 @@ async def list_credentials(
     identity = await identities.find_identity(services, identity_ref)
     now = utc_now()
     bindings = await services.store.list_identity_certificates(identity.id)
-    return identity, [(b, standing_of(services, b, now)) for b in bindings]
+    return identity, [(b, standing(services, b.not_after, now)) for b in bindings]
 
 
 async def _authenticated(
@@ -273,7 +267,7 @@ async def login(services: Services, body: bytes) -> tuple[str, int, Standing]:
     """An access token for the proof's identity, its lifetime and the credential's
     standing; CertAuthError when refused (inside the expiry period too)."""
     _, binding, identity, _ = await _authenticated(services, body, LOGIN_PATH)
-    now_standing = standing_of(services, binding)
+    now_standing = standing(services, binding.not_after)
     if now_standing.state == "expiring":
         raise RotationRequired(binding.not_after)
     if binding.state == "pending":
@@ -283,8 +277,8 @@ async def login(services: Services, body: bytes) -> tuple[str, int, Standing]:
     return token, seconds, now_standing
 
 
-def _csr_pem(value: object) -> tuple[str, str]:
-    """The payload's csr (PEM, or base64url DER) as PEM, and the SHA-256 of its DER."""
+def _payload_csr(value: object) -> tuple[x509.CertificateSigningRequest, str, str]:
+    """The payload's csr (PEM, or base64url DER), as PEM, and the SHA-256 of its DER."""
     if not isinstance(value, str) or not value or len(value) > MAX_CSR_CHARS:
         raise InvalidRequestError("the payload needs csr: a PEM or base64url DER CSR")
     try:
@@ -296,7 +290,7 @@ def _csr_pem(value: object) -> tuple[str, str]:
         raise InvalidRequestError("the payload's csr is not a PEM or base64url DER CSR") from None
     der = csr.public_bytes(serialization.Encoding.DER)
     pem = csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
-    return pem, hashlib.sha256(der).hexdigest()
+    return csr, pem, hashlib.sha256(der).hexdigest()
 
 
 def _names(extensions: x509.Extensions) -> set[x509.GeneralName]:
@@ -331,8 +325,8 @@ async def rotate(services: Services, body: bytes) -> Rotated:
         raise ConflictError(
             "this certificate is a rotation's new one: log in with it before rotating again"
         )
-    csr_pem, csr_sha256 = _csr_pem(proof.payload.get("csr"))
-    _check_same_names(x509.load_pem_x509_csr(csr_pem.encode()), proof.certificate)
+    csr, csr_pem, csr_sha256 = _payload_csr(proof.payload.get("csr"))
+    _check_same_names(csr, proof.certificate)
     earlier = await services.store.find_rotation(binding.id, csr_sha256)
     if earlier is not None:
         if earlier.state == "revoked":
