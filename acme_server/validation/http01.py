@@ -10,8 +10,9 @@ authorization. What may be contacted is decided here, not by aiohttp:
   answer that changes between check and connect (DNS rebinding) cannot redirect the fetch.
 - each redirect target is parsed, limited (scheme, port, count) and resolved and checked
   again as a new host.
-- the address each socket actually reached is read back from it and must be the checked one
-  (and pass netguard again), in case anything between us and the kernel had other ideas.
+- the address each socket actually reached is read back from it, before the request is
+  sent, and must be the checked one, in case anything between us and the kernel had other
+  ideas.
 - the whole validation (DNS, connects, redirects, body) is bounded by config.timeout, and
   at most config.max_body_bytes of the body are read.
 
