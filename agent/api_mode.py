@@ -22,7 +22,13 @@ import httpx
 from agent import logs
 from agent.cert_login import CertificateLogin
 from agent.config import AgentConfig, AuthConfig, CertificateConfig, ClientCertificateAuth
-from agent.errors import CredentialsRefused, PermanentError, ProfileMissing, TransientError
+from agent.errors import (
+    CredentialsRefused,
+    PermanentError,
+    ProfileMissing,
+    TransientError,
+    message_of,
+)
 from agent.files import CertificateFiles, Installed, Material
 from agent.keys import build_csr, generate_key, key_pem
 
@@ -42,20 +48,6 @@ def http_client(config: AgentConfig) -> httpx.Client:
         timeout=config.server.timeout,
         headers={"User-Agent": USER_AGENT},
     )
-
-
-def message_of(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict):
-        message = str(body.get("message") or body.get("detail") or body)
-        details = body.get("details")
-        if isinstance(details, list) and details:
-            message += ": " + "; ".join(str(d) for d in details)
-        return message
-    return str(body)[:200]
 
 
 class RestClient:

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from agent.config import ClientCertificateAuth
-from agent.files import write_file
+from agent.files import fsync_dir, write_file
 from agent.keys import PrivateKey, generate_key, key_matches, key_pem, load_key
 
 LOGIN_PATH = "/api/v1/auth/cert-auth/login"
@@ -99,11 +99,7 @@ def _replace(path: Path, data: bytes, mode: int) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_dir(path.parent)
 
 
 class CertificateCredential:
@@ -155,8 +151,4 @@ class CertificateCredential:
             raise ValueError("the rotated certificate does not fit the key made for it")
         _replace(self.auth.certificate, chain_pem.encode("ascii"), 0o644)
         os.replace(self.next_key_path, self.auth.key)
-        directory = os.open(self.auth.key.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        fsync_dir(self.auth.key.parent)

@@ -33,7 +33,13 @@ from agent.cert_auth import (
     sign_proof,
 )
 from agent.config import ClientCertificateAuth
-from agent.errors import CredentialsRefused, EnrollmentError, PermanentError, TransientError
+from agent.errors import (
+    CredentialsRefused,
+    EnrollmentError,
+    PermanentError,
+    TransientError,
+    message_of,
+)
 from agent.keys import PrivateKey
 
 Check = Callable[[httpx.Response, str], dict[str, Any]]
@@ -48,14 +54,6 @@ def _rotation_required(response: httpx.Response) -> bool:
         return False
     details = body.get("details") if isinstance(body, dict) else None
     return isinstance(details, dict) and details.get("reason") == ROTATION_REQUIRED
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    return str(body.get("message", body)) if isinstance(body, dict) else str(body)[:200]
 
 
 def _csr(key: PrivateKey, leaf: x509.Certificate) -> str:
@@ -110,7 +108,7 @@ class CertificateLogin:
         new_key = self.credential.stage_key(key_algorithm(key))
         response = self._post(ROTATE_PATH, key, chain, {"csr": _csr(new_key, chain[0])})
         if response.status_code == 401:
-            raise CredentialsRefused(f"rotation refused: {_message(response)}")
+            raise CredentialsRefused(f"rotation refused: {message_of(response)}")
         body = check(response, "rotate client certificate")
         certificate, issuers = body.get("certificate"), body.get("certificateChain", "")
         if not isinstance(certificate, str) or not isinstance(issuers, str):
@@ -133,7 +131,7 @@ class CertificateLogin:
         key, chain = self._load()
         response = self._post(LOGIN_PATH, key, chain)
         if response.status_code == 401:
-            return _Refused(_message(response), _rotation_required(response))
+            return _Refused(message_of(response), _rotation_required(response))
         return check(response, "login")
 
     def login(self, check: Check) -> dict[str, Any]:

@@ -8,6 +8,8 @@ EnrollmentError
 
 from __future__ import annotations
 
+import httpx
+
 
 class EnrollmentError(Exception):
     """The agent could not get a certificate; the message says why."""
@@ -27,3 +29,18 @@ class ProfileMissing(PermanentError):
 
 class CredentialsRefused(PermanentError):
     """The server refused the machine identity's credentials."""
+
+
+def message_of(response: httpx.Response) -> str:
+    """What an error answer says: its message (or detail), with any listed details."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        message = str(body.get("message") or body.get("detail") or body)
+        details = body.get("details")
+        if isinstance(details, list) and details:
+            message += ": " + "; ".join(str(d) for d in details)
+        return message
+    return str(body)[:200]

@@ -117,7 +117,8 @@ class Installed:
         )
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make renames in the directory `path` durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -173,7 +174,7 @@ def replace_symlink(link: Path, target: Path) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
-    _fsync_dir(link.parent)
+    fsync_dir(link.parent)
 
 
 class CertificateFiles:
@@ -300,10 +301,10 @@ class CertificateFiles:
         if revoke_previous and previous is not None:
             pending = {"version": previous.version, "serialNumber": previous.serial_hex}
             write_file(staging / REVOKE_PENDING, json.dumps(pending).encode(), KEY_MODE)
-        _fsync_dir(staging)
+        fsync_dir(staging)
         final = self.root / f"v{number}"
         os.rename(staging, final)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         replace_symlink(self.root / CURRENT, Path(final.name))  # the switch
         self.link_outputs()
         self.prune()
@@ -325,7 +326,7 @@ class CertificateFiles:
     def clear(self, installed: Installed, marker: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (installed.directory / marker).unlink()
-        _fsync_dir(installed.directory)
+        fsync_dir(installed.directory)
 
     def prune(self) -> None:
         """Keep the current version and the one it replaced while that one still has to be
