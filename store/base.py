@@ -9,6 +9,7 @@ asked for with `_lock()` (FOR UPDATE / FOR SHARE, optionally SKIP LOCKED).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -90,6 +91,18 @@ class StoreBase:
         if self._backend != "postgresql":
             return ""
         return (" FOR SHARE" if share else " FOR UPDATE") + (" SKIP LOCKED" if skip_locked else "")
+
+    async def _conditional(
+        self, sql: Sql, params: Mapping[str, Any], table: Table, what: str
+    ) -> bool:
+        """One conditional UPDATE of the row `params["id"]`, which is atomic by itself, so
+        it runs without BEGIN/COMMIT (on PostgreSQL: one round trip, not three). True if it
+        changed the row; False if the row exists but did not qualify; NotFound if not."""
+        async with self._autocommit() as tx:
+            if await tx.run(sql, params):
+                return True
+            await self._require(tx, table, params["id"], what)
+            return False
 
     @staticmethod
     async def _require(tx: Tx, table: Table, row_id: str, what: str) -> None:

@@ -49,6 +49,12 @@ _WITH_CHALLENGES = (
 _AUTHZ_WITH_CHALLENGES = Sql(
     _WITH_CHALLENGES.format(source="(SELECT * FROM acme_authorizations WHERE id = :id)")
 )
+_CHALLENGE_AUTHZ_WITH_CHALLENGES = Sql(
+    _WITH_CHALLENGES.format(
+        source="(SELECT * FROM acme_authorizations WHERE id = "
+        "(SELECT authorization_id FROM acme_challenges WHERE id = :challenge_id))"
+    )
+)
 _START = Sql(
     "UPDATE acme_challenges SET status = 'processing', updated_at = :at "
     "WHERE id = :id AND status = 'pending' AND EXISTS (SELECT 1 FROM acme_authorizations a "
@@ -130,6 +136,15 @@ class AuthorizationQueries(StoreBase):
             rows = await tx.all(_AUTHZ_WITH_CHALLENGES, {"id": authz_id})
         if not rows:
             raise NotFound(f"authorization {authz_id} not found")
+        return _authorization_from_joined(rows)
+
+    async def get_authorization_of_challenge(self, challenge_id: str) -> AuthorizationRecord:
+        """The authorization (with all its challenges) that holds this challenge, in one
+        statement; NotFound if there is no such challenge."""
+        async with self._read() as tx:
+            rows = await tx.all(_CHALLENGE_AUTHZ_WITH_CHALLENGES, {"challenge_id": challenge_id})
+        if not rows:
+            raise NotFound(f"challenge {challenge_id} not found")
         return _authorization_from_joined(rows)
 
     async def get_challenge(self, challenge_id: str) -> ChallengeRecord:

@@ -45,10 +45,6 @@ _ORDER_WITH_AUTHZ_IDS = Sql(
 _BY_CERTIFICATE = Sql(
     "SELECT * FROM acme_orders WHERE certificate_id = :certificate_id ORDER BY created_at, id"
 )
-_ORDERED_BY = Sql(
-    "SELECT 1 FROM acme_orders WHERE certificate_id = :certificate_id "
-    "AND account_id = :account_id LIMIT 1"
-)
 _BEGIN_FINALIZE = Sql(
     "UPDATE acme_orders SET status = 'processing', updated_at = :at "
     "WHERE id = :id AND status = 'ready' AND expires > :at"
@@ -272,12 +268,6 @@ class OrderQueries(StoreBase):
             rows = await tx.all(_BY_CERTIFICATE, {"certificate_id": certificate_id})
             return await load_orders(tx, rows)
 
-    async def certificate_ordered_by(self, certificate_id: str, account_id: str) -> bool:
-        """Whether an order of this account issued the certificate (one statement)."""
-        async with self._read() as tx:
-            params = {"certificate_id": certificate_id, "account_id": account_id}
-            return await tx.one(_ORDERED_BY, params) is not None
-
     async def begin_finalize(self, order_id: str, now: datetime) -> bool:
         """ready -> processing (section 7.4), only if unexpired at `now`. False otherwise:
         the caller re-reads the order to answer (orderNotReady, or the order as it is)."""
@@ -289,7 +279,7 @@ class OrderQueries(StoreBase):
         a missing order or certificate."""
         at = require_utc(now, "now")
         params = {"id": order_id, "certificate_id": certificate_id, "at": at}
-        async with self._write() as tx:
+        async with self._autocommit() as tx:  # one conditional UPDATE: atomic by itself
             if await tx.run(_COMPLETE, params) == 1:
                 return True
             found = await tx.one(_CERTIFICATE_AND_ORDER_EXIST, params)
@@ -314,8 +304,4 @@ class OrderQueries(StoreBase):
 
     async def _transition(self, sql: Sql, params: dict[str, Any]) -> bool:
         """A conditional UPDATE of one order: False (or NotFound) if it changed nothing."""
-        async with self._write() as tx:
-            if await tx.run(sql, params) == 0:
-                await self._require(tx, orders, params["id"], "order")
-                return False
-            return True
+        return await self._conditional(sql, params, orders, "order")

@@ -51,6 +51,10 @@ _WITH_METADATA = (
     "LEFT JOIN certificate_metadata m ON m.certificate_id = c.id "
 )
 _BY_ID_WITH_METADATA = Sql(_WITH_METADATA + 'WHERE c.id = :id ORDER BY m."key"')
+_ORDERED_BY_WITH_METADATA = Sql(
+    _WITH_METADATA + "WHERE c.id = :id AND EXISTS (SELECT 1 FROM acme_orders o "
+    'WHERE o.certificate_id = c.id AND o.account_id = :account_id) ORDER BY m."key"'
+)
 _BY_SERIAL_WITH_METADATA = Sql(_WITH_METADATA + 'WHERE c.serial_hex = :serial ORDER BY m."key"')
 _METADATA_OF_ONE = Sql(
     'SELECT certificate_id, "key", value FROM certificate_metadata '
@@ -299,8 +303,10 @@ class CertificateQueries(StoreBase):
         chain_pem: str,
         fingerprint_sha256: str,
         encrypted_private_key: bytes | None,
+        now: datetime | None = None,
     ) -> bool:
-        """pending -> active with the signed certificate; False if it was not pending."""
+        """pending -> active with the signed certificate; False if it was not pending.
+        `now` (default: the clock) becomes its updated_at."""
         if not certificate_pem or not fingerprint_sha256:
             raise ValueError("activation needs the certificate PEM and its fingerprint")
         params = {
@@ -309,19 +315,25 @@ class CertificateQueries(StoreBase):
             "chain_pem": chain_pem,
             "fingerprint_sha256": fingerprint_sha256,
             "encrypted_private_key": encrypted_private_key,
-            "updated_at": utc_now(),
+            "updated_at": utc_now() if now is None else require_utc(now, "now"),
         }
-        async with self._write() as tx:
-            if await tx.run(_ACTIVATE, params) == 0:
-                await self._require(tx, certs, cert_id, "certificate")
-                return False
-            return True
+        return await self._conditional(_ACTIVATE, params, certs, "certificate")
 
     async def get_certificate(self, cert_id: str) -> CertificateRecord:
         async with self._read() as tx:
             record = _joined_record(await tx.all(_BY_ID_WITH_METADATA, {"id": cert_id}))
         if record is None:
             raise NotFound(f"certificate {cert_id} not found")
+        return record
+
+    async def get_ordered_certificate(self, cert_id: str, account_id: str) -> CertificateRecord:
+        """The certificate if an ACME order of `account_id` issued it (one statement);
+        NotFound otherwise, whether it is missing or another account's."""
+        params = {"id": cert_id, "account_id": account_id}
+        async with self._read() as tx:
+            record = _joined_record(await tx.all(_ORDERED_BY_WITH_METADATA, params))
+        if record is None:
+            raise NotFound(f"certificate {cert_id} not found for account {account_id}")
         return record
 
     async def get_certificate_by_serial(self, serial_hex: str) -> CertificateRecord:

@@ -95,7 +95,8 @@ class ValidationJobQueries(StoreBase):
             "due": due,
             "limit": limit,
         }
-        async with self._write() as tx:
+        # One statement (pick with SKIP LOCKED, update, return): atomic by itself.
+        async with self._autocommit() as tx:
             sql = update_picked_sql(
                 _CLAIM_UPDATE, _CLAIM_PICK, self._lock(skip_locked=True), " RETURNING *"
             )
@@ -157,11 +158,7 @@ class ValidationJobQueries(StoreBase):
         _check_worker(worker_id)
         at = utc_now() if now is None else require_utc(now, "now")
         params = {**values, "id": job_id, "worker_id": worker_id, "at": at}
-        async with self._write() as tx:
-            if await tx.run(sql, params) == 0:
-                await self._require(tx, jobs, job_id, "validation job")
-                return False
-            return True
+        return await self._conditional(sql, params, jobs, "validation job")
 
     async def count_pending_validation_jobs(self) -> int:
         """Jobs not done yet: queued (due or not) and running."""

@@ -176,13 +176,10 @@ def _issue_spec(
 
 async def _owned_certificate(req: AcmeRequest, certificate_id: str) -> CertificateRecord:
     account = req.post.require_account()
-    try:
-        record = await req.services.store.get_certificate(certificate_id)
+    try:  # another account's certificate is "not found" too: never confirm it exists
+        return await req.services.store.get_ordered_certificate(certificate_id, account.id)
     except (NotFound, ValueError):
         raise not_found("certificate") from None
-    if not await req.services.store.certificate_ordered_by(record.id, account.id):
-        raise not_found("certificate")
-    return record
 
 
 def served_chain(record: CertificateRecord) -> list[x509.Certificate]:

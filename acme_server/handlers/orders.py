@@ -324,11 +324,14 @@ async def challenge(request: Request) -> JSONResponse:
     """RFC 8555 7.5.1: any JSON object (normally {}) asks the server to validate; "" reads."""
     req = await verified(request, "kid")
     store = req.services.store
-    try:
-        found = await store.get_challenge(request.path_params["challenge_id"])
+    challenge_id: str = request.path_params["challenge_id"]
+    try:  # the challenge with its authorization, in one read
+        authz = await store.get_authorization_of_challenge(challenge_id)
     except (NotFound, ValueError):
         raise not_found("challenge") from None
-    authz = await _owned_authorization(req, found.authorization_id)
+    found = next((c for c in authz.challenges if c.id.lower() == challenge_id.lower()), None)
+    if found is None or authz.account_id != req.post.require_account().id:
+        raise not_found("challenge")  # never confirm another account's objects exist
     if req.post.payload is not None and found.status == "pending":
         if await store.start_challenge(found.id, now=datetime.now(UTC)):
             req.state.validation_waiters.started(found.id, authz.id)

@@ -28,6 +28,7 @@ from ca_core.keys import PrivateKey, PublicKey, agenerate_private_key, key_algor
 from ca_core.names import subject_to_name
 from ca_core.serials import new_serial, serial_to_hex
 from policy.model import (
+    CertificateStatus,
     ExtendedKeyUsage,
     HashAlgorithm,
     IssuerType,
@@ -157,18 +158,29 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
         if private_key is not None
         else None
     )
-    activated = await services.store.activate_certificate(
-        reserved.id,
+    activated = replace(
+        reserved,
+        status=CertificateStatus.ACTIVE,
         certificate_pem=certificates_pem([certificate]),
         chain_pem=certificates_pem(chain),
         fingerprint_sha256=sha256_fingerprint(certificate),
         encrypted_private_key=encrypted_key,
+        updated_at=datetime.now(UTC),
     )
-    if not activated:
+    if not await services.store.activate_certificate(
+        reserved.id,
+        certificate_pem=activated.certificate_pem,
+        chain_pem=activated.chain_pem,
+        fingerprint_sha256=activated.fingerprint_sha256,
+        encrypted_private_key=encrypted_key,
+        now=activated.updated_at,
+    ):
         raise ConflictError(f"certificate {reserved.id} was not pending; it is not issued twice")
     if spec.renewed_from_id is not None:
         await services.store.link_renewal(spec.renewed_from_id, reserved.id)
-    record = await services.store.get_certificate(reserved.id)
+        record = await services.store.get_certificate(reserved.id)
+    else:  # the reserved row plus exactly what activation wrote: no need to read it back
+        record = activated
     return IssuedCertificate(
         record=record, certificate=certificate, chain=chain, private_key=private_key
     )

@@ -172,9 +172,11 @@ class Resolver:
             ) from None
         what = f"{rdtype} lookup for {quoted(name)}"
         try:
-            answer = await self._resolver.resolve(qname, rdtype, search=False)
-        except dns.resolver.NoAnswer as exc:
-            return [], _negative_ttl(exc.response())  # type: ignore[no-untyped-call]
+            # No NoAnswer for an empty answer: dnspython renders the whole response as text
+            # for that exception's message, which costs more than the lookup itself.
+            answer = await self._resolver.resolve(
+                qname, rdtype, search=False, raise_on_no_answer=False
+            )
         except dns.resolver.NXDOMAIN as exc:
             responses = list(exc.responses().values())  # type: ignore[no-untyped-call]
             return [], _negative_ttl(responses[-1]) if responses else None
@@ -185,8 +187,8 @@ class Resolver:
         except dns.exception.DNSException as exc:
             reason = type(exc).__doc__ or type(exc).__name__
             raise ValidationFailure("dns", f"{what} failed: {reason.strip()}") from None
-        if answer.rrset is None:
-            return [], None
+        if answer.rrset is None:  # no data (RFC 2308 NODATA): cached by its SOA
+            return [], _negative_ttl(answer.response)
         # The least TTL along any CNAME chain followed, not only the final RRset's.
         return list(answer.rrset), float(answer.chaining_result.minimum_ttl)
 

@@ -211,10 +211,10 @@ class ValidationWorker:
         """What validating the job needs, or the outcome already recorded (a job resumed
         after its challenge was decided)."""
         store = self.services.store
-        challenge = await store.get_challenge(job.challenge_id)
+        authz = await store.get_authorization_of_challenge(job.challenge_id)
+        challenge = next(c for c in authz.challenges if c.id == job.challenge_id)
         if challenge.status != "processing":
             return challenge.status == "valid", challenge.error
-        authz = await store.get_authorization(challenge.authorization_id)
         account = await store.get_account(authz.account_id)
         return _Work(challenge, authz, account)
 

@@ -257,6 +257,28 @@ async def test_s7_4_finalize_moves_ready_to_processing_to_valid_once(store: Stor
     assert await store.fail_order(order.id, error=PROBLEM, now=later) is False
 
 
+async def test_s7_4_2_a_certificate_is_read_only_by_the_account_whose_order_issued_it(
+    store: Store,
+) -> None:
+    account = await make_account(store)
+    stranger = await make_account(store)
+    order = await make_order(store, account)
+    cert = await issue(store, profile_id=account.profile_id)
+    with pytest.raises(NotFound):  # issued, but by no order yet
+        await store.get_ordered_certificate(cert.id, account.id)
+    await validate(store, order.authorization_ids[0])
+    assert await store.begin_finalize(order.id, NOW) is True
+    assert await store.complete_order(order.id, certificate_id=cert.id, now=NOW) is True
+
+    assert await store.get_ordered_certificate(cert.id, account.id) == (
+        await store.get_certificate(cert.id)
+    )
+    with pytest.raises(NotFound):
+        await store.get_ordered_certificate(cert.id, stranger.id)
+    with pytest.raises(NotFound):
+        await store.get_ordered_certificate(str(uuid.uuid4()), account.id)
+
+
 async def test_s7_4_expired_ready_order_cannot_be_finalized(store: Store) -> None:
     account = await make_account(store)
     order = await make_order(store, account)
