@@ -7,10 +7,11 @@ in any number of processes, exactly one inserts the row and gets True. The row i
 until `expires_at`, after which the caller's own expiry check refuses the value and
 `purge_nonces` may delete it.
 
-`use_nonce_and_get_account` does the same insert and then reads an account, each statement
-committing by itself (no BEGIN/COMMIT), so a kid-signed ACME request costs two statements
-(acme_server/jws.py). The read starts after the insert committed, so it sees every change
-committed before the nonce was used.
+`use_nonce_and_get_account` does the same insert and reads an account with no BEGIN/COMMIT,
+so a kid-signed ACME request costs one round trip on PostgreSQL (the insert is a
+data-modifying CTE of the read: both see the same snapshot, taken when the nonce was used)
+and two statements on SQLite, where the read starts after the insert committed. Either way
+the account reflects every change committed before the nonce was used.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ NONCE_MAX = 128  # schema: acme_nonces.value
 _USE = Sql(
     "INSERT INTO acme_nonces (value, expires_at) VALUES (:value, :expires_at) "
     "ON CONFLICT (value) DO NOTHING"
+)
+_USE_AND_READ_ACCOUNT = Sql(  # PostgreSQL only: SQLite has no INSERT inside WITH
+    "WITH used AS (INSERT INTO acme_nonces (value, expires_at) VALUES (:value, :expires_at) "
+    "ON CONFLICT (value) DO NOTHING RETURNING 1) "
+    "SELECT EXISTS (SELECT 1 FROM used) AS nonce_fresh, a.* "
+    "FROM (SELECT 1) AS one LEFT JOIN acme_accounts a ON a.id = :id"
 )
 _PURGE = Sql("DELETE FROM acme_nonces WHERE expires_at <= :at")
 
@@ -57,6 +64,14 @@ class NonceQueries(StoreBase):
         after the insert committed, so it reflects every change committed before the
         nonce was used."""
         values = self._nonce_values(value, expires_at)
+        if self._backend == "postgresql":
+            async with self._autocommit() as tx:
+                found = await tx.one(_USE_AND_READ_ACCOUNT, {**values, "id": account_id})
+            assert found is not None  # one row, whether or not the account exists
+            if found["id"] is None:
+                return bool(found["nonce_fresh"]), None
+            row = {k: v for k, v in found.items() if k != "nonce_fresh"}
+            return bool(found["nonce_fresh"]), account_record(row)
         async with self._autocommit() as tx:  # the read follows the committed insert
             fresh = await self._insert_nonce(tx, values)
             row = await tx.one(ACCOUNT_BY_ID, {"id": account_id})
