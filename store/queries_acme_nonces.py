@@ -60,9 +60,8 @@ class NonceQueries(StoreBase):
     async def use_nonce_and_get_account(
         self, value: str, expires_at: datetime, account_id: str
     ) -> tuple[bool, AccountRecord | None]:
-        """`use_nonce` and the account as it is (None if missing). The account is read
-        after the insert committed, so it reflects every change committed before the
-        nonce was used."""
+        """`use_nonce` and the account as it is (None if missing), reflecting every change
+        committed before the nonce was used (see the module docstring)."""
         values = self._nonce_values(value, expires_at)
         if self._backend == "postgresql":
             async with self._autocommit() as tx:
@@ -70,8 +69,8 @@ class NonceQueries(StoreBase):
             assert found is not None  # one row, whether or not the account exists
             if found["id"] is None:
                 return bool(found["nonce_fresh"]), None
-            row = {k: v for k, v in found.items() if k != "nonce_fresh"}
-            return bool(found["nonce_fresh"]), account_record(row)
+            account = {k: v for k, v in found.items() if k != "nonce_fresh"}
+            return bool(found["nonce_fresh"]), account_record(account)
         async with self._autocommit() as tx:  # the read follows the committed insert
             fresh = await self._insert_nonce(tx, values)
             row = await tx.one(ACCOUNT_BY_ID, {"id": account_id})
