@@ -6,6 +6,7 @@ josepy parses RSA and EC keys; it has no OKP type, so Ed25519 is read here (thre
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 from dataclasses import dataclass
@@ -25,10 +26,16 @@ AccountPublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed2551
 ALLOWED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def b64url_decode(text: str) -> bytes:
+    """Unpadded base64url (RFC 7515 section 2); ValueError for anything else, including
+    characters outside the alphabet (which the non-strict decoders skip silently)."""
     if not isinstance(text, str) or "=" in text or "+" in text or "/" in text:
         raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    padded = (text + "=" * (-len(text) % 4)).encode("ascii").translate(_FROM_URLSAFE)
+    return binascii.a2b_base64(padded, strict_mode=True)  # binascii.Error is a ValueError
 
 
 def b64url_encode(data: bytes) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import re
 import secrets
@@ -60,7 +59,7 @@ class NonceService:
         self._key = kek.derive_key(NONCE_KEY_INFO)
 
     def _mac(self, signed: bytes) -> bytes:
-        return hmac.new(self._key, signed, hashlib.sha256).digest()[:_MAC_BYTES]
+        return hmac.digest(self._key, signed, "sha256")[:_MAC_BYTES]  # OpenSSL's one-shot
 
     def issue(self, now: float | None = None) -> str:
         expiry = int(time.time() if now is None else now) + _LIFETIME_S
