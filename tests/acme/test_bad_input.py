@@ -138,6 +138,23 @@ def test_s6_2_bad_signature(client: AcmeClient) -> None:
     problem(client.post(url, body=signed), 400, "malformed")
 
 
+@pytest.mark.parametrize("part", ["protected", "payload", "signature"])
+@pytest.mark.parametrize("junk", ["!", " ", "\n", "é"])
+def test_s6_2_base64url_with_characters_outside_the_alphabet_refused(
+    client: AcmeClient, part: str, junk: str
+) -> None:
+    """RFC 7515 section 2: base64url only. A lenient decoder would skip the junk and
+    accept the message; the server refuses it as malformed and uses no nonce on it."""
+    url = client.directory["newAccount"]
+    nonce = client.fresh_nonce()
+    header = {"alg": "ES256", "nonce": nonce, "url": url, "jwk": jwk_of(client.key)}
+    signed = flattened(header, {"termsOfServiceAgreed": True}, client.key, "ES256")
+    signed[part] = signed[part][:8] + junk + signed[part][8:]
+    problem(client.post(url, body=signed), 400, "malformed")
+    intact = flattened(header, {"termsOfServiceAgreed": True}, client.key, "ES256")
+    assert client.post(url, body=intact).status_code == 201  # the nonce is still unused
+
+
 def test_s6_2_signed_by_another_key_than_the_jwk(client: AcmeClient) -> None:
     other = ec.generate_private_key(ec.SECP256R1())
     url = client.directory["newAccount"]
