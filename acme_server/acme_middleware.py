@@ -24,7 +24,7 @@ class AcmeHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         state: AcmeState = scope["app"].state.acme
-        base = state.services.settings.base_url
+        base = state.base_url
         segments = path[len(ACME_PREFIX) :].split("/")
         profile = segments[0]
         directory = (

@@ -28,14 +28,16 @@ class AcmeState:
     validation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     validation_waiters: ValidationWaiters = field(default_factory=ValidationWaiters)
     nonces: NonceService = field(init=False)
+    base_url: str = field(init=False)  # settings.base_url, computed once: settings are fixed
     _profiles: dict[str, tuple[float, ProfileRecord]] = field(default_factory=dict)
     _default_slug: tuple[float, str] | None = None
 
     def __post_init__(self) -> None:
         self.nonces = NonceService(self.services.kek)
+        self.base_url = self.services.settings.base_url
 
     def urls(self, profile: ProfileRecord) -> AcmeUrls:
-        return AcmeUrls(self.services.settings.base_url, profile.slug)
+        return AcmeUrls(self.base_url, profile.slug)
 
     async def profile(self, slug: str | None) -> ProfileRecord:
         """The ACME-enabled profile of a directory (None: the default profile)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final, TypeVar
 
@@ -23,6 +24,10 @@ from store import ProfileRecord
 # Every ACME challenge type a profile may allow (RFC 8555 sections 8.3 and 8.4, RFC 8737);
 # a profile offers those of them the server implements (validation/challenges.py).
 CHALLENGE_TYPES: Final = ("http-01", "dns-01", "tls-alpn-01")
+
+
+_READ_ENTRIES: Final = 1024  # profiles (versions of them) whose settings are kept read
+_READ: dict[tuple[str, datetime], tuple[Mapping[str, Any], EnrollmentConfig]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,15 @@ class EnrollmentConfig:
 
     @classmethod
     def of(cls, profile: ProfileRecord) -> EnrollmentConfig:
-        return cls.from_store(profile.enrollment)
+        """The profile's enrollment settings, read once per version of the profile (every
+        ACME request asks; a profile's updated_at changes with each update)."""
+        key = (profile.id, profile.updated_at)
+        found = _READ.get(key)
+        if found is None or found[0] != profile.enrollment:
+            if len(_READ) >= _READ_ENTRIES:
+                _READ.clear()
+            found = _READ[key] = (profile.enrollment, cls.from_store(profile.enrollment))
+        return found[1]
 
     @classmethod
     def from_store(cls, stored: Mapping[str, Any]) -> EnrollmentConfig:
