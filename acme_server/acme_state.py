@@ -15,6 +15,7 @@ from acme_server.services.profile_settings import EnrollmentConfig
 from acme_server.urls import AcmeUrls
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.waiters import ValidationWaiters
+from acme_server.validation.worker import ValidationWorker
 from store import NotFound, ProfileRecord
 
 PROFILE_CACHE_SECONDS = 5.0
@@ -27,6 +28,8 @@ class AcmeState:
     resolver: Resolver
     validation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     validation_waiters: ValidationWaiters = field(default_factory=ValidationWaiters)
+    # This process's worker: a challenge POST hands its validation straight to it.
+    validation_worker: ValidationWorker | None = None
     nonces: NonceService = field(init=False)
     base_url: str = field(init=False)  # settings.base_url, computed once: settings are fixed
     _profiles: dict[str, tuple[float, ProfileRecord]] = field(default_factory=dict)

@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         worker = ValidationWorker(
             opened, config, state.validation_wakeup, state.limiter, waiters=state.validation_waiters
         )
+        state.validation_worker = worker
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")
         webhook = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None

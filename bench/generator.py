@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
-import httpx
-
-from bench.flow import AcmeClient, FlowResult, TokenSink
+from bench.flow import AcmeClient, FlowResult, Http, TokenSink
 from bench.loop import run_loop
 from bench.procstat import own_cpu_s
 from bench.responder import UDPPublisher
@@ -52,12 +50,7 @@ class Generator:
         """One HTTP client and one ACME account per worker (outside any measured window)."""
         verify = _verify(self.spec)
         for _ in range(self.spec.concurrency):
-            http = httpx.AsyncClient(
-                verify=verify,
-                trust_env=False,  # never a proxy: only the loopback server is contacted
-                timeout=HTTP_TIMEOUT_S,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            )
+            http = Http(verify, HTTP_TIMEOUT_S)
             self.clients.append(
                 AcmeClient(
                     http=http,

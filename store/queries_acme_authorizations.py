@@ -17,19 +17,21 @@ committed results. On SQLite the single writer gives the same guarantee.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from store.acme_rows import (
     AUTHORIZATION_STATUSES,
     authorization_record,
     challenge_record,
+    job_record,
 )
 from store.base import StoreBase, insert_sql, update_picked_sql
 from store.columns import optional_utc, require_utc
 from store.db import Row, Sql, Tx, dynamic, in_list
 from store.interface import NotFound
-from store.records import AuthorizationRecord, ChallengeRecord
+from store.queries_validation_jobs import check_worker_id
+from store.records import AuthorizationRecord, ChallengeRecord, ValidationJobRecord
 from store.schema import acme_authorizations as authzs
 from store.schema import acme_challenges as challenges
 from store.schema import validation_jobs as jobs
@@ -221,24 +223,59 @@ class AuthorizationQueries(StoreBase):
         re-reads the challenge to answer. NotFound for a missing challenge."""
         at = require_utc(now, "now")
         due = optional_utc(run_after, "run_after") or at
+        return await self._start(challenge_id, at, status="queued", due=due) is not None
+
+    async def start_challenge_and_claim(
+        self, challenge_id: str, *, now: datetime, worker_id: str, lease: timedelta
+    ) -> ValidationJobRecord | None:
+        """`start_challenge` with the job claimed at once by `worker_id` (running, leased
+        until now + lease, attempt 1), as claim_validation_jobs would: the process that
+        answers the challenge POST validates it without a claim of its own, and if it dies
+        the lease runs out and any worker takes the job. The job, or None as
+        start_challenge's False."""
+        at = require_utc(now, "now")
+        check_worker_id(worker_id)
+        if lease <= timedelta(0):
+            raise ValueError(f"lease must be positive, got {lease}")
+        return await self._start(
+            challenge_id,
+            at,
+            status="running",
+            due=at,
+            claimed_by=worker_id,
+            claimed_until=at + lease,
+            attempts=1,
+        )
+
+    async def _start(
+        self,
+        challenge_id: str,
+        at: datetime,
+        *,
+        status: str,
+        due: datetime,
+        claimed_by: str | None = None,
+        claimed_until: datetime | None = None,
+        attempts: int = 0,
+    ) -> ValidationJobRecord | None:
         async with self._write() as tx:
             if await tx.run(_START, {"id": challenge_id, "at": at}) == 0:
                 await self._require(tx, challenges, challenge_id, "challenge")
-                return False
+                return None
             job = {
                 "id": new_uuid(),
                 "challenge_id": challenge_id,
-                "status": "queued",
-                "attempts": 0,
-                "claimed_by": None,
-                "claimed_until": None,
+                "status": status,
+                "attempts": attempts,
+                "claimed_by": claimed_by,
+                "claimed_until": claimed_until,
                 "run_after": due,
                 "last_error": None,
                 "created_at": at,
                 "updated_at": at,
             }
             await tx.run(insert_sql(jobs), job)
-            return True
+        return job_record(job)
 
     async def record_validation(
         self, challenge_id: str, *, valid: bool, error: dict[str, Any] | None, now: datetime

@@ -61,7 +61,7 @@ _CLAIM_PICK = (
 )
 
 
-def _check_worker(worker_id: str) -> str:
+def check_worker_id(worker_id: str) -> str:
     if not worker_id or len(worker_id) > WORKER_ID_MAX:
         raise ValueError(f"worker_id must be 1-{WORKER_ID_MAX} characters")
     return worker_id
@@ -84,7 +84,7 @@ class ValidationJobQueries(StoreBase):
         expired leases are taken whatever it says."""
         at = require_utc(now, "now")
         due = at if due_before is None else require_utc(due_before, "due_before")
-        _check_worker(worker_id)
+        check_worker_id(worker_id)
         check_limit(limit)
         if lease <= timedelta(0):
             raise ValueError(f"lease must be positive, got {lease}")
@@ -155,7 +155,7 @@ class ValidationJobQueries(StoreBase):
         now: datetime | None,
         values: dict[str, object],
     ) -> bool:
-        _check_worker(worker_id)
+        check_worker_id(worker_id)
         at = utc_now() if now is None else require_utc(now, "now")
         params = {**values, "id": job_id, "worker_id": worker_id, "at": at}
         return await self._conditional(sql, params, jobs, "validation job")

@@ -18,6 +18,7 @@ from acme_server.services.policies import load_policy
 from acme_server.services.profile_settings import CHALLENGE_TYPES, EnrollmentConfig
 from acme_server.urls import AcmeUrls
 from acme_server.validation.challenges import offered
+from acme_server.validation.worker import LEASE, Work
 from ca_core.ttl import parse_ttl
 from policy.evaluate import check_identifiers
 from store import (
@@ -320,6 +321,41 @@ async def authorization(request: Request) -> JSONResponse:
     return acme_json(authorization_json(authz, req.urls))
 
 
+async def _start_validation(
+    req: AcmeRequest, challenge: ChallengeRecord, authz: AuthorizationRecord
+) -> bool:
+    """pending -> processing with its validation job; False if it was started already.
+
+    With room in this process's worker, the job is claimed for it in the same transaction
+    and handed over with what this request read, so this process validates (its polls can
+    wait for the outcome) and no worker anywhere has to claim it. Otherwise it is queued
+    for any process's worker."""
+    store = req.services.store
+    waiters = req.state.validation_waiters
+    worker = req.state.validation_worker
+    now = datetime.now(UTC)
+    if worker is not None and worker.reserve_slot():
+        try:
+            job = await store.start_challenge_and_claim(
+                challenge.id, now=now, worker_id=worker.worker_id, lease=LEASE
+            )
+        except BaseException:
+            worker.release_slot()
+            raise
+        if job is None:
+            worker.release_slot()
+            return False
+        waiters.started(challenge.id, authz.id)
+        started = replace(challenge, status="processing", updated_at=now)
+        worker.adopt(job, Work(started, authz, req.post.require_account()))
+        return True
+    if not await store.start_challenge(challenge.id, now=now):
+        return False
+    waiters.started(challenge.id, authz.id)
+    req.state.validation_wakeup.set()
+    return True
+
+
 async def challenge(request: Request) -> JSONResponse:
     """RFC 8555 7.5.1: any JSON object (normally {}) asks the server to validate; "" reads."""
     req = await verified(request, "kid")
@@ -333,9 +369,7 @@ async def challenge(request: Request) -> JSONResponse:
     if found is None or authz.account_id != req.post.require_account().id:
         raise not_found("challenge")  # never confirm another account's objects exist
     if req.post.payload is not None and found.status == "pending":
-        if await store.start_challenge(found.id, now=datetime.now(UTC)):
-            req.state.validation_waiters.started(found.id, authz.id)
-            req.state.validation_wakeup.set()
+        if await _start_validation(req, found, authz):
             found = replace(found, status="processing")  # the worker has not run yet
         else:  # started concurrently: answer with what the other request made of it
             found = await store.get_challenge(found.id)

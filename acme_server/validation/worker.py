@@ -2,10 +2,13 @@
 
 Any server process can claim any job (row locks on PostgreSQL, the single writer on SQLite).
 A claim is a lease: if the process dies mid-validation the lease runs out and another worker
-takes the job again. A challenge POST in this process wakes the worker at once; otherwise it
-polls, which also picks up jobs queued by other processes -- once they are LOCAL_GRACE old,
-so that the process that answered the challenge POST validates it, and its polls can wait
-for the outcome (waiters.py).
+takes the job again. A challenge POST normally claims its job for this process's worker in
+the transaction that creates it and hands it over (`reserve_slot`, `adopt`), so the process
+that answered the POST validates it and its polls can wait for the outcome (waiters.py).
+When the worker has no room the job is queued instead and the worker woken; it also polls,
+which picks up jobs queued by other processes, retries, deferrals and expired leases --
+queued jobs once they are LOCAL_GRACE old unless woken, leaving a busy POSTing process a
+moment to take its own.
 
 Two bounds keep slow or hostile responders from exhausting a process: at most
 config.max_concurrent validations run in it at once (it claims no more than that), and at
@@ -22,6 +25,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -53,7 +57,9 @@ Outcome = tuple[bool, dict[str, object] | None]  # (valid, the error problem if 
 
 
 @dataclass(frozen=True, slots=True)
-class _Work:
+class Work:
+    """What validating a challenge needs: the challenge, its authorization, the account."""
+
     challenge: ChallengeRecord
     authz: AuthorizationRecord
     account: AccountRecord
@@ -79,6 +85,7 @@ class ValidationWorker:
         self._per_account: dict[str, int] = {}  # account id -> validations running here
         self._deferrals: dict[str, int] = {}  # job id -> times deferred here (backoff)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reserved = 0  # slots reserved by challenge POSTs about to adopt a job
         self._stopping = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
 
@@ -113,10 +120,36 @@ class ValidationWorker:
             await self._session.close()
             self._session = None
 
+    def reserve_slot(self) -> bool:
+        """Room for one more validation in this process (counted until `adopt` or
+        `release_slot`)? A challenge POST asks before it claims the job itself."""
+        if self._stopping.is_set() or self._free() <= 0:
+            return False
+        self._reserved += 1
+        return True
+
+    def release_slot(self) -> None:
+        self._reserved -= 1
+
+    def adopt(self, job: ValidationJobRecord, work: Work) -> None:
+        """Validate a job the challenge POST of this process claimed for this worker
+        (store.start_challenge_and_claim), in a reserved slot, with what the POST read."""
+        self._reserved -= 1
+        self.waiters.taken(job.challenge_id)
+        self._spawn(self._process(job, work))
+
+    def _free(self) -> int:
+        return self.config.max_concurrent - len(self._tasks) - self._reserved
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _claim(self, woken: bool) -> int:
         """Claim what there is room for; `woken` (a challenge POST here asked) takes every
         due job, otherwise those due for LOCAL_GRACE."""
-        free = self.config.max_concurrent - len(self._tasks)
+        free = self._free()
         if free <= 0:
             await asyncio.sleep(0.05)
             return 0
@@ -130,15 +163,13 @@ class ValidationWorker:
         )
         for job in jobs:
             self.waiters.taken(job.challenge_id)  # polls here may wait for it from now
-            task = asyncio.create_task(self._process(job))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._process(job))
         return len(jobs)
 
-    async def _process(self, job: ValidationJobRecord) -> None:
+    async def _process(self, job: ValidationJobRecord, work: Work | None = None) -> None:
         store = self.services.store
         try:
-            loaded = await self._load(job)
+            loaded = work if work is not None else await self._load(job)
             if isinstance(loaded, tuple):
                 valid, error = loaded
             else:
@@ -207,7 +238,7 @@ class ValidationWorker:
         else:
             del self._per_account[account_id]
 
-    async def _load(self, job: ValidationJobRecord) -> _Work | Outcome:
+    async def _load(self, job: ValidationJobRecord) -> Work | Outcome:
         """What validating the job needs, or the outcome already recorded (a job resumed
         after its challenge was decided)."""
         store = self.services.store
@@ -216,9 +247,9 @@ class ValidationWorker:
         if challenge.status != "processing":
             return challenge.status == "valid", challenge.error
         account = await store.get_account(authz.account_id)
-        return _Work(challenge, authz, account)
+        return Work(challenge, authz, account)
 
-    async def _validate(self, work: _Work) -> Outcome:
+    async def _validate(self, work: Work) -> Outcome:
         challenge, authz, account = work.challenge, work.authz, work.account
         key_authorization = f"{challenge.token}.{account.jwk_thumbprint}"
         identifier = f"{authz.identifier_type}:{authz.identifier_value}"

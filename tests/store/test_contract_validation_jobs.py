@@ -41,6 +41,41 @@ async def test_claim_takes_due_jobs_with_a_lease(store: Store) -> None:
     assert await store.count_pending_validation_jobs() == 1
 
 
+async def test_a_challenge_started_and_claimed_at_once_is_leased_like_a_claimed_job(
+    store: Store,
+) -> None:
+    """The challenge POST's own claim: the job is running for its worker from the start,
+    claimable by nobody else until its lease runs out (the POSTing process died)."""
+    order = await make_order(store, await make_account(store), ("a.example.com",))
+    challenge = (await store.get_authorization(order.authorization_ids[0])).challenges[0]
+
+    job = await store.start_challenge_and_claim(
+        challenge.id, now=NOW, worker_id="poster", lease=LEASE
+    )
+
+    assert job is not None and job == await store.get_validation_job(job.id)
+    assert (job.challenge_id, job.status, job.attempts) == (challenge.id, "running", 1)
+    assert (job.claimed_by, job.claimed_until, job.run_after) == ("poster", NOW + LEASE, NOW)
+    assert (await store.get_challenge(challenge.id)).status == "processing"
+    assert (
+        await store.start_challenge_and_claim(challenge.id, now=NOW, worker_id="other", lease=LEASE)
+        is None
+    )  # already started: one job, one validation
+    assert await store.start_challenge(challenge.id, now=NOW) is False
+    assert await store.claim_validation_jobs(worker_id="w2", limit=5, lease=LEASE, now=NOW) == []
+    (resumed,) = await store.claim_validation_jobs(
+        worker_id="w2", limit=5, lease=LEASE, now=NOW + LEASE + timedelta(seconds=1)
+    )
+    assert (resumed.id, resumed.claimed_by, resumed.attempts) == (job.id, "w2", 2)
+    assert not await store.finish_validation_job(job.id, worker_id="poster")
+    with pytest.raises(ValueError, match="worker_id"):
+        await store.start_challenge_and_claim(challenge.id, now=NOW, worker_id="", lease=LEASE)
+    with pytest.raises(NotFound):
+        await store.start_challenge_and_claim(
+            str(uuid.uuid4()), now=NOW, worker_id="poster", lease=LEASE
+        )
+
+
 async def test_claim_respects_run_after_and_limit(store: Store) -> None:
     await enqueue(store, 3)
     await enqueue(store, 1, run_after=NOW + timedelta(seconds=10))
