@@ -11,7 +11,7 @@ from acme_server.problems import malformed, rejected_identifier, subproblem, uns
 from policy.model import SanType, SubjectAltName
 
 MAX_IDENTIFIERS = 100
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")  # used with fullmatch
 MAX_DNS_NAME = 253
 
 
@@ -50,7 +50,7 @@ def dns_name_problem(name: str) -> str | None:
         labels = labels[1:]
         if not labels:
             return "is not a valid DNS name"
-    if any(not _LABEL.match(label) for label in labels):
+    if any(not _LABEL.fullmatch(label) for label in labels):
         return "is not a valid DNS name (letters, digits and hyphens, lower case)"
     if labels[-1].isdigit():
         return "has a numeric top-level label"

@@ -38,14 +38,14 @@ PURGE_GRACE = timedelta(minutes=10)  # clock skew between processes tolerated by
 _EXPIRY_BYTES, _RANDOM_BYTES, _MAC_BYTES = 8, 12, 16
 _SIGNED = _EXPIRY_BYTES + _RANDOM_BYTES
 NONCE_LENGTH = 48  # base64url of 36 bytes: no padding
-_NONCE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{48}$")
+_NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{48}")  # used with fullmatch: no "\n" after
 _LIFETIME_S = int(NONCE_LIFETIME.total_seconds())
 _UNKNOWN = "the nonce is missing or not one this server issued"
 
 
 def check_shape(nonce: object) -> str:
     """Cheap check before any other work (RFC 8555 6.5.1: base64url, no padding)."""
-    if not isinstance(nonce, str) or not _NONCE_SHAPE.match(nonce):
+    if not isinstance(nonce, str) or not _NONCE_SHAPE.fullmatch(nonce):
         raise bad_nonce(_UNKNOWN)
     return nonce
 

@@ -32,7 +32,7 @@ MAX_CONTACTS = 10
 ORDERS_PAGE_SIZE = 50
 # A conservative addr-spec: one address, no hfields (RFC 6068), no display name.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
+_EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")  # fullmatch
 
 
 def account_json(account: AccountRecord, urls: AcmeUrls) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def validate_contact(contact: Any) -> list[str]:
         scheme, _, address = url.partition(":")
         if scheme.lower() != "mailto":
             raise unsupported_contact(f"only mailto: contacts are supported, not {url!r}")
-        if "?" in address or "," in address or not _EMAIL.match(address):
+        if "?" in address or "," in address or not _EMAIL.fullmatch(address):
             raise invalid_contact(f"{url!r} is not a single valid email address")
     return list(contact)
 

@@ -211,6 +211,9 @@ def test_s7_other_accounts_objects_are_not_found(server: AcmeServer, account: Ac
         ([{"type": "dns", "value": "1.2.3.4"}], "rejectedIdentifier"),
         ([{"type": "email", "value": "a@b.test"}], "unsupportedIdentifier"),
         ([{"type": "ip", "value": "300.1.1.1"}], "rejectedIdentifier"),
+        # a newline is no DNS character, also where a regex's "$" would let it through
+        ([{"type": "dns", "value": "x.test\n"}], "rejectedIdentifier"),
+        ([{"type": "dns", "value": "x\n.test"}], "rejectedIdentifier"),
         ("x.test", "malformed"),
     ],
 )

@@ -89,6 +89,7 @@ def test_s7_3_1_only_return_existing_for_unknown_key(client: AcmeClient) -> None
         (["mailto:not-an-address"], "invalidContact"),
         (["mailto:a@example.com,b@example.com"], "invalidContact"),
         (["mailto:a@example.com?subject=x"], "invalidContact"),
+        (["mailto:a@example.com\n"], "invalidContact"),
         ("mailto:a@example.com", "malformed"),
     ],
 )

@@ -53,3 +53,12 @@ def test_s6_5_tampered_nonce_is_refused(flip: int) -> None:
 def test_s6_5_malformed_nonce_is_refused(nonce: object) -> None:
     with pytest.raises(AcmeProblem):
         NonceService(KEK).check(nonce, NOW)
+
+
+@pytest.mark.parametrize("suffix", ["\n", " ", "=", "\r\n"])
+def test_s6_5_a_nonce_with_anything_after_it_is_another_string_and_refused(suffix: str) -> None:
+    """A used nonce's row is keyed by the string: "N\n" must not pass as a second use of N."""
+    service = NonceService(KEK)
+    nonce = service.issue(NOW)
+    with pytest.raises(AcmeProblem):
+        service.check(nonce + suffix, NOW)
