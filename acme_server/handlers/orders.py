@@ -329,7 +329,9 @@ async def _start_validation(
     With room in this process's worker, the job is claimed for it in the same transaction
     and handed over with what this request read, so this process validates (its polls can
     wait for the outcome) and no worker anywhere has to claim it. Otherwise it is queued
-    for any process's worker."""
+    for any process's worker. A process that dies between that commit and starting the
+    validation leaves the job to its lease, as one that dies mid-validation does: another
+    worker resumes it when the lease (worker.LEASE) runs out."""
     store = req.services.store
     waiters = req.state.validation_waiters
     worker = req.state.validation_worker

@@ -122,8 +122,10 @@ class ValidationWorker:
 
     def reserve_slot(self) -> bool:
         """Room for one more validation in this process (counted until `adopt` or
-        `release_slot`)? A challenge POST asks before it claims the job itself."""
-        if self._stopping.is_set() or self._free() <= 0:
+        `release_slot`)? A challenge POST asks before it claims the job itself. One slot is
+        always left to the claim loop, so queued jobs (retries, deferrals, expired leases,
+        other processes') keep moving however many POSTs arrive."""
+        if self._stopping.is_set() or self._free() <= 1:
             return False
         self._reserved += 1
         return True
@@ -133,8 +135,11 @@ class ValidationWorker:
 
     def adopt(self, job: ValidationJobRecord, work: Work) -> None:
         """Validate a job the challenge POST of this process claimed for this worker
-        (store.start_challenge_and_claim), in a reserved slot, with what the POST read."""
+        (store.start_challenge_and_claim), in a reserved slot, with what the POST read.
+        Stopping meanwhile, it is left to its lease: another worker resumes it."""
         self._reserved -= 1
+        if self._stopping.is_set():
+            return
         self.waiters.taken(job.challenge_id)
         self._spawn(self._process(job, work))
 
@@ -154,13 +159,17 @@ class ValidationWorker:
             await asyncio.sleep(0.05)
             return 0
         now = datetime.now(UTC)
-        jobs = await self.services.store.claim_validation_jobs(
-            worker_id=self.worker_id,
-            limit=free,
-            lease=LEASE,
-            now=now,
-            due_before=now if woken else now - LOCAL_GRACE,
-        )
+        self._reserved += free  # while the claim runs, POSTs here must not take these slots
+        try:
+            jobs = await self.services.store.claim_validation_jobs(
+                worker_id=self.worker_id,
+                limit=free,
+                lease=LEASE,
+                now=now,
+                due_before=now if woken else now - LOCAL_GRACE,
+            )
+        finally:
+            self._reserved -= free
         for job in jobs:
             self.waiters.taken(job.challenge_id)  # polls here may wait for it from now
             self._spawn(self._process(job))
