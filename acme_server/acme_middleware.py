@@ -9,7 +9,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from acme_server.acme_state import AcmeState
-from acme_server.problems import AcmeProblem
+from acme_server.problems import AcmeProblem, malformed
 
 ACME_PREFIX = "/acme/"
 
@@ -32,6 +32,13 @@ class AcmeHeadersMiddleware:
             if profile != "directory"
             else f"{base}/acme/directory"
         )
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            # No id or cursor holds one, and PostgreSQL could not even compare it.
+            problem = malformed("the request URL holds a NUL character")
+            await problem.response()(
+                scope, receive, send_with_headers_factory(state, send, path, directory)
+            )
+            return
         client = scope.get("client")
         if client is not None:
             try:

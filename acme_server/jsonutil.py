@@ -2,8 +2,10 @@
 
 orjson refuses what json.loads accepts but nothing downstream can use: lone UTF-16
 surrogates written as \\ud800 escapes (no database driver can encode them), NaN and
-Infinity, and nesting deeper than 1024 levels. Refused here, once, for ACME and REST
-bodies alike, with a message that completes "the body is ...".
+Infinity, and nesting deeper than 1024 levels. NUL characters (\\u0000) are refused here
+too: PostgreSQL stores no NUL in text or JSON columns, and no field of ours has a use for
+one. Refused here, once, for ACME and REST bodies alike, with a message that completes
+"the body is ...".
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ class BadJSON(ValueError):
 
 
 def loads_strict(data: str | bytes) -> Any:
+    nul = b"\\u0000" in data if isinstance(data, bytes) else "\\u0000" in data
+    if nul:
+        raise BadJSON("not accepted: it holds a NUL character (\\u0000)")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

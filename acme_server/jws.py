@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from starlette.requests import Request
 
-from acme_server.jsonutil import loads_strict
+from acme_server.jsonutil import BadJSON, loads_strict
 from acme_server.jwk import AccountKey, AccountPublicKey, account_key_from_jwk, b64url_decode
 from acme_server.nonces import NonceService, replayed
 from acme_server.problems import (
@@ -125,6 +125,8 @@ def parse_flattened(body: bytes) -> FlatJWS:
         signature = b64url_decode(signature_b64)
         if payload_b64:
             b64url_decode(payload_b64)
+    except BadJSON as exc:
+        raise malformed(f"the JWS protected header is {exc}") from None
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise malformed("the JWS members must be base64url without padding") from None
     if not isinstance(protected, dict):
@@ -137,6 +139,8 @@ def decode_payload(jws: FlatJWS) -> dict[str, Any] | None:
         return None
     try:
         payload = loads_strict(b64url_decode(jws.payload_b64))
+    except BadJSON as exc:
+        raise malformed(f"the JWS payload is {exc}") from None
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise malformed("the JWS payload is not JSON") from None
     if not isinstance(payload, dict):
@@ -180,8 +184,8 @@ async def read_body(request: Request) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JOSE_JSON:
         raise malformed(f"Content-Type must be {JOSE_JSON}", status=415)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_JWS_BYTES:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_JWS_BYTES:
         raise malformed(f"the request body exceeds {MAX_JWS_BYTES} bytes", status=413)
     body = bytearray()
     async for chunk in request.stream():

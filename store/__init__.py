@@ -5,7 +5,16 @@ cert = await store.reserve_certificate(...)   # pending, before signing
 await store.activate_certificate(cert.id, ...)  # True once, then False
 """
 
-from store.interface import UNSET, AlreadyRenewed, Backend, Conflict, NotFound, StoreError, Unset
+from store.interface import (
+    UNSET,
+    AlreadyRenewed,
+    Backend,
+    Conflict,
+    InvalidText,
+    NotFound,
+    StoreError,
+    Unset,
+)
 from store.records import (
     AccessTokenRecord,
     AccountRecord,
@@ -59,6 +68,7 @@ __all__ = [
     "EABKeyRecord",
     "IdentityCertificateRecord",
     "IdentityRecord",
+    "InvalidText",
     "NewAuthorization",
     "NewChallenge",
     "NotFound",

@@ -12,7 +12,7 @@ import sqlite3
 
 from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
 
-from store.interface import Conflict, StoreError
+from store.interface import Conflict, InvalidText, StoreError
 from store.schema import metadata
 
 UNIQUE_MESSAGES: dict[str, str] = {
@@ -34,6 +34,8 @@ UNIQUE_MESSAGES: dict[str, str] = {
 
 _PG_UNIQUE = "23505"
 _PG_FOREIGN_KEY = "23503"
+# character_not_in_repertoire (NUL in text), untranslatable_character (\u0000 in jsonb)
+_PG_INVALID_TEXT = frozenset({"22021", "22P05"})
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
 
 
@@ -92,6 +94,8 @@ def translate_pg(exc: BaseException) -> StoreError:
         return Conflict(_unique_message(constraint, "duplicate value"))
     if sqlstate == _PG_FOREIGN_KEY:
         return Conflict(f"reference check failed ({constraint})")
+    if sqlstate in _PG_INVALID_TEXT:
+        return InvalidText("text with a character the database cannot store (NUL)")
     if sqlstate is not None and sqlstate.startswith("23"):
         return StoreError(f"integrity error ({sqlstate}, {constraint})")
     return StoreError(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])

@@ -32,6 +32,11 @@ class Conflict(StoreError):
     """A unique value is taken, or the row is still referenced; the message names which."""
 
 
+class InvalidText(StoreError, ValueError):
+    """A value the database cannot store or compare: text holding a NUL character, which
+    PostgreSQL refuses in text and JSON columns. A ValueError, as any malformed argument."""
+
+
 class AlreadyRenewed(Conflict):
     """A renewal was reserved for a certificate that already has a successor."""
 

@@ -21,6 +21,7 @@ from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
 from ca_core.errors import CAError
 from policy.errors import PolicyError
+from store import InvalidText
 
 MAX_JSON_BYTES = 256 * 1024
 _ERROR_NAMES = {
@@ -64,8 +65,8 @@ async def read_json(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise ApiError(415, "Content-Type must be application/json")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
         raise ApiError(413, f"the request body exceeds {MAX_JSON_BYTES} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -128,5 +129,7 @@ def api_errors(handler: Handler) -> Handler:
             return ApiError(409, str(exc)).response()
         except (InvalidRequestError, PolicyError, CAError) as exc:
             return ApiError(400, str(exc)).response()
+        except InvalidText:  # a NUL in a path or query value, which no id or field holds
+            return ApiError(400, "the request holds a NUL character").response()
 
     return wrapper

@@ -344,6 +344,12 @@ def test_unknown_ids_are_404_and_bad_bodies_400(api: AcmeServer, http: httpx.Cli
         response = http.request(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["error"] == "NotFound"
+    # A NUL in an id: no such row on SQLite (404); PostgreSQL cannot even compare it (400).
+    # Never a 500.
+    for path in (f"{CERTS}/a%00b", f"{REQUESTS}/%00"):
+        response = http.get(path)
+        assert response.status_code in (400, 404), (path, response.text)
+        assert response.json()["error"] in ("BadRequest", "NotFound")
 
     cert_id = issue(http, commonName="bodies.example.com")["certificate"]["certificateId"]
     bodies: list[tuple[dict[str, Any], str]] = [
