@@ -31,11 +31,16 @@ _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 def b64url_decode(text: str) -> bytes:
     """Unpadded base64url (RFC 7515 section 2); ValueError for anything else, including
-    characters outside the alphabet (which the non-strict decoders skip silently)."""
+    characters outside the alphabet (which the non-strict decoders skip silently) and
+    encodings other than the one canonical text of the bytes: a key member (an Ed25519
+    "x") must not have several spellings, and so several RFC 7638 thumbprints."""
     if not isinstance(text, str) or "=" in text or "+" in text or "/" in text:
         raise ValueError("not unpadded base64url")
     padded = (text + "=" * (-len(text) % 4)).encode("ascii").translate(_FROM_URLSAFE)
-    return binascii.a2b_base64(padded, strict_mode=True)  # binascii.Error is a ValueError
+    raw = binascii.a2b_base64(padded, strict_mode=True)  # binascii.Error is a ValueError
+    if b64url_encode(raw) != text:  # stray bits in the last character: "AB" and "AA" alike
+        raise ValueError("not the canonical base64url of its bytes")
+    return raw
 
 
 def b64url_encode(data: bytes) -> str:

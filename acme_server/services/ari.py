@@ -11,14 +11,13 @@ certificate gets a window that ended at its revocation, so clients renew at once
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
 
+from acme_server.jwk import b64url_decode, b64url_encode
 from acme_server.services.auto_renewal import renew_at
 from acme_server.services.context import Services
 from acme_server.services.errors import InvalidRequestError, NotFoundError
@@ -47,16 +46,13 @@ class Window:
 
 
 def _b64url(part: str) -> bytes:
+    """The bytes of one certID part, which has exactly one spelling (it keys `replaces`)."""
     if not _B64URL.fullmatch(part):
         raise ValueError("not unpadded base64url")
     try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64url") from None
-
-
-def _b64url_text(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+        return b64url_decode(part)
+    except ValueError:
+        raise ValueError("not canonical base64url") from None
 
 
 def parse_cert_id(text: str) -> CertId:
@@ -90,7 +86,7 @@ def cert_id_of(cert: x509.Certificate) -> str:
         raise ValueError("the certificate's Authority Key Identifier has no keyIdentifier")
     serial = cert.serial_number
     serial_der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # room for the sign bit
-    return f"{_b64url_text(aki.key_identifier)}.{_b64url_text(serial_der)}"
+    return f"{b64url_encode(aki.key_identifier)}.{b64url_encode(serial_der)}"
 
 
 def _key_identifier(record: CertificateRecord) -> bytes | None:
