@@ -85,6 +85,11 @@ def parse_identifiers(raw: Any, *, allow_ip: bool) -> list[Identifier]:
             except ValueError:
                 subproblems.append(subproblem("malformed", f"{value!r} is not an IP address", item))
                 continue
+            if "%" in value:  # an IPv6 zone id names an interface of the client, not an address
+                subproblems.append(
+                    subproblem("rejectedIdentifier", f"{value!r} has an IPv6 zone id", item)
+                )
+                continue
             seen[(kind, str(address))] = Identifier(kind, str(address))
         else:
             subproblems.append(

@@ -245,7 +245,11 @@ async def revoke_cert(request: Request) -> Response:
     except (ValueError, binascii.Error):
         raise malformed("the certificate is not base64url DER") from None
     reason_code = payload.get("reason", 0)
-    if not isinstance(reason_code, int) or reason_code not in SUBSCRIBER_REASONS:
+    if (
+        not isinstance(reason_code, int)
+        or isinstance(reason_code, bool)  # JSON true is no reason code
+        or reason_code not in SUBSCRIBER_REASONS
+    ):
         raise bad_revocation_reason(
             f"reason {reason_code!r} is not allowed; use one of {sorted(SUBSCRIBER_REASONS)}"
         )

@@ -9,21 +9,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
+from acme_server.rest.certificates_body import query_int
 from acme_server.rest.common import ApiError, api_errors, iso, services_of
 from acme_server.services import audit
 from store import AuditRecord
 
 DEFAULT_LIMIT = 100
 FILTER_MAX = 255  # the longest audit_log column a filter compares with
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
 
 
 def _text_param(request: Request, name: str) -> str | None:
@@ -50,8 +42,8 @@ def render_entry(entry: AuditRecord) -> dict[str, Any]:
 @api_errors
 async def list_audit_logs(request: Request) -> Response:
     await require_principal(request)
-    limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, audit.LIST_LIMIT_MAX)
-    offset = _int_param(request, "offset", 0, 0, 2**31 - 1)
+    limit = query_int(request, "limit", DEFAULT_LIMIT, 1, audit.LIST_LIMIT_MAX)
+    offset = query_int(request, "offset", 0, 0, 2**31 - 1)
     filters = {
         "target_type": _text_param(request, "targetType"),
         "target_id": _text_param(request, "targetId"),

@@ -3,12 +3,13 @@ status, and no change to the database."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.acme.client import AcmeClient, b64, flattened, jwk_of
 from tests.acme.harness import AcmeServer
@@ -155,6 +156,46 @@ def test_s6_2_base64url_with_characters_outside_the_alphabet_refused(
     assert client.post(url, body=intact).status_code == 201  # the nonce is still unused
 
 
+def test_s6_2_an_ed25519_key_has_one_spelling(client: AcmeClient) -> None:
+    """The last character of a 32-byte "x" carries two bits no byte uses: setting them keeps
+    the key but would change its RFC 7638 thumbprint, and so make a second account (and
+    pass keyChange's key-in-use check). Only the canonical encoding is accepted."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    jwk = jwk_of(key)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(jwk["x"][-1])
+    twin = {**jwk, "x": jwk["x"][:-1] + alphabet[last | 1]}
+    assert twin != jwk and b64(base64.urlsafe_b64decode(twin["x"] + "=")) == jwk["x"]
+    url = client.directory["newAccount"]
+    header = {"alg": "EdDSA", "nonce": client.fresh_nonce(), "url": url, "jwk": twin}
+    signed = flattened(header, {"termsOfServiceAgreed": True}, key, "EdDSA")
+    problem(client.post(url, body=signed), 400, "malformed")
+
+
+def test_s6_nul_in_the_url_or_the_jws_is_malformed_not_a_server_error(
+    account: AcmeClient,
+) -> None:
+    """PostgreSQL stores and compares no NUL in text: refused before any lookup, with a
+    fresh nonce like every ACME answer."""
+    base = account.directory["newOrder"].rsplit("/", 1)[0]
+    for url in (f"{base}/order/%00", f"{base}/authz/a%00b", f"{base}/cert/%00"):
+        response = account.get(url)
+        problem(response, 400, "malformed")
+        assert response.headers["Replay-Nonce"]
+    assert account.kid is not None
+    # A kid naming account "\x00": json.dumps writes it as the escape \u0000.
+    bad_kid = account.kid.rsplit("/", 1)[0] + "/\x00"
+    url = account.directory["newOrder"]
+    header = {"alg": "ES256", "kid": bad_kid, "nonce": account.fresh_nonce(), "url": url}
+    assert "\\u0000" in json.dumps(header)
+    body = flattened(
+        header, {"identifiers": [{"type": "dns", "value": "x.test"}]}, account.key, "ES256"
+    )
+    problem(account.post(url, body=body), 400, "malformed")
+    payload_nul = {"identifiers": [{"type": "dns", "value": "x.test\u0000"}]}
+    problem(account.post(account.directory["newOrder"], payload_nul), 400, "malformed")
+
+
 def test_s6_2_signed_by_another_key_than_the_jwk(client: AcmeClient) -> None:
     other = ec.generate_private_key(ec.SECP256R1())
     url = client.directory["newAccount"]
@@ -211,6 +252,7 @@ def test_s7_other_accounts_objects_are_not_found(server: AcmeServer, account: Ac
         ([{"type": "dns", "value": "1.2.3.4"}], "rejectedIdentifier"),
         ([{"type": "email", "value": "a@b.test"}], "unsupportedIdentifier"),
         ([{"type": "ip", "value": "300.1.1.1"}], "rejectedIdentifier"),
+        ([{"type": "ip", "value": "fe80::1%eth0"}], "rejectedIdentifier"),  # a zone id
         # a newline is no DNS character, also where a regex's "$" would let it through
         ([{"type": "dns", "value": "x.test\n"}], "rejectedIdentifier"),
         ([{"type": "dns", "value": "x\n.test"}], "rejectedIdentifier"),

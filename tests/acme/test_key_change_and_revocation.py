@@ -183,7 +183,7 @@ def test_s7_6_account_with_authorizations_for_every_name_may_revoke(
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.parametrize("reason", [2, 7, 8, 11, "1"])
+@pytest.mark.parametrize("reason", [2, 7, 8, 11, "1", True, False, 1.0])
 def test_s7_6_reason_codes_a_subscriber_may_not_use(
     server: AcmeServer, account: AcmeClient, reason: object
 ) -> None:

@@ -121,6 +121,8 @@ def test_rfc9773_s4_a_revoked_certificate_is_due_at_once(
         ("aYhba4dGQEHhs3uEe6CuLN4ByNQ.gA", "positive"),  # 0x80: a negative INTEGER
         ("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AAE", "positive"),  # a needless leading zero
         ("aYhba4dGQEHhs3uEe6CuLN4ByNQ=.AIdlQyE", "base64url"),  # padding is not allowed
+        # the bytes of AIdlQyE with stray low bits: one certID must have one spelling
+        ("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyF", "base64url"),
     ],
 )
 def test_rfc9773_s4_1_a_malformed_cert_id_is_a_malformed_problem(

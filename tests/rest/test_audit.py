@@ -94,6 +94,8 @@ def test_filters_and_paging(api: AcmeServer, http: httpx.Client) -> None:
         {"limit": "abc"},
         {"limit": "-1"},
         {"limit": "1.5"},
+        {"limit": "\u00b2"},  # "2".isdigit() is True, int("2") raises
+        {"limit": "\u0661\u0662"},  # Arabic-Indic 12
         {"offset": "-1"},
         {"offset": "x"},
         {"offset": "99999999999999999999"},
