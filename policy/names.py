@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import stringprep
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -176,6 +177,13 @@ def _dns_labels(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _to_a_label(label: str) -> str:
+    """The label's A-label. Characters IDNA maps to nothing (RFC 3454 table B.1: U+00AD
+    SOFT HYPHEN, U+200B ZERO WIDTH SPACE, variation selectors...) are dropped first, as
+    issuance's UTS 46 mapping drops them (ca_core.names), so a policy judges the name that
+    would be signed."""
+    if label.isascii():
+        return label
+    label = "".join(c for c in label if not stringprep.in_table_b1(c))
     if label.isascii():
         return label
     try:

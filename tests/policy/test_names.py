@@ -143,6 +143,10 @@ JUDGE_TABLE = [
     (("*.example.com",), ("a.example.com",), "a.example.com", Judgement.DENIED),
     (("re:.*",), ("re:.*",), "anything", Judgement.DENIED),
     ((), ("*.example.com",), "b.example.org", Judgement.OK),
+    # characters IDNA drops are dropped before judging: the name issuance would sign
+    ((), ("secret.example.com",), "sec\u00adret.example.com", Judgement.DENIED),
+    ((), ("secret.example.com",), "secret\u200b.example.com", Judgement.DENIED),
+    (("*.example.com",), (), "a\u00ad.example.com", Judgement.OK),
 ]
 
 
