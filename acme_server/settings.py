@@ -9,6 +9,7 @@ a reverse proxy or load balancer.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 from acme_server.validation.config import parse_nameserver
 from ca_core.errors import InvalidTTL
 from ca_core.ttl import parse_ttl
+
+_WHOLE = re.compile(r"-?[0-9]+")  # ASCII digits only, used with fullmatch
 
 ENV_PREFIX = "KMS_"
 DEFAULT_DATA_DIR = Path("data")
@@ -168,6 +171,10 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
                 return False
             raise ValueError(text)
         if "int" in kind_name:
+            # A whole number as written: not true (a bool is an int), not 0.5 (int() would
+            # make it 0), not " 1_000" or superscript digits (which int() reads).
+            if isinstance(raw, bool | float) or not _WHOLE.fullmatch(str(raw)):
+                raise ValueError(raw)
             return int(raw)
         if "Path" in kind_name:
             return Path(str(raw)) if str(raw) else None
@@ -257,9 +264,17 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"setting 'tlsalpn01_port': {settings.tlsalpn01_port} is not a TCP port"
         )
-    for name in ("validation_max_concurrent", "validation_max_concurrent_per_account"):
+    for name in (
+        "validation_max_concurrent",
+        "validation_max_concurrent_per_account",
+        "rate_limit_orders_per_hour",
+        "rate_limit_failed_validations_per_hour",
+        "rate_limit_requests_per_second",
+    ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"setting {name!r}: must be at least 1")
+    if settings.challenge_wait_ms < 0:
+        raise SettingsError("setting 'challenge_wait_ms': must not be negative")
     if settings.caa_cache_seconds < 0:
         raise SettingsError("setting 'caa_cache_seconds': must not be negative")
     if settings.dns_resolver:
