@@ -105,6 +105,9 @@ class ValidationWorker:
                 log.exception("claiming validation jobs failed")
                 claimed = 0
             if claimed:
+                # A POST that queued a job while this claim ran asked for it: the next claim
+                # must take fresh jobs too, although the wake-up is cleared again first.
+                woken = woken or self.wakeup.is_set()
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), POLL_INTERVAL)
@@ -159,20 +162,23 @@ class ValidationWorker:
             await asyncio.sleep(0.05)
             return 0
         now = datetime.now(UTC)
-        self._reserved += free  # while the claim runs, POSTs here must not take these slots
-        try:
-            jobs = await self.services.store.claim_validation_jobs(
-                worker_id=self.worker_id,
-                limit=free,
-                lease=LEASE,
-                now=now,
-                due_before=now if woken else now - LOCAL_GRACE,
-            )
-        finally:
-            self._reserved -= free
-        for job in jobs:
+        jobs = await self.services.store.claim_validation_jobs(
+            worker_id=self.worker_id,
+            limit=free,
+            lease=LEASE,
+            now=now,
+            due_before=now if woken else now - LOCAL_GRACE,
+        )
+        # Challenge POSTs may have adopted jobs while the claim ran (on PostgreSQL it
+        # yields): what no longer fits goes back to the queue, uncounted, at once.
+        room = max(self._free(), 0)
+        for job in jobs[:room]:  # started before the first await below
             self.waiters.taken(job.challenge_id)  # polls here may wait for it from now
             self._spawn(self._process(job))
+        for job in jobs[room:]:
+            await self.services.store.defer_validation_job(
+                job.id, worker_id=self.worker_id, run_after=now
+            )
         return len(jobs)
 
     async def _process(self, job: ValidationJobRecord, work: Work | None = None) -> None:
