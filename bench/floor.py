@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -56,6 +55,7 @@ from acme_server.validation.config import ValidationConfig
 from acme_server.validation.resolver import Resolver
 from bench.dnsserver import WildcardDNS
 from bench.responder import Responder
+from bench.server import free_port
 from bench.stages import process_cpu_seconds
 
 REQUESTS_PER_FLOW: Final = 6  # newOrder, authz, challenge, one poll, finalize, download
@@ -88,7 +88,7 @@ async def _acpu_per_call(count: int, call: Callable[[int], Awaitable[object]]) -
 
 def framework_request(count: int) -> float:
     """CPU of the uvicorn process per GET, read from /proc."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.floor:hello_app", "--port", str(port),
          "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
@@ -116,12 +116,6 @@ def framework_request(count: int) -> float:
     finally:
         server.terminate()
         server.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve_peers() -> None:

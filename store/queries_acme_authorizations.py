@@ -30,7 +30,7 @@ from store.base import StoreBase, insert_sql, update_picked_sql
 from store.columns import optional_utc, require_utc
 from store.db import Row, Sql, Tx, dynamic, in_list
 from store.interface import NotFound
-from store.queries_validation_jobs import check_worker_id
+from store.queries_validation_jobs import check_claim
 from store.records import AuthorizationRecord, ChallengeRecord, ValidationJobRecord
 from store.schema import acme_authorizations as authzs
 from store.schema import acme_challenges as challenges
@@ -234,9 +234,7 @@ class AuthorizationQueries(StoreBase):
         the lease runs out and any worker takes the job. The job, or None as
         start_challenge's False."""
         at = require_utc(now, "now")
-        check_worker_id(worker_id)
-        if lease <= timedelta(0):
-            raise ValueError(f"lease must be positive, got {lease}")
+        check_claim(worker_id, lease)
         return await self._start(
             challenge_id,
             at,

@@ -67,6 +67,13 @@ def check_worker_id(worker_id: str) -> str:
     return worker_id
 
 
+def check_claim(worker_id: str, lease: timedelta) -> None:
+    """What a claim needs, whoever makes it (a worker's claim, a challenge POST's own)."""
+    check_worker_id(worker_id)
+    if lease <= timedelta(0):
+        raise ValueError(f"lease must be positive, got {lease}")
+
+
 class ValidationJobQueries(StoreBase):
     async def claim_validation_jobs(
         self,
@@ -84,10 +91,8 @@ class ValidationJobQueries(StoreBase):
         expired leases are taken whatever it says."""
         at = require_utc(now, "now")
         due = at if due_before is None else require_utc(due_before, "due_before")
-        check_worker_id(worker_id)
+        check_claim(worker_id, lease)
         check_limit(limit)
-        if lease <= timedelta(0):
-            raise ValueError(f"lease must be positive, got {lease}")
         params = {
             "worker_id": worker_id,
             "until": at + lease,

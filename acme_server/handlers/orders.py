@@ -367,7 +367,7 @@ async def challenge(request: Request) -> JSONResponse:
         authz = await store.get_authorization_of_challenge(challenge_id)
     except (NotFound, ValueError):
         raise not_found("challenge") from None
-    found = next((c for c in authz.challenges if c.id.lower() == challenge_id.lower()), None)
+    found = next((c for c in authz.challenges if c.id == challenge_id), None)
     if found is None or authz.account_id != req.post.require_account().id:
         raise not_found("challenge")  # never confirm another account's objects exist
     if req.post.payload is not None and found.status == "pending":
