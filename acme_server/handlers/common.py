@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from acme_server.acme_middleware import PROFILE_SCOPE_KEY
 from acme_server.acme_state import AcmeState
 from acme_server.jsonutil import FastJSONResponse
 from acme_server.jws import AuthMode, VerifiedPost, verify_post
@@ -37,6 +38,7 @@ def acme_state(request: Request) -> AcmeState:
 async def profile_of(request: Request) -> tuple[AcmeState, ProfileRecord, AcmeUrls]:
     state = acme_state(request)
     profile = await state.profile(request.path_params.get("profile"))
+    request.scope[PROFILE_SCOPE_KEY] = profile.slug  # the Link rel="index" of the reply
     return state, profile, state.urls(profile)
 
 

@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from acme_server.services.crls import current_crl
 from acme_server.web.state import services_of
 from store import CARecord, NotFound
+from store.values import check_id
 
 
 def _not_found(what: str) -> Response:
@@ -22,8 +23,13 @@ def _not_found(what: str) -> Response:
 
 
 async def _ca(request: Request) -> CARecord | None:
+    """The CA the path names, or None; a path that is no CA id (NUL, junk) is not looked up."""
     try:
-        return await services_of(request).store.get_ca(str(request.path_params["ca_id"]))
+        ca_id = check_id(str(request.path_params["ca_id"]), "CA id")
+    except ValueError:
+        return None
+    try:
+        return await services_of(request).store.get_ca(ca_id)
     except NotFound:
         return None
 

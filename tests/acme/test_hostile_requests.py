@@ -102,3 +102,48 @@ def test_s7_6_revoking_a_serial_this_ca_never_issues_is_not_found(server: AcmeSe
         )
     problem(response, 400, "malformed")
     assert "not positive" in json.loads(response.text)["detail"]
+
+
+HOSTILE_SEGMENTS = ("%13", "%7F", "%00", "%F2%BB%B1%9B", "%C3%A9", "%FF", "Default", "a%0Ab")
+
+
+def test_s6_5_a_hostile_profile_segment_is_a_404_problem_with_a_nonce(server: AcmeServer) -> None:
+    """The Link rel="index" is built from known slugs only (RFC 8555 7.1): a control
+    character, NUL, DEL or non-Latin-1 text in the first segment once broke the header."""
+    with server.http() as http:
+        for segment in HOSTILE_SEGMENTS:
+            for method in ("GET", "HEAD", "POST"):
+                response = http.request(method, f"{server.base_url}/acme/{segment}/new-nonce")
+                assert response.status_code == 404, (segment, method, response.text)
+                assert response.headers["Replay-Nonce"], (segment, method)
+                assert response.headers["Link"] == (
+                    f'<{server.base_url}/acme/directory>;rel="index"'
+                ), (segment, method)
+                if method != "HEAD":
+                    problem(response, 404, "malformed")
+
+
+def test_s7_1_an_unknown_profile_links_to_the_default_directory(server: AcmeServer) -> None:
+    with server.http() as http:
+        response = http.head(f"{server.base_url}/acme/no-such-profile/new-nonce")
+        known = http.head(f"{server.base_url}/acme/default/new-nonce")
+    assert response.status_code == 404
+    assert response.headers["Replay-Nonce"]
+    assert response.headers["Link"] == f'<{server.base_url}/acme/directory>;rel="index"'
+    assert known.status_code == 200
+    assert known.headers["Link"] == f'<{server.base_url}/acme/default/directory>;rel="index"'
+
+
+def test_public_pki_paths_are_checked_before_any_query(server: AcmeServer) -> None:
+    """A NUL once reached PostgreSQL from /pki/crl/%00.crl (a 500): not a CA id, so 404."""
+    with server.http() as http:
+        for path in (
+            "/pki/crl/%00.crl",
+            "/pki/ca/%00.crt",
+            "/pki/ca/%00.pem",
+            "/pki/crl/%C3%A9%13.crl",
+            "/pki/crl/not-a-uuid.crl",
+            "/pki/ca/00000000-0000-4000-8000-000000000000.crt",
+        ):
+            response = http.get(f"{server.base_url}{path}")
+            assert response.status_code == 404, (path, response.text)
