@@ -22,6 +22,7 @@ from acme_server.ratelimits import RateLimiter
 from acme_server.rest.routes import rest_routes
 from acme_server.routes import acme_routes, public_routes
 from acme_server.scheduler import RenewalScheduler
+from acme_server.services import finalize_recovery
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
 from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
@@ -74,6 +75,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         state.validation_worker = worker
         worker_task = asyncio.create_task(worker.run(), name="validation-worker")
         sweeper = asyncio.create_task(maintenance.run_forever(opened.store), name="maintenance")
+        recovery = asyncio.create_task(
+            finalize_recovery.run_forever(opened), name="finalize-recovery"
+        )
         webhook = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
         scheduler = (
             RenewalScheduler(opened, notify=webhook.notify)
@@ -88,7 +92,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             yield
         finally:
             await worker.stop()
-            for task in (worker_task, sweeper, renewals):
+            for task in (worker_task, sweeper, recovery, renewals):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -134,5 +134,18 @@ def server_internal() -> AcmeProblem:
     return AcmeProblem("serverInternal", "the server could not process the request", 500)
 
 
+UNAVAILABLE_RETRY_AFTER_S = 5  # how long a client waits before retrying during an outage
+
+
+def unavailable() -> AcmeProblem:
+    """The database is unreachable: 503, nothing was done, try again shortly."""
+    return AcmeProblem(
+        "serverInternal",
+        "the service is temporarily unavailable; retry shortly",
+        503,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
+    )
+
+
 def subproblem(kind: str, detail: str, identifier: Mapping[str, str]) -> dict[str, Any]:
     return {"type": ACME_ERROR + kind, "detail": detail, "identifier": dict(identifier)}

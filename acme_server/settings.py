@@ -65,6 +65,9 @@ class Settings:
     reuse_valid_authorizations: bool = True
     # an authorization poll waits this long for a validation in flight before answering
     challenge_wait_ms: int = 2000
+    # The longest an order stays `processing`: a finalize whose process died or whose writes
+    # failed is finished (its signed certificate activated) or failed by then.
+    finalize_timeout_seconds: int = 60
     rate_limit_orders_per_hour: int = 300  # per account
     rate_limit_failed_validations_per_hour: int = 60  # per identifier
     rate_limit_requests_per_second: int = 200  # per client address, per process
@@ -273,6 +276,8 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"setting {name!r}: must be at least 1")
+    if not 2 <= settings.finalize_timeout_seconds <= 3600:
+        raise SettingsError("setting 'finalize_timeout_seconds': must be from 2 to 3600")
     if settings.challenge_wait_ms < 0:
         raise SettingsError("setting 'challenge_wait_ms': must not be negative")
     if settings.caa_cache_seconds < 0:

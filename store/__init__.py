@@ -13,8 +13,10 @@ from store.interface import (
     InvalidText,
     NotFound,
     StoreError,
+    Unavailable,
     Unset,
 )
+from store.queries_finalize_recovery import ORDER_METADATA_KEY, StaleFinalization
 from store.records import (
     AccessTokenRecord,
     AccountRecord,
@@ -47,6 +49,7 @@ from store.records import (
 from store.store import Store, open_store
 
 __all__ = [
+    "ORDER_METADATA_KEY",
     "UNSET",
     "AccessTokenRecord",
     "AccountRecord",
@@ -78,8 +81,10 @@ __all__ = [
     "ProfileRecord",
     "RequestStatus",
     "RevokedRow",
+    "StaleFinalization",
     "Store",
     "StoreError",
+    "Unavailable",
     "Unset",
     "ValidationJobRecord",
     "ValidationJobStatus",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import sqlite3
 
+import asyncpg
 from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
 
-from store.interface import Conflict, InvalidText, StoreError
+from store.interface import Conflict, InvalidText, StoreError, Unavailable
 from store.schema import metadata
 
 UNIQUE_MESSAGES: dict[str, str] = {
@@ -36,6 +37,11 @@ _PG_UNIQUE = "23505"
 _PG_FOREIGN_KEY = "23503"
 # character_not_in_repertoire (NUL in text), untranslatable_character (\u0000 in jsonb)
 _PG_INVALID_TEXT = frozenset({"22021", "22P05"})
+# connection_exception (08*), operator intervention: shutdown, crash, cannot connect now;
+# too many connections
+_PG_UNAVAILABLE_CLASSES = ("08",)
+_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
 
 
@@ -83,6 +89,10 @@ def translate_sqlite(exc: sqlite3.Error) -> StoreError:
     """sqlite3's error as a store error: unique and reference violations become Conflict."""
     if isinstance(exc, sqlite3.IntegrityError):
         return _sqlite_integrity(str(exc))
+    if isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc).lower() for word in _SQLITE_UNAVAILABLE
+    ):
+        return Unavailable(f"database unavailable: {exc}".splitlines()[0])
     return StoreError(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
@@ -98,7 +108,20 @@ def translate_pg(exc: BaseException) -> StoreError:
         return InvalidText("text with a character the database cannot store (NUL)")
     if sqlstate is not None and sqlstate.startswith("23"):
         return StoreError(f"integrity error ({sqlstate}, {constraint})")
+    if _pg_unavailable(exc, sqlstate):
+        return Unavailable(f"database unavailable: {type(exc).__name__}: {exc}".splitlines()[0])
     return StoreError(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def _pg_unavailable(exc: BaseException, sqlstate: str | None) -> bool:
+    """The server is unreachable or going away, rather than refusing this statement."""
+    if isinstance(exc, OSError | TimeoutError):  # refused, reset, unreachable, timed out
+        return True
+    if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, asyncpg.DataError):
+        return True  # the connection was closed under the statement, or the pool is closing
+    if sqlstate is None:
+        return False
+    return sqlstate in _PG_UNAVAILABLE or sqlstate.startswith(_PG_UNAVAILABLE_CLASSES)
 
 
 def translate_database(exc: Exception) -> StoreError:

@@ -24,6 +24,11 @@ class StoreError(Exception):
     """The store could not do what was asked; the message is safe to log, not to show."""
 
 
+class Unavailable(StoreError):
+    """The database cannot be reached or is not answering (refused, reset, shut down,
+    locked past the busy timeout): nothing was done, and the same call may succeed later."""
+
+
 class NotFound(StoreError):
     """The row asked for, or a row a write refers to, does not exist."""
 

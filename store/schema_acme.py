@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from store.columns import UtcDateTime, json_type
@@ -117,6 +118,13 @@ acme_orders = Table(
     Index("ix_acme_orders_certificate_id", "certificate_id"),
     Index("ix_acme_orders_replaces", "replaces"),
     Index("ix_acme_orders_expires", "expires"),
+    # Only the orders in finalize: the recovery sweep's scan (store/queries_finalize_recovery.py)
+    Index(
+        "ix_acme_orders_processing",
+        "updated_at",
+        sqlite_where=text("status = 'processing'"),
+        postgresql_where=text("status = 'processing'"),
+    ),
 )
 
 # Section 7.1.4; reused across orders of one account, hence the association table.

@@ -24,6 +24,7 @@ from store.queries_audit import AuditQueries
 from store.queries_cas import CAQueries
 from store.queries_certificates import CertificateQueries
 from store.queries_crls import CRLQueries
+from store.queries_finalize_recovery import FinalizeRecoveryQueries
 from store.queries_identities import IdentityQueries
 from store.queries_identity_certificates import IdentityCertificateQueries
 from store.queries_policies import PolicyQueries
@@ -47,6 +48,7 @@ class Store(
     EABQueries,
     AccountQueries,
     OrderQueries,
+    FinalizeRecoveryQueries,
     AuthorizationQueries,
     ValidationJobQueries,
     IdentityQueries,

@@ -21,6 +21,8 @@ from acme_server.handlers.ownership import account_may_act_on
 from acme_server.handlers.renewal_info import issue_for_order
 from acme_server.jwk import b64url_decode
 from acme_server.problems import (
+    ACME_ERROR,
+    AcmeProblem,
     already_revoked,
     bad_csr,
     bad_public_key,
@@ -28,10 +30,14 @@ from acme_server.problems import (
     malformed,
     not_found,
     order_not_ready,
-    server_internal,
     unauthorized,
 )
 from acme_server.services.errors import ConflictError, InvalidRequestError
+from acme_server.services.finalize_recovery import (
+    INTERRUPTED,
+    interrupted_problem,
+    revoke_orphan,
+)
 from acme_server.services.issuance import IssueSpec
 from acme_server.services.policies import load_policy, policy_violations
 from acme_server.services.profile_defaults import profile_defaults
@@ -130,11 +136,14 @@ async def finalize(request: Request) -> JSONResponse:
     except (InvalidRequestError, CAError) as exc:
         await req.services.store.fail_order(order.id, error=bad_csr(str(exc)).to_dict(), now=now)
         raise bad_csr(str(exc)) from None
-    except Exception:
-        log.exception("issuance failed", extra={"order": order.id})
-        await req.services.store.fail_order(order.id, error=server_internal().to_dict(), now=now)
-        raise
-    await req.services.store.complete_order(order.id, certificate_id=issued.record.id, now=now)
+    # Any other failure (the database gone, a bug) leaves the order processing: what was
+    # stored decides its end, which the finalize recovery sweep reaches within the
+    # finalize timeout (services/finalize_recovery.py). Marking it invalid here could
+    # strand a certificate that was activated before the failure.
+    if not await req.services.store.complete_order(
+        order.id, certificate_id=issued.record.id, now=datetime.now(UTC)
+    ):
+        await _outlived_lease(req, order, issued.record)
     log.info(
         "issued",
         extra={"order": order.id, "serial": issued.record.serial_hex, "account": account.id},
@@ -142,6 +151,21 @@ async def finalize(request: Request) -> JSONResponse:
     # complete_order moved this very order processing -> valid: answer without re-reading it
     done = replace(order, status="valid", certificate_id=issued.record.id)
     return acme_json(order_json(done, req.urls), 200, {"Location": req.urls.order(order.id)})
+
+
+async def _outlived_lease(req: AcmeRequest, order: OrderRecord, record: CertificateRecord) -> None:
+    """This finalize ran past its lease and the recovery sweep failed the order meanwhile:
+    the certificate just issued belongs to no order, so it is revoked, and the client gets
+    the order's error."""
+    log.warning("finalize outlived its lease", extra={"order": order.id, "certificate": record.id})
+    await revoke_orphan(req.services, record)
+    current = await req.services.store.get_order(order.id)
+    error = current.error or interrupted_problem().to_dict()
+    raise AcmeProblem(
+        str(error.get("type", "")).removeprefix(ACME_ERROR) or "serverInternal",
+        str(error.get("detail", INTERRUPTED)),
+        int(error.get("status", 500)),
+    )
 
 
 def _issue_spec(

@@ -3,6 +3,7 @@ camelCase output, and the mapping of service errors to HTTP statuses.
 
     ApiError(status, message)  -> {"statusCode": 400, "error": "BadRequest", "message": "..."}
     ServiceError subclasses    -> 404 NotFound / 409 Conflict / 400 BadRequest
+    store.Unavailable          -> 503 with Retry-After (acme_server/errors.py)
     StoreError                 -> 500 with no detail (logged)
 """
 
@@ -33,16 +34,26 @@ _ERROR_NAMES = {
     409: "Conflict",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
+    429: "TooManyRequests",
     500: "InternalServerError",
+    503: "ServiceUnavailable",
 }
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details
+        self.headers = headers
 
     def response(self) -> JSONResponse:
         body: dict[str, Any] = {
@@ -52,7 +63,7 @@ class ApiError(Exception):
         }
         if self.details is not None:
             body["details"] = self.details
-        return JSONResponse(body, status_code=self.status)
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
 
 
 def services_of(request: Request) -> Services:

@@ -40,7 +40,13 @@ from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.http01 import new_session
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.waiters import ValidationWaiters
-from store import AccountRecord, AuthorizationRecord, ChallengeRecord, ValidationJobRecord
+from store import (
+    AccountRecord,
+    AuthorizationRecord,
+    ChallengeRecord,
+    Unavailable,
+    ValidationJobRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +107,9 @@ class ValidationWorker:
             self.wakeup.clear()
             try:
                 claimed = await self._claim(woken)
+            except Unavailable as exc:  # an outage: no traceback every poll
+                log.warning("claiming validation jobs failed", extra={"error": str(exc)})
+                claimed = 0
             except Exception:
                 log.exception("claiming validation jobs failed")
                 claimed = 0

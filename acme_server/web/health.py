@@ -7,6 +7,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from acme_server.problems import UNAVAILABLE_RETRY_AFTER_S
 from acme_server.web.state import services_of
 from store import StoreError
 
@@ -19,5 +20,9 @@ async def healthz(request: Request) -> JSONResponse:
         await services.store.ping()
     except (StoreError, OSError) as exc:
         log.warning("health check failed", extra={"error": type(exc).__name__})
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable"},
+            status_code=503,
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
+        )
     return JSONResponse({"status": "ok", "database": services.store.backend})

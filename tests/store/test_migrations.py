@@ -19,7 +19,7 @@ from sqlalchemy import Column, Index, MetaData, String
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import Store, StoreError, open_store
+from store import Store, StoreError, Unavailable, open_store
 from store.engine import create_engine
 from store.migrate import alembic_config, head_revision
 from store.schema import metadata
@@ -145,11 +145,12 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_unreachable_postgres_raises_store_error() -> None:
+async def test_unreachable_postgres_raises_unavailable() -> None:
+    """Unavailable (a StoreError): the servers answer it 503 with Retry-After, not 500."""
     url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/test"
     store = await open_store(url, migrate=False)
     try:
-        with pytest.raises(StoreError, match="database error"):
+        with pytest.raises(Unavailable, match="database unavailable"):
             await store.ping()
     finally:
         await store.close()
