@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit fuzz conformance bench clean
+.PHONY: run test lint typecheck unit fuzz chaos conformance bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ test: lint typecheck unit
 # `make test` runs; they stop at the first 500 and print the input that caused it.
 fuzz: $(STAMP)
 	$(BIN)/pytest tests/fuzz --hypothesis-profile=fuzz -x $(PYTEST_ARGS)
+
+# Issue 13's kill -9 and database-restart experiments under ACME load (tests/chaos): a
+# PostgreSQL cluster of its own, then SQLite; bounded, loopback only. CHAOS_ARGS, e.g.
+# make chaos CHAOS_ARGS="--kills 20".
+CHAOS_ARGS ?=
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
 
 conformance: $(STAMP)
 	$(BIN)/pytest conformance $(PYTEST_ARGS)
