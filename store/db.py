@@ -65,6 +65,11 @@ PG_STATEMENT_CACHE = 1024
 Row = Mapping[str, Any]
 Params = Mapping[str, Any] | None
 
+# What a statement on PostgreSQL can raise: the server's errors, the driver's (a closed or
+# released connection; a protocol left mid-operation when the server went away), the
+# socket's (refused, reset, timed out: TimeoutError is an OSError).
+_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -370,27 +375,27 @@ class PostgresTx:
     async def one(self, sql: Sql, params: Params = None) -> Row | None:
         try:
             row: Row | None = await self._conn.fetchrow(sql.pg_text, *_pg_args(sql, params))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         return row
 
     async def all(self, sql: Sql, params: Params = None) -> list[Row]:
         try:
             rows: list[Row] = await self._conn.fetch(sql.pg_text, *_pg_args(sql, params))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         return rows
 
     async def value(self, sql: Sql, params: Params = None) -> Any:
         try:
             return await self._conn.fetchval(sql.pg_text, *_pg_args(sql, params))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
 
     async def run(self, sql: Sql, params: Params = None) -> int:
         try:
             status: str = await self._conn.execute(sql.pg_text, *_pg_args(sql, params))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         count = status.rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1", "DELETE 0"
         return int(count) if count.isdigit() else 0
@@ -400,7 +405,7 @@ class PostgresTx:
             return
         try:
             await self._conn.executemany(sql.pg_text, [_pg_args(sql, row) for row in rows])
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
 
 
@@ -438,7 +443,7 @@ class PostgresDatabase:
                 statement_cache_size=PG_STATEMENT_CACHE,
                 timeout=PG_CONNECT_TIMEOUT_S,
             )
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         return cls(pool)
 
@@ -446,12 +451,17 @@ class PostgresDatabase:
     async def _acquire(self) -> AsyncIterator[Any]:
         try:
             conn = await self._pool.acquire()
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         try:
             yield conn
+        except BaseException as exc:
+            if isinstance(exc.__cause__, asyncpg.InternalClientError):
+                conn.terminate()  # its protocol state is broken: never hand it out again
+            raise
         finally:
-            await self._pool.release(conn)
+            with contextlib.suppress(*_PG_ERRORS):
+                await self._pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -466,18 +476,18 @@ class PostgresDatabase:
         async with self._acquire() as conn:
             try:
                 await conn.execute("BEGIN")
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except _PG_ERRORS as exc:
                 raise translate_pg(exc) from exc
             try:
                 yield PostgresTx(conn)
             except BaseException:
-                if not conn.is_closed():
-                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                with contextlib.suppress(*_PG_ERRORS):  # the connection may be gone already
+                    if not conn.is_closed():
                         await conn.execute("ROLLBACK")
                 raise
             try:
                 await conn.execute("COMMIT")
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except _PG_ERRORS as exc:
                 raise translate_pg(exc) from exc
 
     async def close(self) -> None:

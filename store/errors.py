@@ -119,6 +119,8 @@ def _pg_unavailable(exc: BaseException, sqlstate: str | None) -> bool:
         return True
     if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, asyncpg.DataError):
         return True  # the connection was closed under the statement, or the pool is closing
+    if isinstance(exc, asyncpg.InternalClientError):
+        return True  # the connection's protocol was left mid-operation by a lost server
     if sqlstate is None:
         return False
     return sqlstate in _PG_UNAVAILABLE or sqlstate.startswith(_PG_UNAVAILABLE_CLASSES)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,7 +141,7 @@ def _postgres_phase(
             workers=2, finalize_timeout_seconds=args.finalize_timeout,
         )  # fmt: skip
         loop.run(_initialise(settings))
-        load = Load(f"{settings.base_url}/acme/default/directory", responder, dns)
+        load = Load(f"{settings.base_url}/acme/default/directory", responder, dns, loop.loop)
         recoveries: list[float] = []
         with _server(settings, base / "pg-server.log") as server:
             threads = load.run(args.threads)
@@ -194,7 +195,7 @@ def _sqlite_phase(
         finalize_timeout_seconds=args.finalize_timeout,
     )  # fmt: skip
     loop.run(_initialise(settings))
-    load = Load(f"{settings.base_url}/acme/default/directory", responder, dns)
+    load = Load(f"{settings.base_url}/acme/default/directory", responder, dns, loop.loop)
     threads = load.run(args.threads)
     for _ in range(args.sqlite_kills):
         with _server(settings, base / "sqlite-server.log") as server:
@@ -226,14 +227,25 @@ def main() -> None:
     parser.add_argument("--sqlite-kills", type=int, default=10)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--finalize-timeout", type=int, default=10)
+    parser.add_argument("--only", choices=("postgresql", "sqlite"), help="run one phase")
+    parser.add_argument("--keep", action="store_true", help="keep the data and server logs")
     args = parser.parse_args()
     loop = BackgroundLoop()
     responder = loop.run(HTTP01Responder().__aenter__())
     dns = loop.run(DNSServer().__aenter__())
     print(f"chaos: {args.threads} flows at once; finalize timeout {args.finalize_timeout} s")
-    with tempfile.TemporaryDirectory(prefix="kms-chaos-") as tmp:
-        ok = _postgres_phase(args, Path(tmp), responder, dns, loop)
-        ok = _sqlite_phase(args, Path(tmp), responder, dns, loop) and ok
+    tmp = tempfile.mkdtemp(prefix="kms-chaos-")
+    try:
+        ok = True
+        if args.only in (None, "postgresql"):
+            ok = _postgres_phase(args, Path(tmp), responder, dns, loop)
+        if args.only in (None, "sqlite"):
+            ok = _sqlite_phase(args, Path(tmp), responder, dns, loop) and ok
+    finally:
+        if args.keep:
+            print(f"data and server logs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     loop.run(responder.__aexit__(None, None, None))
     loop.run(dns.__aexit__(None, None, None))
     loop.close()

@@ -4,6 +4,7 @@ that hits an error starts over, and every order it made is kept for the census."
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import Counter
@@ -58,6 +59,7 @@ class Load:
     directory_url: str
     responder: HTTP01Responder
     dns: DNSServer
+    dns_loop: asyncio.AbstractEventLoop
     tally: Tally = field(default_factory=Tally)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -110,7 +112,8 @@ class Load:
         authz_url = order["authorizations"][0]
         authz = self._call(client, authz_url).json()
         challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
-        self.dns.add(name, "A", "127.0.0.1")  # plain dict writes: safe from this thread
+        # on the DNS server's own loop: it iterates its records while answering
+        self.dns_loop.call_soon_threadsafe(self.dns.add, name, "A", "127.0.0.1")
         self.responder.add_token(challenge["token"], client.key_authorization(challenge["token"]))
         self._call(client, challenge["url"], {})
         self._until(client, authz_url, ("valid", "invalid"))

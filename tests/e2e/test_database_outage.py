@@ -8,10 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from store import Unavailable
+from store.db import PostgresDatabase, Sql
 from tests.acme.client import AcmeClient
 from tests.acme.flows import issue
 from tests.acme.harness import AcmeServer, acme_server
@@ -97,3 +100,24 @@ def test_an_outage_is_503_everywhere_and_passes_without_a_restart(
         order, chain = issue(server, client, "after-outage.test")
         assert order["status"] == "valid"
         assert "BEGIN CERTIFICATE" in chain
+
+
+async def test_a_connection_terminated_mid_transaction_is_unavailable_and_replaced(
+    cluster: pg_cluster.PgCluster,
+) -> None:
+    """PostgreSQL going down ends connections inside transactions: the statement and the
+    rollback after it raise Unavailable only (no driver error reaches a handler as a 500),
+    and the pool's next connection works."""
+    db = await PostgresDatabase.connect(cluster.url)
+    admin = await asyncpg.connect(cluster.url)
+    try:
+        with pytest.raises(Unavailable):
+            async with db.write() as tx:
+                pid = await tx.value(Sql("SELECT pg_backend_pid()"))
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+                await tx.value(Sql("SELECT 1"))
+        async with db.read() as tx:
+            assert await tx.value(Sql("SELECT 1")) == 1
+    finally:
+        await admin.close()
+        await db.close()
