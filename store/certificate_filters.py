@@ -35,6 +35,7 @@ class CertificateFilters:
     expires_before: not_after strictly before this instant (aware UTC).
     expires_after: not_after at or after this instant (aware UTC), e.g. "not yet expired".
     metadata: the certificate has every one of these key=value pairs (and maybe more).
+    owner_identity_id: the certificate belongs to this machine identity.
     """
 
     status: CertificateStatus | str | None = None
@@ -44,6 +45,7 @@ class CertificateFilters:
     expires_before: datetime | None = None
     expires_after: datetime | None = None
     metadata: Mapping[str, str] | None = None
+    owner_identity_id: str | None = None
 
 
 def contains_pattern(needle: str) -> str:
@@ -71,6 +73,9 @@ def filter_sql(filters: CertificateFilters) -> tuple[str, dict[str, Any]]:
     if filters.ca_id is not None:
         clauses.append("certificates.ca_id = :f_ca_id")
         params["f_ca_id"] = filters.ca_id
+    if filters.owner_identity_id is not None:
+        clauses.append("certificates.owner_identity_id = :f_owner_identity_id")
+        params["f_owner_identity_id"] = filters.owner_identity_id
     if filters.name_contains:
         # lower() on both sides: LIKE is case-sensitive on PostgreSQL.
         clauses.append(

@@ -19,11 +19,17 @@ from typing import Any
 from policy.model import CertificateStatus, RequestMethod, RevocationReason
 from store.base import StoreBase, insert_sql
 from store.certificate_filters import CertificateFilters, filter_sql, order_sql
+from store.certificate_rows import (
+    certificate_record,
+    insert_metadata,
+    joined_record,
+    metadata_of,
+    written_metadata,
+)
 from store.columns import optional_utc, require_utc, utc_now
-from store.db import Row, Sql, Tx, dynamic, in_list
+from store.db import Sql, Tx, dynamic
 from store.interface import AlreadyRenewed, NotFound
 from store.records import CertificateRecord, RevokedRow
-from store.schema import certificate_metadata as cert_meta
 from store.schema import certificates as certs
 from store.values import check_metadata, enum_value, new_uuid, normalise_serial
 
@@ -37,7 +43,6 @@ _REVOKED = CertificateStatus.REVOKED.value
 _EXPIRED = CertificateStatus.EXPIRED.value
 
 _INSERT = Sql(insert_sql(certs).text + " RETURNING *")
-_INSERT_METADATA: Sql = insert_sql(cert_meta)
 _DELETE_METADATA = Sql("DELETE FROM certificate_metadata WHERE certificate_id = :id")
 # Each subquery is NULL when its id is NULL or missing; callers look only at given ids.
 _REFERENCES = Sql(
@@ -56,10 +61,6 @@ _ORDERED_BY_WITH_METADATA = Sql(
     'WHERE o.certificate_id = c.id AND o.account_id = :account_id) ORDER BY m."key"'
 )
 _BY_SERIAL_WITH_METADATA = Sql(_WITH_METADATA + 'WHERE c.serial_hex = :serial ORDER BY m."key"')
-_METADATA_OF_ONE = Sql(
-    'SELECT certificate_id, "key", value FROM certificate_metadata '
-    'WHERE certificate_id = :id ORDER BY "key"'
-)
 _ACTIVATE = Sql(
     f"UPDATE certificates SET status = '{_ACTIVE}', certificate_pem = :certificate_pem, "
     "chain_pem = :chain_pem, fingerprint_sha256 = :fingerprint_sha256, "
@@ -96,88 +97,6 @@ _CLAIM_RENEWAL = Sql(
 _SET_RENEWED_FROM = Sql("UPDATE certificates SET renewed_from_id = :old_id WHERE id = :new_id")
 
 
-def certificate_record(row: Row, metadata: Mapping[str, str]) -> CertificateRecord:
-    reason = row["revocation_reason"]
-    key = row["encrypted_private_key"]
-    return CertificateRecord(
-        id=row["id"],
-        serial_hex=row["serial_hex"],
-        status=CertificateStatus(row["status"]),
-        profile_id=row["profile_id"],
-        ca_id=row["ca_id"],
-        request_method=RequestMethod(row["request_method"]),
-        common_name=row["common_name"],
-        subject=row["subject"],
-        sans=[dict(san) for san in row["sans"]],
-        key_algorithm=row["key_algorithm"],
-        hash_algorithm=row["hash_algorithm"],
-        not_before=row["not_before"],
-        not_after=row["not_after"],
-        certificate_pem=row["certificate_pem"],
-        chain_pem=row["chain_pem"],
-        fingerprint_sha256=row["fingerprint_sha256"],
-        encrypted_private_key=None if key is None else bytes(key),
-        friendly_name=row["friendly_name"],
-        metadata=dict(metadata),
-        renewed_from_id=row["renewed_from_id"],
-        renewed_by_id=row["renewed_by_id"],
-        auto_renew=bool(row["auto_renew"]),
-        revoked_at=row["revoked_at"],
-        revocation_reason=None if reason is None else RevocationReason(reason),
-        certificate_request_id=row["certificate_request_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        renewal_status=row["renewal_status"],
-        renewal_error=row["renewal_error"],
-        renewal_attempts=int(row["renewal_attempts"] or 0),
-        next_renewal_at=row["next_renewal_at"],
-        expiry_warned_at=row["expiry_warned_at"],
-    )
-
-
-def _joined_record(rows: Sequence[Row]) -> CertificateRecord | None:
-    """The record from _WITH_METADATA's rows (all of one certificate), None for none."""
-    if not rows:
-        return None
-    metadata = {
-        row["metadata_key"]: row["metadata_value"]
-        for row in rows
-        if row["metadata_key"] is not None
-    }
-    return certificate_record(rows[0], metadata)
-
-
-def _written_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
-    """The metadata just written, in the key order a read returns it."""
-    return dict(sorted(metadata.items()))
-
-
-async def _metadata_of(tx: Tx, ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = {cert_id: {} for cert_id in ids}
-    if len(found) == 1:
-        (only,) = found
-        rows = await tx.all(_METADATA_OF_ONE, {"id": only})
-    elif found:
-        placeholders, params = in_list("c", found)
-        sql = dynamic(
-            'SELECT certificate_id, "key", value FROM certificate_metadata '
-            f'WHERE certificate_id IN {placeholders} ORDER BY "key"'
-        )
-        rows = await tx.all(sql, params)
-    else:
-        return found
-    for row in rows:
-        found[row["certificate_id"]][row["key"]] = row["value"]
-    return found
-
-
-async def _insert_metadata(tx: Tx, cert_id: str, metadata: Mapping[str, str]) -> None:
-    await tx.run_many(
-        _INSERT_METADATA,
-        [{"certificate_id": cert_id, "key": k, "value": v} for k, v in metadata.items()],
-    )
-
-
 async def _check_references(
     tx: Tx, profile_id: str | None, ca_id: str | None, renewed_from_id: str | None
 ) -> None:
@@ -205,6 +124,7 @@ def _filters(
     expires_before: datetime | None,
     expires_after: datetime | None,
     metadata: Mapping[str, str] | None,
+    owner_identity_id: str | None,
 ) -> CertificateFilters:
     return CertificateFilters(
         status=status,
@@ -214,6 +134,7 @@ def _filters(
         expires_before=optional_utc(expires_before, "expires_before"),
         expires_after=optional_utc(expires_after, "expires_after"),
         metadata=metadata,
+        owner_identity_id=owner_identity_id,
     )
 
 
@@ -237,6 +158,7 @@ class CertificateQueries(StoreBase):
         auto_renew: bool = False,
         renewed_from_id: str | None = None,
         certificate_request_id: str | None = None,
+        owner_identity_id: str | None = None,
     ) -> CertificateRecord:
         """Insert a `pending` certificate with a new id, before signing.
 
@@ -275,6 +197,7 @@ class CertificateQueries(StoreBase):
             "revoked_at": None,
             "revocation_reason": None,
             "certificate_request_id": certificate_request_id,
+            "owner_identity_id": owner_identity_id,
             "renewal_status": None,
             "renewal_error": None,
             "renewal_attempts": 0,
@@ -288,12 +211,12 @@ class CertificateQueries(StoreBase):
             row = await tx.one(_INSERT, values)
             assert row is not None  # INSERT ... RETURNING of one row
             if meta:  # a new id has no metadata rows to replace
-                await _insert_metadata(tx, values["id"], meta)
+                await insert_metadata(tx, values["id"], meta)
             if renewed_from_id is not None:
                 claim = {"old_id": renewed_from_id, "new_id": values["id"], "updated_at": now}
                 if await tx.run(_CLAIM_RENEWAL, claim) == 0:
                     raise AlreadyRenewed(f"certificate {renewed_from_id} is already renewed")
-        return certificate_record(row, _written_metadata(meta))
+        return certificate_record(row, written_metadata(meta))
 
     async def activate_certificate(
         self,
@@ -321,7 +244,7 @@ class CertificateQueries(StoreBase):
 
     async def get_certificate(self, cert_id: str) -> CertificateRecord:
         async with self._read() as tx:
-            record = _joined_record(await tx.all(_BY_ID_WITH_METADATA, {"id": cert_id}))
+            record = joined_record(await tx.all(_BY_ID_WITH_METADATA, {"id": cert_id}))
         if record is None:
             raise NotFound(f"certificate {cert_id} not found")
         return record
@@ -331,7 +254,7 @@ class CertificateQueries(StoreBase):
         NotFound otherwise, whether it is missing or another account's."""
         params = {"id": cert_id, "account_id": account_id}
         async with self._read() as tx:
-            record = _joined_record(await tx.all(_ORDERED_BY_WITH_METADATA, params))
+            record = joined_record(await tx.all(_ORDERED_BY_WITH_METADATA, params))
         if record is None:
             raise NotFound(f"certificate {cert_id} not found for account {account_id}")
         return record
@@ -344,7 +267,7 @@ class CertificateQueries(StoreBase):
         except ValueError:
             raise NotFound(f"certificate with serial {serial_hex!r} not found") from None
         async with self._read() as tx:
-            record = _joined_record(await tx.all(_BY_SERIAL_WITH_METADATA, {"serial": serial}))
+            record = joined_record(await tx.all(_BY_SERIAL_WITH_METADATA, {"serial": serial}))
         if record is None:
             raise NotFound(f"certificate with serial {serial} not found")
         return record
@@ -359,6 +282,7 @@ class CertificateQueries(StoreBase):
         expires_before: datetime | None = None,
         expires_after: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner_identity_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
         order_by: str = "created_at",
@@ -369,7 +293,14 @@ class CertificateQueries(StoreBase):
         if not 0 <= limit <= LIST_LIMIT_MAX or offset < 0:
             raise ValueError(f"limit must be 0-{LIST_LIMIT_MAX} and offset >= 0")
         filters = _filters(
-            status, profile_id, ca_id, name_contains, expires_before, expires_after, metadata
+            status,
+            profile_id,
+            ca_id,
+            name_contains,
+            expires_before,
+            expires_after,
+            metadata,
+            owner_identity_id,
         )
         where, params = filter_sql(filters)
         sql = dynamic(
@@ -378,7 +309,7 @@ class CertificateQueries(StoreBase):
         )
         async with self._read() as tx:
             rows = await tx.all(sql, {**params, "limit": limit, "offset": offset})
-            meta = await _metadata_of(tx, [row["id"] for row in rows])
+            meta = await metadata_of(tx, [row["id"] for row in rows])
         return [certificate_record(row, meta[row["id"]]) for row in rows]
 
     async def count_certificates(
@@ -391,10 +322,18 @@ class CertificateQueries(StoreBase):
         expires_before: datetime | None = None,
         expires_after: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner_identity_id: str | None = None,
     ) -> int:
         """How many certificates list_certificates would page through."""
         filters = _filters(
-            status, profile_id, ca_id, name_contains, expires_before, expires_after, metadata
+            status,
+            profile_id,
+            ca_id,
+            name_contains,
+            expires_before,
+            expires_after,
+            metadata,
+            owner_identity_id,
         )
         where, params = filter_sql(filters)
         async with self._read() as tx:
@@ -450,8 +389,8 @@ class CertificateQueries(StoreBase):
             if row is None:
                 raise NotFound(f"certificate {cert_id} not found")
             await tx.run(_DELETE_METADATA, {"id": cert_id})
-            await _insert_metadata(tx, cert_id, meta)
-        return certificate_record(row, _written_metadata(meta))
+            await insert_metadata(tx, cert_id, meta)
+        return certificate_record(row, written_metadata(meta))
 
     async def delete_certificate(self, cert_id: str) -> None:
         """Delete the row and its metadata; links to it (renewals, requests, orders) become

@@ -21,12 +21,14 @@ from store.values import new_uuid
 NAME_MAX = 255  # schema: machine_identities.name
 CLIENT_ID_MAX = 255  # schema: machine_identities.client_id
 TOKEN_HASH_MAX = 128  # schema: access_tokens.token_hash
+ROLE_MAX = 16  # schema: machine_identities.role
 
 _TOKEN_COLUMNS = tuple(column.name for column in tokens.columns)
 _IDENTITY_COLUMNS = tuple(column.name for column in identities.columns)
 
 _BY_CLIENT_ID = Sql("SELECT * FROM machine_identities WHERE client_id = :client_id")
 _ALL = Sql("SELECT * FROM machine_identities ORDER BY created_at, id")
+_SET_ROLE = Sql("UPDATE machine_identities SET role = :role WHERE id = :id AND role <> :role")
 _SET_DISABLED = Sql(
     "UPDATE machine_identities SET disabled = :disabled WHERE id = :id AND disabled <> :disabled"
 )
@@ -54,6 +56,7 @@ def identity_record(row: Row) -> IdentityRecord:
         secret_hash=row["secret_hash"],
         disabled=bool(row["disabled"]),
         created_at=row["created_at"],
+        role=row["role"],
     )
 
 
@@ -75,11 +78,13 @@ def _check_length(value: str, limit: int, what: str) -> None:
 
 class IdentityQueries(StoreBase):
     async def create_identity(
-        self, *, name: str, client_id: str, secret_hash: str
+        self, *, name: str, client_id: str, secret_hash: str, role: str = "member"
     ) -> IdentityRecord:
-        """Insert an enabled identity with a new id; Conflict if the client id is taken."""
+        """Insert an enabled identity with a new id; Conflict if the client id is taken.
+        `role` is not checked here beyond its length (the services know the roles)."""
         _check_length(name, NAME_MAX, "an identity name")
         _check_length(client_id, CLIENT_ID_MAX, "a client id")
+        _check_length(role, ROLE_MAX, "a role")
         if not secret_hash:
             raise ValueError("secret_hash must not be empty")
         values: dict[str, Any] = {
@@ -89,6 +94,7 @@ class IdentityQueries(StoreBase):
             "secret_hash": secret_hash,
             "disabled": False,
             "created_at": utc_now(),
+            "role": role,
         }
         async with self._write() as tx:
             await tx.run(insert_sql(identities), values)
@@ -113,6 +119,15 @@ class IdentityQueries(StoreBase):
         """Enable or disable; False if it already was so; NotFound for an unknown id."""
         async with self._write() as tx:
             if await tx.run(_SET_DISABLED, {"id": identity_id, "disabled": disabled}) == 0:
+                await self._require(tx, identities, identity_id, "identity")
+                return False
+            return True
+
+    async def set_identity_role(self, identity_id: str, role: str) -> bool:
+        """Change the role; False if it already was this one; NotFound for an unknown id."""
+        _check_length(role, ROLE_MAX, "a role")
+        async with self._write() as tx:
+            if await tx.run(_SET_ROLE, {"id": identity_id, "role": role}) == 0:
                 await self._require(tx, identities, identity_id, "identity")
                 return False
             return True

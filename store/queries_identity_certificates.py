@@ -51,6 +51,8 @@ _FIRST_USE = Sql(
     "UPDATE identity_certificates SET state = 'active', first_used_at = :at"
     " WHERE id = :id AND state = 'pending'"
 )
+# A bound certificate belongs to its identity (what the identity may read over REST).
+_SET_OWNER = Sql("UPDATE certificates SET owner_identity_id = :identity_id WHERE id = :id")
 _SET_REVOKED = Sql(
     "UPDATE identity_certificates SET state = 'revoked' WHERE id = :id AND state <> 'revoked'"
 )
@@ -85,8 +87,9 @@ class IdentityCertificateQueries(StoreBase):
         replaces_id: str | None = None,
         csr_sha256: str | None = None,
     ) -> IdentityCertificateRecord:
-        """Bind a certificate; NotFound for an unknown identity, Conflict if this
-        certificate is bound already (to any identity)."""
+        """Bind a certificate, which from then on belongs to the identity (its
+        owner_identity_id); NotFound for an unknown identity, Conflict if this certificate
+        is bound already (to any identity)."""
         if state not in ("active", "pending"):
             raise ValueError(f"a new binding is active or pending, not {state!r}")
         if not fingerprint_sha256 or not serial_hex:
@@ -107,6 +110,7 @@ class IdentityCertificateQueries(StoreBase):
         async with self._write() as tx:
             await self._require(tx, identities, identity_id, "identity")
             await tx.run(insert_sql(bindings), values)
+            await tx.run(_SET_OWNER, {"identity_id": identity_id, "id": certificate_id})
             row = await self._one(tx, bindings, values["id"], "identity certificate")
             return identity_certificate_record(row)
 

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 
 from policy.model import CertificateStatus, RevocationReason
 from store.base import StoreBase
+from store.certificate_rows import certificate_record
 from store.columns import require_utc, utc_now
 from store.db import Sql
-from store.queries_certificates import certificate_record
 from store.records import CertificateRecord
 from store.schema import certificates as certs
 

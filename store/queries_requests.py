@@ -57,6 +57,7 @@ def _request_filters(
     status: str | None,
     certificate_id: str | None,
     metadata: Mapping[str, str] | None,
+    owner_identity_id: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """ " WHERE ..." (or "") over certificate_requests and its parameters; only fixed
     column names reach the text, every value is bound."""
@@ -73,6 +74,9 @@ def _request_filters(
     if certificate_id is not None:
         clauses.append("certificate_requests.certificate_id = :f_certificate_id")
         params["f_certificate_id"] = certificate_id
+    if owner_identity_id is not None:
+        clauses.append("certificate_requests.owner_identity_id = :f_owner_identity_id")
+        params["f_owner_identity_id"] = owner_identity_id
     for i, (key, value) in enumerate(check_metadata(metadata or {}).items()):
         clauses.append(f"{_metadata_member(backend, f'f_mk{i}')} = :f_mv{i}")
         params[f"f_mk{i}"] = _metadata_key(backend, key)
@@ -92,6 +96,7 @@ def request_record(row: Row) -> CertificateRequestRecord:
         certificate_id=row["certificate_id"],
         error=row["error"],
         created_at=row["created_at"],
+        owner_identity_id=row["owner_identity_id"],
     )
 
 
@@ -104,6 +109,7 @@ class RequestQueries(StoreBase):
         csr_pem: str | None = None,
         attributes: dict[str, Any] | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner_identity_id: str | None = None,
     ) -> CertificateRequestRecord:
         """Insert a `pending` request with a new id; NotFound for a missing profile."""
         values: dict[str, Any] = {
@@ -117,6 +123,7 @@ class RequestQueries(StoreBase):
             "certificate_id": None,
             "error": None,
             "created_at": utc_now(),
+            "owner_identity_id": owner_identity_id,
         }
         async with self._write() as tx:
             await self._require(tx, profiles, profile_id, "profile")
@@ -155,6 +162,7 @@ class RequestQueries(StoreBase):
         status: str | None = None,
         certificate_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner_identity_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
         descending: bool = True,
@@ -165,7 +173,7 @@ class RequestQueries(StoreBase):
             raise ValueError(f"limit must be 0-{LIST_LIMIT_MAX} and offset >= 0")
         direction = "DESC" if descending else "ASC"
         where, params = _request_filters(
-            self._backend, profile_id, status, certificate_id, metadata
+            self._backend, profile_id, status, certificate_id, metadata, owner_identity_id
         )
         sql = dynamic(
             f"SELECT * FROM certificate_requests{where} "
@@ -183,10 +191,11 @@ class RequestQueries(StoreBase):
         status: str | None = None,
         certificate_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner_identity_id: str | None = None,
     ) -> int:
         """How many requests list_certificate_requests would page through."""
         where, params = _request_filters(
-            self._backend, profile_id, status, certificate_id, metadata
+            self._backend, profile_id, status, certificate_id, metadata, owner_identity_id
         )
         async with self._read() as tx:
             count = await tx.value(

@@ -103,6 +103,9 @@ class CertificateRecord:
     renewal_attempts: int = 0
     next_renewal_at: datetime | None = None  # the next retry after a failure
     expiry_warned_at: datetime | None = None
+    # The machine identity it belongs to: the one whose REST request issued it, or the one
+    # it is bound to as a client certificate. None: issued by ACME or the CLI (admins only).
+    owner_identity_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,7 @@ class CertificateRequestRecord:
     certificate_id: str | None
     error: str | None
     created_at: datetime
+    owner_identity_id: str | None = None  # the machine identity that asked, if one did
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +276,9 @@ class IdentityRecord:
     secret_hash: str
     disabled: bool
     created_at: datetime
+    # "admin" (every certificate and identity) or "member" (its own certificates and
+    # itself only): acme_server/services/access.py decides what each may do.
+    role: str
 
 
 @dataclass(frozen=True, slots=True)

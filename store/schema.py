@@ -222,6 +222,9 @@ certificates = Table(
     Column("renewal_attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_renewal_at", UtcDateTime(), nullable=True),
     Column("expiry_warned_at", UtcDateTime(), nullable=True),
+    # The machine identity it belongs to (0005); no foreign key: identities are disabled,
+    # never deleted. NULL for ACME and CLI certificates, which only admins see over REST.
+    Column("owner_identity_id", String(ID), nullable=True),
     created_column(),
     updated_column(),
     UniqueConstraint("serial_hex", name="uq_certificates_serial_hex"),
@@ -234,6 +237,7 @@ certificates = Table(
     Index("ix_certificates_renewed_from_id", "renewed_from_id"),
     Index("ix_certificates_renewed_by_id", "renewed_by_id"),
     Index("ix_certificates_certificate_request_id", "certificate_request_id"),
+    Index("ix_certificates_owner_identity_id", "owner_identity_id"),
 )
 
 # One row per key: filtering by several key=value pairs is one indexed EXISTS per pair.
@@ -283,8 +287,10 @@ certificate_requests = Table(
     ),
     Column("error", Text, nullable=True),
     created_column(),
+    Column("owner_identity_id", String(ID), nullable=True),  # the identity that asked (0005)
     Index("ix_certificate_requests_profile_id", "profile_id"),
     Index("ix_certificate_requests_certificate_id", "certificate_id"),
+    Index("ix_certificate_requests_owner_identity_id", "owner_identity_id"),
 )
 
 crls = Table(

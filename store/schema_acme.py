@@ -252,6 +252,9 @@ machine_identities = Table(
     Column("secret_hash", Text, nullable=False),
     Column("disabled", Boolean, nullable=False),
     created_column(),
+    # admin | member (acme_server/services/access.py). The default is for the rows made
+    # before roles (0005), which keep doing everything; the store always writes a role.
+    Column("role", String(16), nullable=False, server_default="admin"),
     UniqueConstraint("client_id", name="uq_machine_identities_client_id"),
 )
 

@@ -1,4 +1,9 @@
-"""`kms identity create|list|disable`: machine identities for the REST API."""
+"""`kms identity create|list|set-role|disable`: machine identities for the REST API.
+
+Roles: `member` (the default) issues certificates and reaches only its own (those it
+issued or renewed, the client certificates bound to it) and itself; `admin` reaches every
+certificate and identity. Identities made before roles existed are admins: narrow them
+with `kms identity set-role ID member`."""
 
 from __future__ import annotations
 
@@ -28,12 +33,26 @@ def identity_group() -> None:
     """Machine identities: a client id and secret that log in to the REST API."""
 
 
+ROLE_HELP = (
+    "member: its own certificates and itself only (the default); "
+    "admin: every certificate and identity."
+)
+
+
 @identity_group.command("create")
 @click.option("--name", required=True, help="A name for the identity (1-255 characters).")
+@click.option(
+    "--role",
+    type=click.Choice(identities.ROLES),
+    default=identities.MEMBER,
+    show_default=True,
+    help=ROLE_HELP,
+)
 @settings_options
 @json_option
 def create_command(
     name: str,
+    role: str,
     data_dir: Path | None,
     database_url: str | None,
     config_file: Path | None,
@@ -43,7 +62,7 @@ def create_command(
     settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
     async def action(services: Services) -> tuple[IdentityRecord, str]:
-        return await identities.create_identity(services, name)
+        return await identities.create_identity(services, name, role=role)
 
     record, secret = run(with_services(settings, action))
     if as_json:
@@ -52,11 +71,13 @@ def create_command(
                 "id": record.id,
                 "name": record.name,
                 "clientId": record.client_id,
+                "role": record.role,
                 "clientSecret": secret,
             }
         )
         return
     click.echo(f"Identity:      {record.id} ({record.name})")
+    click.echo(f"Role:          {record.role}")
     click.echo(f"Client id:     {record.client_id}")
     click.echo(f"Client secret: {secret}")
     click.echo("The client secret is not shown again.")
@@ -80,6 +101,7 @@ def list_command(
                     "name": i.name,
                     "clientId": i.client_id,
                     "disabled": i.disabled,
+                    "role": i.role,
                     "createdAt": i.created_at,
                 }
                 for i in found
@@ -88,18 +110,38 @@ def list_command(
         return
     emit_table(
         "Machine identities",
-        ["Id", "Name", "Client id", "State", "Created (UTC)"],
+        ["Id", "Name", "Client id", "Role", "State", "Created (UTC)"],
         [
             [
                 i.id,
                 i.name,
                 i.client_id,
+                i.role,
                 "disabled" if i.disabled else "enabled",
                 f"{i.created_at:%Y-%m-%d %H:%M}",
             ]
             for i in found
         ],
     )
+
+
+@identity_group.command("set-role")
+@click.argument("ref")
+@click.argument("role", type=click.Choice(identities.ROLES))
+@settings_options
+def set_role_command(
+    ref: str, role: str, data_dir: Path | None, database_url: str | None, config_file: Path | None
+) -> None:
+    """Give an identity (by id or client id) another role: member or admin. It applies to
+    the identity's next request, with the tokens it holds now."""
+    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def action(services: Services) -> bool:
+        return await identities.set_role(services, ref, role)
+
+    if not run(with_services(settings, action)):
+        raise CLIError(f"identity {ref!r} already has the role {role}")
+    click.echo(f"{ref} is now {role}")
 
 
 @identity_group.command("disable")

@@ -4,10 +4,14 @@ certificates_inventory.py; bundles, exports, revocation and CRLs in certificates
 their bodies for the OpenAPI document.
 
 Every handler authenticates first (Bearer token, 401 otherwise), then reads its input
-(4xx before anything is stored), then calls one service; every write is audited.
+(4xx before anything is stored), then asks acme_server/services/access.py whether the
+caller may do it (another identity's certificate is a 404, as a missing one), then calls
+one service; every write is audited. A certificate issued here belongs to the caller.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,9 +24,9 @@ from acme_server.rest.certificates_body import enroll_request
 from acme_server.rest.certificates_json import issued_json
 from acme_server.rest.certificates_schemas import OPERATION_BODIES, SCHEMAS
 from acme_server.rest.common import ApiError, api_errors, read_json, services_of
-from acme_server.services import audit
+from acme_server.services import access, audit
+from acme_server.services.access import Action
 from acme_server.services.bundles import issued_bundle
-from acme_server.services.certificates import find_certificate
 from acme_server.services.context import Services
 from acme_server.services.enrollment import Enrollment, PolicyViolationError, enroll
 from acme_server.services.renewal import renew_now
@@ -68,6 +72,7 @@ async def issue_certificate(request: Request) -> Response:
     `keyUsages`, `extendedKeyUsages` (e.g. "digital_signature", "server_auth"), `ttl`
     ("365d"; with a CSR, attributes may hold only ttl, signatureAlgorithm and usages).
     Unset attributes take the profile's defaults. Optional `metadata`: {string: string}.
+    The certificate belongs to the calling identity (who alone, with admins, sees it).
 
     Response 200: {"certificate": {"certificate", "certificateChain",
     "issuingCaCertificate", "privateKey" (managed keys only), "serialNumber",
@@ -77,6 +82,8 @@ async def issue_certificate(request: Request) -> Response:
     principal = await require_principal(request)
     services = services_of(request)
     wanted = enroll_request(await read_json(request))
+    access.require(principal, Action.CERTIFICATE_ISSUE)
+    wanted = replace(wanted, owner_identity_id=principal.identity_id)
     try:
         enrollment = await enroll(services, wanted, channel="api")
     except PolicyViolationError as exc:
@@ -93,11 +100,13 @@ async def renew_certificate(request: Request) -> Response:
     key, linked both ways (renewedFromId / renewedById), carrying the metadata; the
     profile's current policy applies. Response 200: as issuance, plus `renewedFromId`.
     400 "cannot renew: the server does not hold this certificate's private key" for CSR
-    and ACME certificates; 409 when it was already renewed or was never signed.
+    and ACME certificates; 409 when it was already renewed or was never signed. The
+    renewal belongs to the renewed certificate's owner.
     """
     principal = await require_principal(request)
     services = services_of(request)
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_RENEW, ref)
     try:
         enrollment = await renew_now(services, cert, channel="api")
     except PolicyViolationError as exc:

@@ -1,5 +1,6 @@
 """REST: getting certificates out (PEM/JSON bundle, PKCS#12, a profile's latest active
-bundle), revoking them, and the CRLs that publish revocations."""
+bundle), revoking them, and the CRLs that publish revocations. A member identity reaches
+only the certificates it owns (acme_server/services/access.py): another's is a 404."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from starlette.responses import JSONResponse, Response
 from acme_server.rest.auth import Principal, require_principal
 from acme_server.rest.certificates_json import bundle_json, crl_json
 from acme_server.rest.common import ApiError, api_errors, field, iso, read_json, services_of
-from acme_server.services import audit
+from acme_server.services import access, audit
+from acme_server.services.access import Action
 from acme_server.services.authorities import find_ca
 from acme_server.services.bundles import Bundle, bundle_of, pem_text
-from acme_server.services.certificates import export_pkcs12, find_certificate
+from acme_server.services.certificates import export_pkcs12
 from acme_server.services.context import Services
 from acme_server.services.crls import current_crl
 from acme_server.services.inventory import latest_active
@@ -70,7 +72,8 @@ async def get_bundle(request: Request) -> Response:
     """
     principal = await require_principal(request)
     services = services_of(request)
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_EXPORT, ref)
     bundle = bundle_of(services, cert)
     if bundle.private_key is not None:
         await _audit_key_read(services, principal, "certificate.export", cert)
@@ -99,7 +102,8 @@ async def export_certificate(request: Request) -> Response:
         raise ApiError(400, "password is required for a PKCS#12 export and must not be empty")
     if len(password) > MAX_PASSWORD or len(alias) > MAX_ALIAS:
         raise ApiError(400, f"password and alias are limited to {MAX_PASSWORD}/{MAX_ALIAS}")
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_EXPORT, ref)
     if fmt == "pem":
         bundle = bundle_of(services, cert)
         await _audit_key_read(services, principal, "certificate.export", cert)
@@ -120,12 +124,14 @@ async def latest_bundle(request: Request) -> Response:
     the profile's newest active, unrevoked, unexpired certificate as a bundle.
 
     `profileId`: id or slug. Response 200: as GET .../certificates/{id}/bundle (JSON or
-    PEM) plus `commonName` and `notAfter` in JSON; 404 when there is none.
+    PEM) plus `commonName` and `notAfter` in JSON; 404 when there is none (for a member
+    identity: none of its own).
     """
     principal = await require_principal(request)
     services = services_of(request)
     profile = await find_profile(services, request.path_params["profile_id"])
-    cert = await latest_active(services, profile, datetime.now(UTC))
+    owner = access.owner_filter(principal, Action.CERTIFICATE_EXPORT)
+    cert = await latest_active(services, profile, datetime.now(UTC), owner=owner)
     bundle = bundle_of(services, cert)
     if bundle.private_key is not None:
         await _audit_key_read(services, principal, "certificate.export", cert)
@@ -155,7 +161,8 @@ async def revoke_certificate(request: Request) -> Response:
         reason = RevocationReason(raw)
     except ValueError:
         raise ApiError(400, f"revocationReason must be one of {_REASONS}") from None
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_REVOKE, ref)
     revoked = await revoke(services, cert, reason)
     await audit.record(
         services,

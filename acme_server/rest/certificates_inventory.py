@@ -1,5 +1,6 @@
 """REST: the certificate inventory (list, details, metadata, delete) and the certificate
-requests behind it (read-only)."""
+requests behind it (read-only). A member identity sees only what it owns, an admin all
+(acme_server/services/access.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from acme_server.rest.certificates_json import (
     request_json,
 )
 from acme_server.rest.common import ApiError, api_errors, read_json, services_of
-from acme_server.services import audit, auto_renewal, inventory
-from acme_server.services.certificates import find_certificate
+from acme_server.services import access, audit, auto_renewal, inventory
+from acme_server.services.access import Action
 from acme_server.services.context import Services
 from acme_server.services.errors import NotFoundError
 from acme_server.services.inventory import CertificateQuery
@@ -56,9 +57,10 @@ async def list_certificates(request: Request) -> Response:
     `status` (active | revoked | expired | pending), `profileId` (id or slug), `caId`,
     `search` (case-insensitive part of the common or friendly name), `expiresWithinDays`
     (notAfter between now and now + N days), `metadata[key]=value` (repeatable; every
-    pair must match). Response 200: {"certificates": [summary...], "totalCount"}.
+    pair must match). Response 200: {"certificates": [summary...], "totalCount"}; a member
+    identity's list holds only its own certificates.
     """
-    await require_principal(request)
+    principal = await require_principal(request)
     services = services_of(request)
     within = request.query_params.get("expiresWithinDays")
     status = request.query_params.get("status") or None
@@ -73,6 +75,7 @@ async def list_certificates(request: Request) -> Response:
         if not within
         else timedelta(days=query_int(request, "expiresWithinDays", 0, 0, MAX_EXPIRES_WITHIN_DAYS)),
         metadata=metadata_query(request),
+        owner_identity_id=access.owner_filter(principal, Action.CERTIFICATE_LIST),
         limit=query_int(request, "limit", DEFAULT_LIMIT, 1, inventory.LIST_LIMIT_MAX),
         offset=query_int(request, "offset", 0, 0, 10**9),
         order_by=query_choice(request, "sortBy", SORT_BY, "createdAt"),
@@ -98,9 +101,10 @@ async def get_certificate(request: Request) -> Response:
     basicConstraints {isCA, pathLength}, keyUsages, extendedKeyUsages, signatureAlgorithm,
     hashAlgorithm, fingerprints {sha256, sha1} and certificate (PEM). Never the key.
     """
-    await require_principal(request)
+    principal = await require_principal(request)
     services = services_of(request)
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_READ, ref)
     now = datetime.now(UTC)
     return JSONResponse(certificate_details(await inventory.describe(services, cert, now), now))
 
@@ -120,7 +124,8 @@ async def update_metadata(request: Request) -> Response:
     if "metadata" not in body:
         raise ApiError(400, "metadata is required")
     metadata = metadata_object(body["metadata"])
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_EDIT, ref)
     updated = await inventory.set_metadata(services, cert, metadata)
     await audit.record(
         services,
@@ -150,7 +155,8 @@ async def update_auto_renew(request: Request) -> Response:
     wanted = body.get("autoRenew")
     if not isinstance(wanted, bool):
         raise ApiError(400, "autoRenew is required and must be true or false")
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_EDIT, ref)
     await auto_renewal.set_auto_renew(services, cert, wanted)
     await audit.record(
         services,
@@ -175,7 +181,8 @@ async def delete_certificate(request: Request) -> Response:
     """
     principal = await require_principal(request)
     services = services_of(request)
-    cert = await find_certificate(services, request.path_params["certificate_id"])
+    ref = request.path_params["certificate_id"]
+    cert = await access.certificate(services, principal, Action.CERTIFICATE_DELETE, ref)
     await inventory.delete_certificate(services, cert, datetime.now(UTC))
     await audit.record(
         services,
@@ -201,9 +208,10 @@ async def list_requests(request: Request) -> Response:
     Query: `offset`, `limit` (1-100, default 25), `profileId` (id or slug), `status`
     (pending | issued | failed), `metadata[key]=value` (repeatable). Response 200:
     {"certificateRequests": [request...], "totalCount"}; a request is {id, profileId,
-    method, status, csr, attributes, metadata, certificateId, error, createdAt}.
+    method, status, csr, attributes, metadata, certificateId, error, createdAt}. A member
+    identity's list holds only its own requests.
     """
-    await require_principal(request)
+    principal = await require_principal(request)
     services = services_of(request)
     rows, total = await inventory.list_requests(
         services,
@@ -212,6 +220,7 @@ async def list_requests(request: Request) -> Response:
         metadata=metadata_query(request),
         limit=query_int(request, "limit", DEFAULT_LIMIT, 1, inventory.LIST_LIMIT_MAX),
         offset=query_int(request, "offset", 0, 0, 10**9),
+        owner=access.owner_filter(principal, Action.REQUEST_LIST),
     )
     return JSONResponse(
         {"certificateRequests": [request_json(row) for row in rows], "totalCount": total}
@@ -228,6 +237,8 @@ async def get_request(request: Request) -> Response:
     signatureAlgorithm, hashAlgorithm, keyUsages, extendedKeyUsages, ttl), metadata
     (read-only), certificateId, error, createdAt}.
     """
-    await require_principal(request)
-    found = await inventory.find_request(services_of(request), request.path_params["request_id"])
+    principal = await require_principal(request)
+    found = await access.certificate_request(
+        services_of(request), principal, Action.REQUEST_READ, request.path_params["request_id"]
+    )
     return JSONResponse(request_json(found))

@@ -2,7 +2,8 @@
 camelCase output, and the mapping of service errors to HTTP statuses.
 
     ApiError(status, message)  -> {"statusCode": 400, "error": "BadRequest", "message": "..."}
-    ServiceError subclasses    -> 404 NotFound / 409 Conflict / 400 BadRequest
+    ServiceError subclasses    -> 404 NotFound / 409 Conflict / 400 BadRequest /
+                                  403 Forbidden (details.permission: the one missing)
     store.Unavailable          -> 503 with Retry-After (acme_server/errors.py)
     StoreError                 -> 500 with no detail (logged)
 """
@@ -19,7 +20,12 @@ from starlette.responses import JSONResponse, Response
 
 from acme_server.jsonutil import BadJSON, loads_strict
 from acme_server.services.context import Services
-from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from acme_server.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from ca_core.errors import CAError
 from policy.errors import PolicyError
 from store import InvalidText
@@ -134,6 +140,8 @@ def api_errors(handler: Handler) -> Handler:
             return await handler(request)
         except ApiError as exc:
             return exc.response()
+        except ForbiddenError as exc:
+            return ApiError(403, str(exc), details={"permission": exc.permission}).response()
         except NotFoundError as exc:
             return ApiError(404, str(exc)).response()
         except ConflictError as exc:

@@ -6,7 +6,9 @@ the first sentence of its handler's docstring (a leading "METHOD /path -- " drop
 the whole docstring its description. Request and response bodies are declared in
 openapi_schemas.py and certificates_schemas.py (`OPERATION_BODIES`);
 every other operation is documented with the shared error responses. All operations need
-a Bearer token except the ones in PUBLIC_OPERATIONS.
+a Bearer token except the ones in PUBLIC_OPERATIONS. What a token reaches depends on its
+identity's role (acme_server/services/access.py): another identity's objects answer 404,
+as missing ones do; the operations in FORBIDDING_OPERATIONS may answer 403.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ PUBLIC_OPERATIONS = frozenset(
         ("post", "/api/v1/auth/cert-auth/rotate"),
     }
 )
+# Operations that may answer 403 (details.permission names the permission missing)
+FORBIDDING_OPERATIONS = {
+    ("post", "/api/v1/identities/{}/certificates"): "Binding a client certificate to another "
+    "identity: only that identity itself or an admin may (identity.certificate.bind)",
+}
 SCHEMAS: dict[str, Any] = {**openapi_schemas.SCHEMAS, **certificates_schemas.SCHEMAS}
 OPERATION_BODIES = {**openapi_schemas.OPERATION_BODIES, **certificates_schemas.OPERATION_BODIES}
 _PARAM = re.compile(r"\{([^}:]+)(?::([^}]+))?\}")
@@ -125,8 +132,10 @@ def _operation(method: str, path: str, route: Route, used_ids: set[str]) -> dict
             responses["401"] = _error("Invalid client credentials or proof")
     else:
         responses["401"] = _error("Missing, invalid or expired Bearer token")
+    if forbidden := FORBIDDING_OPERATIONS.get((method, template(path))):
+        responses["403"] = _error(forbidden)
     if parameters:
-        responses["404"] = _error("No such object")
+        responses["404"] = _error("No such object, or one the caller's identity may not reach")
     if method in ("post", "patch", "put", "delete"):
         responses["409"] = _error("The object's state or references forbid this")
     op["responses"] = responses
@@ -145,7 +154,10 @@ def build_document(routes: list[BaseRoute], server_url: str) -> dict[str, Any]:
             "title": "kms certificate manager API",
             "version": API_VERSION,
             "description": "Management and enrollment REST API of the kms private CA. "
-            "Obtain a Bearer token with POST /api/v1/auth/universal-auth/login.",
+            "Obtain a Bearer token with POST /api/v1/auth/universal-auth/login. A member "
+            "identity reaches only the certificates and requests it owns (it issued or "
+            "renewed them, or they are its client certificates) and itself; an admin "
+            "identity reaches all of them.",
         },
         "servers": [{"url": server_url}],
         "paths": dict(sorted(paths.items())),

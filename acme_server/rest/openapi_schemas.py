@@ -241,6 +241,7 @@ SCHEMAS: dict[str, Any] = {
             "name": STRING,
             "clientId": STRING,
             "disabled": BOOLEAN,
+            "role": {"type": "string", "enum": ["admin", "member"]},
             "createdAt": DATETIME,
             "certificates": array(ref("IdentityCredential")),
         }

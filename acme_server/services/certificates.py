@@ -15,6 +15,11 @@ from ca_core.serials import serial_from_hex, serial_to_hex
 from store import CertificateRecord, NotFound
 
 
+def no_certificate(ref: str) -> NotFoundError:
+    """The answer for a certificate that is missing, or that the caller may not see."""
+    return NotFoundError(f"no certificate with id or serial {ref!r}")
+
+
 async def find_certificate(services: Services, ref: str) -> CertificateRecord:
     """A certificate by id or by serial (hex, with or without colons)."""
     try:
@@ -25,7 +30,7 @@ async def find_certificate(services: Services, ref: str) -> CertificateRecord:
         serial = serial_to_hex(serial_from_hex(ref.replace(":", "").strip()))
         return await services.store.get_certificate_by_serial(serial)
     except (CAError, ValueError, NotFound):
-        raise NotFoundError(f"no certificate with id or serial {ref!r}") from None
+        raise no_certificate(ref) from None
 
 
 def _loaded(record: CertificateRecord) -> tuple[x509.Certificate, list[x509.Certificate]]:

@@ -82,6 +82,8 @@ class EnrollRequest:
     sans: SubjectAltName values, or text: "dns:NAME", "ip:ADDR", "email:ADDR", "uri:URI",
     or a bare value (an IP address, a URI with "://", an email with "@", else a DNS name).
     key_usages / extended_key_usages: None = the profile's defaults.
+    owner_identity_id: the machine identity the certificate will belong to (the REST
+    caller, the identity a client certificate is bound to); None for the CLI.
     """
 
     profile_ref: str | None
@@ -100,6 +102,7 @@ class EnrollRequest:
     extended_key_usages: tuple[str, ...] | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     renewed_from_id: str | None = None
+    owner_identity_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,8 +324,13 @@ async def enroll(
         csr_pem=request.csr_pem,
         attributes=prepared.attributes,
         metadata=prepared.spec.metadata,
+        owner_identity_id=request.owner_identity_id,
     )
-    spec = replace(prepared.spec, certificate_request_id=stored.id)
+    spec = replace(
+        prepared.spec,
+        certificate_request_id=stored.id,
+        owner_identity_id=request.owner_identity_id,
+    )
     try:
         issued = await issue(services, profile, spec)
     except (ServiceError, CAError) as exc:

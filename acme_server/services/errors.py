@@ -5,6 +5,7 @@ ServiceError
  +-- ConflictError       the object is not in a state that allows this (already revoked...)
  |    +-- AlreadyRenewedError  the certificate being renewed already has a successor
  +-- InvalidRequestError the caller's input is wrong; the message says how
+ +-- ForbiddenError      the caller may not do this (services/access.py); names the permission
 """
 
 from __future__ import annotations
@@ -28,3 +29,11 @@ class AlreadyRenewedError(ConflictError):
 
 class InvalidRequestError(ServiceError):
     pass
+
+
+class ForbiddenError(ServiceError):
+    """Refused by access control; `permission` is the one the caller lacks."""
+
+    def __init__(self, message: str, *, permission: str) -> None:
+        super().__init__(message)
+        self.permission = permission

@@ -32,6 +32,11 @@ SECRET_BYTES = 32
 SECRET_MAX = 1024  # longer secrets are refused before the (slow) hash
 CLIENT_ID_MAX = 255  # schema: machine_identities.client_id
 NAME_MAX = 255  # schema: machine_identities.name
+# Roles (what each may do: acme_server/services/access.py). New identities are members;
+# identities made before roles were migrated to admin (store migration 0005).
+ADMIN = "admin"
+MEMBER = "member"
+ROLES = (ADMIN, MEMBER)
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
@@ -53,6 +58,12 @@ class Principal:
 
     identity_id: str
     name: str
+    client_id: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
     @property
     def actor(self) -> str:
@@ -124,17 +135,24 @@ def access_token_lifetime(services: Services) -> timedelta:
     return services.settings.access_token_lifetime
 
 
+def _checked_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidRequestError(f"role must be one of {', '.join(ROLES)}")
+    return role
+
+
 async def create_identity(
-    services: Services, name: str, *, actor: str = audit.ACTOR_CLI
+    services: Services, name: str, *, role: str = MEMBER, actor: str = audit.ACTOR_CLI
 ) -> tuple[IdentityRecord, str]:
     """A new identity and its client secret. The secret is returned here only, once."""
     name = name.strip()
     if not name or len(name) > NAME_MAX:
         raise InvalidRequestError(f"an identity name must be 1-{NAME_MAX} characters")
+    role = _checked_role(role)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     secret_hash = await asyncio.to_thread(hash_secret_sync, secret)
     record = await services.store.create_identity(
-        name=name, client_id=str(uuid.uuid4()), secret_hash=secret_hash
+        name=name, client_id=str(uuid.uuid4()), secret_hash=secret_hash, role=role
     )
     await audit.record(
         services,
@@ -142,9 +160,29 @@ async def create_identity(
         action="identity.create",
         target_type="identity",
         target_id=record.id,
-        details={"name": record.name, "clientId": record.client_id},
+        details={"name": record.name, "clientId": record.client_id, "role": record.role},
     )
     return record, secret
+
+
+async def set_role(
+    services: Services, ref: str, role: str, *, actor: str = audit.ACTOR_CLI
+) -> bool:
+    """Give the identity (by id or client id) another role, from its next request on (its
+    live tokens too); False if it already had it."""
+    role = _checked_role(role)
+    identity = await find_identity(services, ref)
+    changed = await services.store.set_identity_role(identity.id, role)
+    if changed:
+        await audit.record(
+            services,
+            actor=actor,
+            action="identity.role.update",
+            target_type="identity",
+            target_id=identity.id,
+            details={"name": identity.name, "from": identity.role, "to": role},
+        )
+    return changed
 
 
 async def list_identities(services: Services) -> list[IdentityRecord]:
@@ -214,7 +252,12 @@ async def authenticate(services: Services, token: str) -> Principal | None:
     if found is None:
         return None
     _, identity = found
-    return Principal(identity_id=identity.id, name=identity.name)
+    return Principal(
+        identity_id=identity.id,
+        name=identity.name,
+        client_id=identity.client_id,
+        role=identity.role,
+    )
 
 
 async def revoke_token(services: Services, token: str) -> bool:

@@ -146,9 +146,16 @@ async def _bind(
 
 
 async def bind_certificate(
-    services: Services, identity_ref: str, pem: str, *, actor: str = audit.ACTOR_CLI
+    services: Services,
+    identity_ref: str,
+    pem: str,
+    *,
+    actor: str = audit.ACTOR_CLI,
+    owner: str | None = None,
 ) -> IdentityCertificateRecord:
-    """Bind a certificate this server issued (active, with clientAuth) to an identity."""
+    """Bind a certificate this server issued (active, with clientAuth) to an identity; it
+    belongs to the identity from then on. With `owner` (access.owner_filter), only a
+    certificate that identity owns: any other is answered as one this server never issued."""
     identity = await identities.find_identity(services, identity_ref)
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
@@ -160,7 +167,11 @@ async def bind_certificate(
         )
     except NotFound:
         record = None
-    if record is None or record.fingerprint_sha256 != sha256_fingerprint(certificate):
+    if (
+        record is None
+        or record.fingerprint_sha256 != sha256_fingerprint(certificate)
+        or (owner is not None and record.owner_identity_id != owner)
+    ):
         raise NotFoundError("the certificate was not issued by this server")
     if record.status != "active":
         raise ConflictError(f"certificate {record.serial_hex} is {record.status}")
@@ -176,7 +187,8 @@ async def issue_certificate(
     ttl: str | None = None,
     actor: str = audit.ACTOR_CLI,
 ) -> Rotated:
-    """Issue a clientAuth certificate for the CSR from the profile and bind it."""
+    """Issue a clientAuth certificate for the CSR from the profile and bind it (it belongs
+    to the identity, whoever asked)."""
     identity = await identities.find_identity(services, identity_ref)
     enrolled = await enroll(
         services,
@@ -185,6 +197,7 @@ async def issue_certificate(
             csr_pem=csr_pem,
             ttl=ttl or services.settings.identity_cert_ttl,
             extended_key_usages=(ExtendedKeyUsage.CLIENT_AUTH.value,),
+            owner_identity_id=identity.id,
         ),
     )
     issued = enrolled.issued
@@ -346,6 +359,7 @@ async def rotate(services: Services, body: bytes) -> Rotated:
             csr_pem=csr_pem,
             ttl=services.settings.identity_cert_ttl,
             extended_key_usages=(ExtendedKeyUsage.CLIENT_AUTH.value,),
+            owner_identity_id=identity.id,
         ),
     )
     issued = enrolled.issued

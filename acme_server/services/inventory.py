@@ -48,7 +48,8 @@ _SIGNATURES: dict[x509.ObjectIdentifier, SignatureAlgorithm] = {
 
 @dataclass(frozen=True, slots=True)
 class CertificateQuery:
-    """Every given filter must hold. `expires_within`: notAfter between now and now + it."""
+    """Every given filter must hold. `expires_within`: notAfter between now and now + it;
+    `owner_identity_id`: only the certificates of this identity (access.owner_filter)."""
 
     status: CertificateStatus | None = None
     profile_id: str | None = None
@@ -56,6 +57,7 @@ class CertificateQuery:
     search: str | None = None
     expires_within: timedelta | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    owner_identity_id: str | None = None
     limit: int = 25
     offset: int = 0
     order_by: str = "created_at"
@@ -114,6 +116,7 @@ async def list_certificates(
         "expires_after": now if within is not None else None,
         "expires_before": now + within if within is not None else None,
         "metadata": checked_metadata(query.metadata) or None,
+        "owner_identity_id": query.owner_identity_id,
     }
     rows = await services.store.list_certificates(
         **filters,
@@ -219,11 +222,13 @@ async def delete_certificate(services: Services, record: CertificateRecord, now:
 
 
 async def latest_active(
-    services: Services, profile: ProfileRecord, now: datetime
+    services: Services, profile: ProfileRecord, now: datetime, *, owner: str | None = None
 ) -> CertificateRecord:
-    """The profile's newest active, unrevoked, unexpired certificate; NotFoundError if none."""
+    """The profile's newest active, unrevoked, unexpired certificate (of the identity
+    `owner`, when given); NotFoundError if none."""
     rows = await services.store.list_certificates(
         profile_id=profile.id,
+        owner_identity_id=owner,
         status=CertificateStatus.ACTIVE,
         expires_after=now + timedelta(seconds=1),
         order_by="created_at",
@@ -235,11 +240,16 @@ async def latest_active(
     return rows[0]
 
 
+def no_request(request_id: str) -> NotFoundError:
+    """The answer for a request that is missing, or that the caller may not see."""
+    return NotFoundError(f"no certificate request with id {request_id!r}")
+
+
 async def find_request(services: Services, request_id: str) -> CertificateRequestRecord:
     try:
         return await services.store.get_certificate_request(request_id)
     except NotFound:
-        raise NotFoundError(f"no certificate request with id {request_id!r}") from None
+        raise no_request(request_id) from None
 
 
 async def list_requests(
@@ -250,17 +260,24 @@ async def list_requests(
     metadata: Mapping[str, str],
     limit: int,
     offset: int,
+    owner: str | None = None,
 ) -> tuple[list[CertificateRequestRecord], int]:
-    """One page (newest first) and the total count of requests matching every filter."""
+    """One page (newest first) and the total count of requests matching every filter
+    (`owner`: only the requests of this identity)."""
     if not 1 <= limit <= LIST_LIMIT_MAX or offset < 0:
         raise InvalidRequestError(f"limit must be 1-{LIST_LIMIT_MAX} and offset at least 0")
     if status is not None and status not in REQUEST_STATUSES:
         raise InvalidRequestError(f"status must be one of {', '.join(REQUEST_STATUSES)}")
     wanted = checked_metadata(metadata) or None
     rows = await services.store.list_certificate_requests(
-        profile_id=profile_id, status=status, metadata=wanted, limit=limit, offset=offset
+        profile_id=profile_id,
+        status=status,
+        metadata=wanted,
+        owner_identity_id=owner,
+        limit=limit,
+        offset=offset,
     )
     total = await services.store.count_certificate_requests(
-        profile_id=profile_id, status=status, metadata=wanted
+        profile_id=profile_id, status=status, metadata=wanted, owner_identity_id=owner
     )
     return rows, total

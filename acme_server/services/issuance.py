@@ -64,6 +64,7 @@ class IssueSpec:
     auto_renew: bool = False
     renewed_from_id: str | None = None
     certificate_request_id: str | None = None
+    owner_identity_id: str | None = None  # the machine identity it belongs to, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,4 +214,5 @@ async def _reserve(
         auto_renew=spec.auto_renew,
         renewed_from_id=spec.renewed_from_id,
         certificate_request_id=spec.certificate_request_id,
+        owner_identity_id=spec.owner_identity_id,
     )

@@ -1,7 +1,8 @@
 """Renew now: a new certificate from the same profile and the same request attributes, with
 a FRESH key, linked both ways to the one it renews (renewed-from / renewed-by), carrying the
-renewed certificate's current metadata. The profile's policy is applied again, as it is
-today: a renewal that the policy no longer allows is refused like a new request.
+renewed certificate's current metadata and owner (the machine identity it belongs to). The
+profile's policy is applied again, as it is today: a renewal that the policy no longer
+allows is refused like a new request.
 
 Only certificates whose private key the server holds (managed keys) can be renewed by the
 server; CSR and ACME certificates are renewed by their holder sending a new CSR or order.
@@ -9,6 +10,7 @@ server; CSR and ACME certificates are renewed by their holder sending a new CSR 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from cryptography import x509
@@ -129,4 +131,7 @@ async def renew_now(
         raise InvalidRequestError(CANNOT_RENEW)
     if cert.profile_id is None:
         raise ConflictError(f"cannot renew certificate {cert.id}: its profile was deleted")
-    return await enroll(services, await renewal_request(services, cert), channel=channel)
+    request = replace(
+        await renewal_request(services, cert), owner_identity_id=cert.owner_identity_id
+    )
+    return await enroll(services, request, channel=channel)

@@ -44,16 +44,20 @@ class Env:
     http01_port: int
     client_id: str
     client_secret: str
+    # An admin identity that inspects the inventory: the agent's own identity (a member)
+    # reads only the certificates it issued over REST, not its ACME ones.
+    admin_id: str = ""
+    admin_secret: str = ""
 
     def cli(self) -> list[str]:
         return ["--data-dir", str(self.server.data_dir)]
 
     def record(self, serial: str) -> dict[str, Any]:
-        """The server's inventory record of a certificate, over REST."""
+        """The server's inventory record of a certificate, over REST (as the admin)."""
         with self.server.client() as http:
             login = http.post(
                 "/api/v1/auth/universal-auth/login",
-                json={"clientId": self.client_id, "clientSecret": self.client_secret},
+                json={"clientId": self.admin_id, "clientSecret": self.admin_secret},
             )
             token = login.json()["accessToken"]
             response = http.get(
@@ -88,7 +92,17 @@ def env(tmp_path_factory: pytest.TempPathFactory, dns: DNSServer) -> Iterator[En
     ]  # fmt: skip
     with running_server(data_dir, *flags) as server:
         identity = kms_json("identity", "create", "--name", "agent", "--data-dir", str(data_dir))
-        yield Env(server, http01_port, identity["clientId"], identity["clientSecret"])
+        admin = kms_json(
+            "identity", "create", "--name", "ops", "--role", "admin", "--data-dir", str(data_dir)
+        )
+        yield Env(
+            server,
+            http01_port,
+            identity["clientId"],
+            identity["clientSecret"],
+            admin["clientId"],
+            admin["clientSecret"],
+        )
 
 
 def write_config(path: Path, env: Env, certificates: list[dict[str, Any]], **top: Any) -> Path:

@@ -1,5 +1,6 @@
 """REST test fixtures: `api`, the real app on loopback (one per backend per module), and
-`bearer_client(server)`, an httpx.Client logged in as a new machine identity.
+`bearer_client(server)`, an httpx.Client logged in as a new machine identity (a member,
+or `bearer_client(server, role="admin")`).
 
     def test_something(api: AcmeServer) -> None:
         with bearer_client(api) as http:          # base_url set, Bearer header set
@@ -54,10 +55,14 @@ def with_services(server: AcmeServer, work: Callable[[Services], Awaitable[T]]) 
     return server.loop.run(run())
 
 
-def create_identity(server: AcmeServer, name: str | None = None) -> tuple[IdentityRecord, str]:
+def create_identity(
+    server: AcmeServer, name: str | None = None, *, role: str = identities.MEMBER
+) -> tuple[IdentityRecord, str]:
     """A new machine identity through the service layer: (record, client secret)."""
     label = name or f"test-{uuid.uuid4().hex[:8]}"
-    return with_services(server, lambda s: identities.create_identity(s, label, actor="test"))
+    return with_services(
+        server, lambda s: identities.create_identity(s, label, role=role, actor="test")
+    )
 
 
 def login(server: AcmeServer, client_id: str, client_secret: str) -> str:
@@ -71,9 +76,9 @@ def login(server: AcmeServer, client_id: str, client_secret: str) -> str:
     return token
 
 
-def bearer_client(server: AcmeServer) -> httpx.Client:
+def bearer_client(server: AcmeServer, *, role: str = identities.MEMBER) -> httpx.Client:
     """An httpx.Client (base_url = the server) with the Bearer token of a new identity."""
-    record, secret = create_identity(server)
+    record, secret = create_identity(server, role=role)
     token = login(server, record.client_id, secret)
     return httpx.Client(
         base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}

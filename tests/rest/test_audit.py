@@ -132,7 +132,11 @@ def test_identity_lifecycle_is_audited_without_secrets(api: AcmeServer, http: ht
         ("identity.token.revoke", f"identity:{record.id}"),
         ("identity.create", "test"),
     ]
-    assert entries[2]["details"] == {"name": record.name, "clientId": record.client_id}
+    assert entries[2]["details"] == {
+        "name": record.name,
+        "clientId": record.client_id,
+        "role": "member",
+    }
     assert secret not in response.text
     assert token not in response.text
     assert record.secret_hash not in response.text
@@ -165,8 +169,8 @@ def test_cli_identity_create_list_disable(api: AcmeServer, http: httpx.Client) -
     created = _kms(api, "identity", "create", "--name", name, "--json")
     assert created.exit_code == 0, created.output
     made = json.loads(created.output)
-    assert set(made) == {"id", "name", "clientId", "clientSecret"}
-    assert made["name"] == name
+    assert set(made) == {"id", "name", "clientId", "role", "clientSecret"}
+    assert (made["name"], made["role"]) == (name, "member")
 
     token = login(api, made["clientId"], made["clientSecret"])
     assert http.get(AUDIT_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -180,6 +184,7 @@ def test_cli_identity_create_list_disable(api: AcmeServer, http: httpx.Client) -
             "name": name,
             "clientId": made["clientId"],
             "disabled": False,
+            "role": "member",
             "createdAt": mine[0]["createdAt"],
         }
     ]
@@ -211,3 +216,26 @@ def test_cli_create_refuses_an_empty_name(api: AcmeServer) -> None:
     result = _kms(api, "identity", "create", "--name", "  ")
     assert result.exit_code == 2
     assert "name" in result.output
+
+
+def test_cli_identity_roles(api: AcmeServer, http: httpx.Client) -> None:
+    created = _kms(api, "identity", "create", "--name", "ops", "--role", "admin", "--json")
+    assert created.exit_code == 0, created.output
+    made = json.loads(created.output)
+    assert made["role"] == "admin"
+
+    narrowed = _kms(api, "identity", "set-role", made["clientId"], "member")
+    assert narrowed.exit_code == 0, narrowed.output
+    again = _kms(api, "identity", "set-role", made["id"], "member")
+    assert again.exit_code == 2 and "already has the role member" in again.output
+    unknown_role = _kms(api, "identity", "set-role", made["id"], "root")
+    assert unknown_role.exit_code == 2 and "root" in unknown_role.output
+    listed = json.loads(_kms(api, "identity", "list", "--json").output)
+    assert [i["role"] for i in listed if i["id"] == made["id"]] == ["member"]
+
+    entries = listing(http, targetType="identity", targetId=made["id"])["auditLogs"]
+    assert [(e["action"], e["details"].get("to")) for e in entries] == [
+        ("identity.role.update", "member"),
+        ("identity.create", None),
+    ]
+    assert entries[1]["details"]["role"] == "admin"

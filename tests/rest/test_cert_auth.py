@@ -366,7 +366,7 @@ def test_credential_period_settings() -> None:
 
 def test_rest_issues_and_binds_identity_certificates(server: AcmeServer) -> None:
     identity, _ = create_identity(server)
-    with bearer_client(server) as http:
+    with bearer_client(server, role="admin") as http:
         key = new_key()
         issued = http.post(
             f"/api/v1/identities/{identity.id}/certificates",

@@ -13,6 +13,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from acme_server.app import create_app
+from acme_server.services import identities
 from tests.acme.harness import AcmeServer
 
 OPENAPI = "/api/openapi.json"
@@ -139,3 +140,17 @@ def test_every_secured_operation_answers_401_without_a_token(
                     continue
                 response = anonymous.request(method.upper(), concrete, json={})
                 assert response.status_code == 401, (method, path, response.text)
+
+
+def test_identity_scopes_are_described(document: dict[str, Any]) -> None:
+    """Roles, the 403 of binding to another identity, and 404 for what a caller may not
+    reach (acme_server/services/access.py)."""
+    role = document["components"]["schemas"]["Identity"]["properties"]["role"]
+    assert role["enum"] == list(identities.ROLES)
+    paths = document["paths"]
+    bind = paths["/api/v1/identities/{identity_id}/certificates"]["post"]["responses"]
+    assert "identity.certificate.bind" in bind["403"]["description"]
+    export = paths["/api/v1/cert-manager/certificates/{certificate_id}/export"]["post"]
+    assert "may not reach" in export["responses"]["404"]["description"]
+    assert "403" not in export["responses"]
+    assert "member identity" in document["info"]["description"]
