@@ -1,9 +1,10 @@
 """Typed settings, from (highest first) command-line flags, KMS_* environment variables,
 a TOML config file, then defaults.
 
-Every URL the server publishes (CRL distribution points, AIA, and later ACME resources) is
-built from one configured external base URL, so checks that compare URLs keep holding behind
-a reverse proxy or load balancer.
+Every URL the server publishes (ACME resources, the REST API) is built from one configured
+external base URL, so checks that compare URLs keep holding behind a reverse proxy or load
+balancer; the CRL distribution point and AIA URLs put in certificates from a second one,
+public_pki_url, plain http by default (as the CA/B Forum Baseline Requirements want).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class Settings:
     port: int = DEFAULT_PORT
     workers: int = 1
     external_url: str = ""  # empty: derived from host, port and scheme
+    # Where CRLs and CA certificates (/pki/...) are published, for the CRL distribution
+    # point and AIA caIssuers URLs of issued certificates: the CA/B Forum Baseline
+    # Requirements (7.1.2.11.2, 7.1.2.7.7) want plain http there. Empty: the external URL
+    # itself when it is http, else http:// on its host name with the default port 80 (a
+    # port that speaks TLS cannot also answer plain HTTP); with no external URL either,
+    # the server's own base URL (nothing else would answer).
+    public_pki_url: str = ""
     plain_http: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -105,6 +113,17 @@ class Settings:
             return self.external_url.rstrip("/")
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::1", "::") else self.host  # noqa: S104
         return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def pki_base_url(self) -> str:
+        """The base of the published /pki/ URLs (no trailing slash)."""
+        if self.public_pki_url:
+            return self.public_pki_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme == "http" or not self.external_url:
+            return self.base_url
+        host = parts.hostname or "localhost"
+        return f"http://[{host}]" if ":" in host else f"http://{host}"
 
     @property
     def terms_url(self) -> str:
@@ -259,6 +278,8 @@ def _validate(settings: Settings) -> None:
             "setting 'identity_cert_ttl': must be longer than identity_cert_warning_period "
             "(a rotated certificate would be due for rotation at once)"
         )
+    if settings.public_pki_url:
+        _check_origin("public_pki_url", settings.public_pki_url)
     if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):
         raise SettingsError("setting 'webhook_url': must start with http:// or https://")
     if not 0 < settings.http01_port < 65536:
@@ -297,3 +318,26 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             "setting 'database_url': use sqlite:///path/to/file.db or postgresql://user@host:port/db"
         )
+
+
+def _check_origin(name: str, url: str) -> None:
+    """An http or https URL of a host (and port) alone: no path, query, fragment or user."""
+    problem = ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not url.startswith(f"{parts.scheme}://"):
+        problem = "must start with http:// or https://"
+    elif not parts.hostname or not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        problem = "must name a host, in ASCII with no spaces or control characters"
+    elif parts.username is not None or parts.password is not None:
+        problem = "must not hold a user name or password"
+    elif parts.path not in ("", "/") or parts.query or parts.fragment or "?" in url or "#" in url:
+        problem = "must be scheme://host[:port] alone, with no path, query or fragment"
+    else:
+        try:
+            port = parts.port  # ValueError on a port that is not 0-65535
+        except ValueError:
+            port = 0
+        if port == 0 or parts.netloc.endswith(":"):
+            problem = "has an invalid port"
+    if problem:
+        raise SettingsError(f"setting {name!r}: {problem} (got {url!r})")

@@ -23,6 +23,10 @@ _USERS = (
     (Sql("SELECT count(*) FROM certificate_authorities WHERE parent_id = :id"), "child CA(s)"),
     (Sql("SELECT count(*) FROM certificate_profiles WHERE ca_id = :id"), "profile(s)"),
 )
+_SET_URLS = Sql(
+    "UPDATE certificate_authorities SET crl_distribution_url = :crl, aia_issuer_url = :aia "
+    "WHERE id = :id AND (crl_distribution_url <> :crl OR aia_issuer_url <> :aia)"
+)
 _DELETE_CRLS = Sql("DELETE FROM crls WHERE ca_id = :id")
 _DELETE = Sql("DELETE FROM certificate_authorities WHERE id = :id")
 _NEXT_CRL_NUMBER = Sql(
@@ -133,6 +137,16 @@ class CAQueries(StoreBase):
             raise ValueError(f"CA status must be 'active' or 'disabled', got {status!r}")
         async with self._write() as tx:
             if await tx.run(_SET_STATUS, {"id": ca_id, "status": status}) == 0:
+                await self._require(tx, cas, ca_id, "CA")
+                return False
+            return True
+
+    async def set_ca_urls(self, ca_id: str, crl_distribution_url: str, aia_issuer_url: str) -> bool:
+        """The CRL distribution point and AIA caIssuers URLs that certificates the CA signs
+        from now on carry; False if it already had them. NotFound if there is no such CA."""
+        values = {"id": ca_id, "crl": crl_distribution_url, "aia": aia_issuer_url}
+        async with self._write() as tx:
+            if await tx.run(_SET_URLS, values) == 0:
                 await self._require(tx, cas, ca_id, "CA")
                 return False
             return True

@@ -30,6 +30,7 @@ from acme_server.services.profile_settings import (
     Defaults,
     EnrollmentConfig,
     check_ttl,
+    policy_oids,
 )
 from policy.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
 from store import UNSET, ProfileRecord
@@ -69,6 +70,13 @@ def _profile_options(func: Callable[P, T]) -> Callable[P, T]:
             type=_choice(ExtendedKeyUsage),
             multiple=True,
             help="Default extended key usage (repeatable).",
+        ),
+        click.option(
+            "--certificate-policy",
+            "certificate_policies",
+            multiple=True,
+            help="A certificatePolicies OID of every leaf (repeatable; 'none' for none). "
+            "Never set: 2.23.140.1.2.1 (CA/B Forum DV) on leaves with serverAuth.",
         ),
         click.option("--acme/--no-acme", "acme", default=None, help="ACME enrollment."),
         click.option(
@@ -144,12 +152,15 @@ def _defaults(opts: dict[str, Any], base: Defaults) -> Defaults:
         changes["extended_key_usages"] = tuple(
             dict.fromkeys(ExtendedKeyUsage(u) for u in opts["extended_key_usages"])
         )
+    if opts["certificate_policies"]:
+        oids = [oid for oid in opts["certificate_policies"] if oid != "none"]
+        changes["certificate_policies"] = policy_oids(oids, "--certificate-policy")
     return replace(base, **changes)
 
 
 def _defaults_given(opts: dict[str, Any]) -> bool:
     return any(opts[k] for k in ("ttl", "key_algorithm", "hash_algorithm", "key_usages")) or bool(
-        opts["extended_key_usages"]
+        opts["extended_key_usages"] or opts["certificate_policies"]
     )
 
 

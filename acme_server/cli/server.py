@@ -17,6 +17,7 @@ from acme_server.cli.common import (
     with_services,
 )
 from acme_server.logs import configure_logging
+from acme_server.services.authorities import publish_pki_urls
 from acme_server.services.bootstrap import InitReport, ServerTLS, ensure_server_tls, initialise
 from acme_server.services.context import Services
 from acme_server.settings import Settings
@@ -57,6 +58,12 @@ def init_command(
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8443).")
 @click.option("--workers", type=int, default=None, help="Server processes sharing the database.")
 @click.option("--external-url", default=None, help="Base URL clients use, e.g. behind a proxy.")
+@click.option(
+    "--public-pki-url",
+    default=None,
+    help="Base URL (scheme://host[:port]) of the CRL and AIA URLs put in certificates; "
+    "default: the external URL's host over http (without --external-url: the server's own).",
+)
 @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--plain-http", is_flag=True, default=None, help="Serve HTTP (TLS ends at a proxy).")
@@ -84,6 +91,7 @@ def serve_command(
     port: int | None,
     workers: int | None,
     external_url: str | None,
+    public_pki_url: str | None,
     tls_cert: Path | None,
     tls_key: Path | None,
     plain_http: bool | None,
@@ -101,6 +109,7 @@ def serve_command(
         port=port,
         workers=workers,
         external_url=external_url,
+        public_pki_url=public_pki_url,
         tls_cert=tls_cert,
         tls_key=tls_key,
         plain_http=plain_http,
@@ -113,6 +122,8 @@ def serve_command(
 
     async def prepare(services: Services) -> tuple[InitReport, ServerTLS | None]:
         report = await initialise(services)
+        for ca in await publish_pki_urls(services):
+            click.echo(f"CA {ca.name!r} now publishes {ca.crl_distribution_url}", err=True)
         tls = None
         if not settings.plain_http and settings.tls_cert is None:
             tls = await ensure_server_tls(services, report.profile)
@@ -125,6 +136,7 @@ def serve_command(
         (settings.tls_cert, settings.tls_key) if tls is None else (tls.cert_path, tls.key_path)
     )
     click.echo(f"Serving {settings.base_url} (database: {_redacted(settings.database)})", err=True)
+    click.echo(f"CRLs and CA certificates: {settings.pki_base_url}/pki/", err=True)
     click.echo(
         f"ACME directory: {settings.base_url}/acme/{report.profile.slug}/directory", err=True
     )

@@ -14,9 +14,12 @@ Body (camelCase; the store keeps the snake_case form acme_state.py reads):
                              "challengeTypes": ["http-01", "dns-01", "tls-alpn-01"],
                              "caaCheck"},
                     "api": {"enabled"}},
-     "defaults": {"ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedKeyUsages"},
+     "defaults": {"ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedKeyUsages",
+                  "certificatePolicies": ["2.23.140.1.2.1", ...]},
      "autoRenew", "renewBeforeDays", "isDefault"}
-The answer adds `acmeDirectoryUrl` (null while ACME is off).
+The answer adds `acmeDirectoryUrl` (null while ACME is off). certificatePolicies go on every
+leaf of the profile ([]: none); never set, leaves with serverAuth get the CA/B Forum
+domain-validated 2.23.140.1.2.1, and the answer shows that for the profile's own usages.
 """
 
 from __future__ import annotations

@@ -33,11 +33,26 @@ def ca_key_aad(ca_id: str) -> bytes:
 
 
 def crl_url(services: Services, ca_id: str) -> str:
-    return f"{services.settings.base_url}/pki/crl/{ca_id}.crl"
+    return f"{services.settings.pki_base_url}/pki/crl/{ca_id}.crl"
 
 
 def aia_url(services: Services, ca_id: str) -> str:
-    return f"{services.settings.base_url}/pki/ca/{ca_id}.crt"
+    return f"{services.settings.pki_base_url}/pki/ca/{ca_id}.crt"
+
+
+async def publish_pki_urls(services: Services) -> list[CARecord]:
+    """Point every CA's CRL distribution point and AIA caIssuers URLs (stored on its record,
+    put in what it signs from now on) at the configured public_pki_url; the CAs changed.
+
+    `kms serve` calls this at start, so a changed setting, or one introduced after the CAs
+    were made (which had https URLs behind an https external URL), takes effect. What was
+    already signed keeps its URLs, intermediate CA certificates included."""
+    changed: list[CARecord] = []
+    for ca in await services.store.list_cas():
+        crl, aia = crl_url(services, ca.id), aia_url(services, ca.id)
+        if await services.store.set_ca_urls(ca.id, crl, aia):
+            changed.append(await services.store.get_ca(ca.id))
+    return changed
 
 
 async def find_ca(services: Services, ref: str) -> CARecord:

@@ -18,7 +18,7 @@ from cryptography import x509
 from acme_server.services.authorities import load_material
 from acme_server.services.context import Services
 from acme_server.services.errors import AlreadyRenewedError, ConflictError, InvalidRequestError
-from acme_server.services.profile_defaults import profile_defaults
+from acme_server.services.profile_defaults import leaf_certificate_policies, profile_defaults
 from ca_core.export import certificates_pem
 from ca_core.fingerprints import sha256_fingerprint
 from ca_core.hierarchy import CAMaterial
@@ -132,7 +132,9 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
             not_before=spec.not_before or now - BACKDATE,
             crl_urls=crl_urls,
             aia_issuer_urls=aia_urls,
-            policy_oids=profile_defaults(profile).certificate_policies,
+            policy_oids=leaf_certificate_policies(
+                profile_defaults(profile), spec.extended_key_usages
+            ),
         )
         try:
             reserved = await _reserve(

@@ -22,11 +22,11 @@ from acme_server.services.authorities import find_ca
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
 from acme_server.services.policy_admin import find_policy, iso
-from acme_server.services.profile_defaults import parse_validity
+from acme_server.services.profile_defaults import automatic_certificate_policies, parse_validity
 from acme_server.services.profile_settings import Defaults, EnrollmentConfig
 from acme_server.urls import AcmeUrls
 from policy.durations import format_ttl_seconds
-from policy.model import IssuerType
+from policy.model import ExtendedKeyUsage, IssuerType
 from policy.rules import PolicyError, policy_from_dict
 from store import UNSET, CARecord, Conflict, NotFound, PolicyRecord, ProfileRecord, Unset
 from store.values import check_slug
@@ -271,7 +271,8 @@ def acme_directory_url(services: Services, profile: ProfileRecord) -> str | None
 
 
 def _defaults_json(stored: Mapping[str, Any]) -> dict[str, Any]:
-    """Shown as stored, with the defaults issuance applies to missing keys."""
+    """Shown as stored, with the defaults issuance applies to missing keys (certificate
+    policies never set: the automatic ones for the extended key usages shown)."""
     shown = Defaults().to_json()
     for key, camel in (
         ("ttl", "ttl"),
@@ -281,8 +282,11 @@ def _defaults_json(stored: Mapping[str, Any]) -> dict[str, Any]:
         ("extended_key_usages", "extendedKeyUsages"),
         ("certificate_policies", "certificatePolicies"),
     ):
-        if key in stored and (key != "certificate_policies" or stored[key]):
+        if key in stored:
             shown[camel] = stored[key]
+    if "certificate_policies" not in stored:
+        ekus = [u for u in ExtendedKeyUsage if u.value in shown["extendedKeyUsages"]]
+        shown["certificatePolicies"] = list(automatic_certificate_policies(ekus))
     return shown
 
 

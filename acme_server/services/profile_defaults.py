@@ -1,11 +1,13 @@
-"""A profile's defaults (TTL, key and hash algorithms, key usages) as typed values."""
+"""A profile's defaults (TTL, key and hash algorithms, key usages, certificate policies) as
+typed values, and the certificatePolicies a leaf of the profile gets."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from acme_server.services.errors import InvalidRequestError
 from ca_core.errors import CAError
@@ -14,6 +16,10 @@ from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
 from store import ProfileRecord
 
 E = TypeVar("E", bound=Enum)
+
+# The CA/Browser Forum's reserved policy OID for domain-validated TLS server certificates
+# (Baseline Requirements 7.1.6.1), which the BRs require in every subscriber certificate.
+CABF_DOMAIN_VALIDATED: Final = "2.23.140.1.2.1"
 
 
 def parse_enum(kind: type[E], value: object, what: str) -> E:
@@ -38,7 +44,9 @@ class ProfileDefaults:
     hash_algorithm: HashAlgorithm
     key_usages: frozenset[KeyUsage]
     extended_key_usages: frozenset[ExtendedKeyUsage]
-    certificate_policies: tuple[str, ...] = ()
+    # The profile's certificate_policies as set (() = none); None when never set: the
+    # CA/B Forum DV OID on TLS server leaves (leaf_certificate_policies).
+    certificate_policies: tuple[str, ...] | None = None
 
 
 def profile_defaults(profile: ProfileRecord) -> ProfileDefaults:
@@ -54,5 +62,26 @@ def profile_defaults(profile: ProfileRecord) -> ProfileDefaults:
             parse_enum(ExtendedKeyUsage, v, "extended key usage")
             for v in d.get("extended_key_usages", [])
         ),
-        certificate_policies=tuple(str(v) for v in d.get("certificate_policies", [])),
+        certificate_policies=(
+            tuple(str(v) for v in d["certificate_policies"])
+            if isinstance(d.get("certificate_policies"), list)
+            else None
+        ),
     )
+
+
+def automatic_certificate_policies(ekus: Collection[ExtendedKeyUsage]) -> tuple[str, ...]:
+    """The policies of a profile that never set any, for a leaf with these extended key
+    usages: the CA/B Forum DV OID on TLS server certificates, none on the others (client
+    and code-signing certificates are not domain-validated TLS certificates)."""
+    return (CABF_DOMAIN_VALIDATED,) if ExtendedKeyUsage.SERVER_AUTH in ekus else ()
+
+
+def leaf_certificate_policies(
+    defaults: ProfileDefaults, ekus: Collection[ExtendedKeyUsage]
+) -> tuple[str, ...]:
+    """The certificatePolicies OIDs of a leaf with these extended key usages: the profile's
+    own when it set them (on every leaf), else the automatic ones."""
+    if defaults.certificate_policies is not None:
+        return defaults.certificate_policies
+    return automatic_certificate_policies(ekus)

@@ -15,7 +15,11 @@ from enum import Enum
 from typing import Any, Final, TypeVar
 
 from acme_server.services.errors import InvalidRequestError
-from acme_server.services.profile_defaults import parse_enum, parse_validity
+from acme_server.services.profile_defaults import (
+    automatic_certificate_policies,
+    parse_enum,
+    parse_validity,
+)
 from ca_core.errors import CAError
 from ca_core.extensions import policy_oid
 from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
@@ -123,9 +127,10 @@ class Defaults:
         ExtendedKeyUsage.SERVER_AUTH,
         ExtendedKeyUsage.CLIENT_AUTH,
     )
-    # Dotted OIDs put in certificatePolicies; a publicly-shaped TLS profile names the CA/B
-    # Forum's reserved one, 2.23.140.1.2.1 (domain validated). Shown only when set.
-    certificate_policies: tuple[str, ...] = ()
+    # Dotted OIDs put in certificatePolicies of every leaf ([]: none). None (never set):
+    # the CA/B Forum's domain-validated 2.23.140.1.2.1 on leaves with serverAuth, none on
+    # the others; shown resolved for the profile's extended key usages.
+    certificate_policies: tuple[str, ...] | None = None
 
     @classmethod
     def from_store(cls, stored: Mapping[str, Any]) -> Defaults:
@@ -150,8 +155,10 @@ class Defaults:
                 stored.get("extended_key_usages", base.extended_key_usages),
                 "defaults.extendedKeyUsages",
             ),
-            certificate_policies=policy_oids(
-                stored.get("certificate_policies", ()), "defaults.certificatePolicies"
+            certificate_policies=(
+                policy_oids(stored["certificate_policies"], "defaults.certificatePolicies")
+                if "certificate_policies" in stored
+                else None
             ),
         )
 
@@ -163,21 +170,22 @@ class Defaults:
             "key_usages": [u.value for u in self.key_usages],
             "extended_key_usages": [u.value for u in self.extended_key_usages],
         }
-        if self.certificate_policies:
+        if self.certificate_policies is not None:
             stored["certificate_policies"] = list(self.certificate_policies)
         return stored
 
     def to_json(self) -> dict[str, Any]:
-        shown: dict[str, Any] = {
+        policies = self.certificate_policies
+        if policies is None:
+            policies = automatic_certificate_policies(self.extended_key_usages)
+        return {
             "ttl": self.ttl,
             "keyAlgorithm": self.key_algorithm.value,
             "hashAlgorithm": self.hash_algorithm.value,
             "keyUsages": [u.value for u in self.key_usages],
             "extendedKeyUsages": [u.value for u in self.extended_key_usages],
+            "certificatePolicies": list(policies),
         }
-        if self.certificate_policies:
-            shown["certificatePolicies"] = list(self.certificate_policies)
-        return shown
 
 
 def check_ttl(text: str, where: str) -> str:

@@ -98,10 +98,13 @@ def server_settings(
     nameserver: tuple[str, int],
     *,
     public_host: str = "127.0.0.1",
+    external_scheme: str = "http",
     **extra: Any,
 ) -> Settings:
     """`public_host` names the server in every URL it publishes; a client reaching it under
-    another name than 127.0.0.1 connects to loopback itself (tests.support.loopback). The
+    another name than 127.0.0.1 connects to loopback itself (tests.support.loopback).
+    `external_scheme="https"` publishes https URLs while serving plain HTTP, as behind a
+    TLS-terminating proxy (tests.support.loopback's `tls_terminated` client). The
     per-address request rate is not limited unless a test asks (tests are one fast client;
     tests/acme/test_rate_limits.py checks the limit)."""
     extra.setdefault("rate_limit_requests_per_second", 1_000_000)
@@ -112,7 +115,7 @@ def server_settings(
         host="127.0.0.1",
         port=port,
         plain_http=True,
-        external_url=f"http://{public_host}:{port}",
+        external_url=f"{external_scheme}://{public_host}:{port}",
         http01_port=http01_port,
         allow_private_validation=True,
         dns_resolver=f"{nameserver[0]}:{nameserver[1]}",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from tests.e2e.kms_process import kms, kms_json, running_server
+from tests.e2e.kms_process import free_port, kms, kms_json, running_server
 
 
 def _crl_url(cert: x509.Certificate) -> str:
@@ -44,11 +44,12 @@ def test_first_start_initialises_and_serves_https(tmp_path: Path, database_args:
 
 def test_second_start_reuses_the_data_directory(tmp_path: Path, database_args: list[str]) -> None:
     data_dir = tmp_path / "data"
-    with running_server(data_dir, *database_args):
+    port = free_port()  # the CAs' CRL/AIA URLs name it: a start on another port moves them
+    with running_server(data_dir, *database_args, port=port):
         pass
     first = kms_json("ca", "list", "--data-dir", str(data_dir), *database_args)
     kek = (data_dir / "kek.key").read_bytes()
-    with running_server(data_dir, *database_args) as server:
+    with running_server(data_dir, *database_args, port=port) as server:
         assert "Created" not in server.log()
     assert kms_json("ca", "list", "--data-dir", str(data_dir), *database_args) == first
     assert (data_dir / "kek.key").read_bytes() == kek
