@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acme_server.problems import malformed, rejected_identifier, subproblem, unsupported_identifier
-from policy.model import SanType, SubjectAltName
+from pki_types.model import SanType, SubjectAltName
 
 MAX_IDENTIFIERS = 100
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")  # used with fullmatch

@@ -13,7 +13,7 @@ from ca_core.extensions import authority_key_identifier
 from ca_core.hierarchy import CAMaterial, as_utc
 from ca_core.serials import MAX_SERIAL_OCTETS
 from ca_core.signing import sign_crl
-from policy.model import HashAlgorithm, RevocationReason
+from pki_types.model import HashAlgorithm, RevocationReason
 
 # RFC 5280 section 5.3.1 CRLReason codes (7 unused).
 _REASON_FLAGS: dict[int, x509.ReasonFlags] = {

@@ -16,7 +16,7 @@ from ca_core.goodkey import EMPTY_BLOCKLIST, OFF_CURVE, KeyBlocklist, check_key
 from ca_core.keys import PublicKey, key_algorithm_of
 from ca_core.names import general_names_to_sans, name_to_subject
 from ca_core.signing import hash_algorithm_of
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
     KeyAlgorithm,

@@ -10,7 +10,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 from ca_core.errors import CAError
 from ca_core.keys import PublicKey
-from policy.model import ExtendedKeyUsage, KeyUsage
+from pki_types.model import ExtendedKeyUsage, KeyUsage
 
 _URL_SCHEMES = ("http", "https", "ldap")
 EKU_OIDS: dict[ExtendedKeyUsage, x509.ObjectIdentifier] = {

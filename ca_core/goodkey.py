@@ -131,11 +131,6 @@ def check_key(key: object, blocklist: KeyBlocklist) -> None:
         check_rsa_modulus(key.public_numbers().n)
 
 
-def check_blocklist(key: object, blocklist: KeyBlocklist) -> None:
-    if key in blocklist:
-        raise BadKey(BLOCKLISTED)
-
-
 def check_rsa_modulus(n: int) -> None:
     """The modulus checks of BR 6.1.1.3 (4): small factors, Fermat, ROCA."""
     if math.gcd(n, _SMALL_PRIMES_PRODUCT) != 1:

@@ -23,7 +23,7 @@ from ca_core.keys import PrivateKey
 from ca_core.names import subject_to_name
 from ca_core.serials import new_serial
 from ca_core.signing import sign_certificate, signing_hash
-from policy.model import HashAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, SubjectAttributes
 
 __all__ = [
     "BACKDATE",

@@ -21,7 +21,7 @@ from ca_core.keys import PrivateKey, PublicKey, key_algorithm_of
 from ca_core.names import sans_to_general_names, subject_to_name
 from ca_core.serials import MAX_SERIAL_OCTETS
 from ca_core.signing import sign_certificate
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
     KeyUsage,

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from ca_core.errors import CAError
-from policy.model import SanType, SubjectAltName, SubjectAttributes
+from pki_types.model import SanType, SubjectAltName, SubjectAttributes
 
 # (field, OID, RFC 5280 appendix A upper bound), in the conventional C..CN order.
 _ATTRIBUTES: tuple[tuple[str, x509.ObjectIdentifier, int], ...] = (

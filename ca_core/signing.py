@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ca_core.keys import PrivateKey
-from policy.model import HashAlgorithm
+from pki_types.model import HashAlgorithm
 
 _HASHES: dict[HashAlgorithm, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
     HashAlgorithm.SHA256: hashes.SHA256,

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pki_types.model import SubjectAltName
 from policy import messages as m
 from policy.durations import format_ttl_seconds
 from policy.facts import RequestFacts
 from policy.messages import Code
-from policy.model import SubjectAltName
 from policy.rules import CertificatePolicy
 from policy.sans import count_violations, required_violations, san_violations
 from policy.subject import subject_violations

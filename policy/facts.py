@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     KeyAlgorithm,
     KeyUsage,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from policy.model import SanType, SubjectField
+from pki_types.model import SanType, SubjectField
 
 MISSING_ATTRIBUTE = "Missing required {attribute} attribute"
 ATTRIBUTE_MISMATCH = "{attribute} value does not match allowed patterns"

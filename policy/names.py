@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from functools import lru_cache
 
+from pki_types.model import SanType
 from policy.errors import PolicyError
-from policy.model import SanType
 
 REGEX_PREFIX = "re:"
 MAX_PATTERN_LENGTH = 512  # characters; bounds regex compile time and memory

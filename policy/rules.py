@@ -11,7 +11,7 @@ forbids one. The common name has its own `NameRules` (it is usually a DNS name) 
 semantics for patterns; DNS SAN deny patterns apply to it as well (see `subject.py`).
 
 The JSON document (stored in the database, sent over the REST API) has camelCase top-level
-keys and the enum values of `policy.model` inside::
+keys and the enum values of `pki_types.model` inside::
 
     {"commonName": {"allowed": ["*.example.com"], "denied": [], "required": false},
      "sans": {"dns_name": {"allowed": [...], "denied": [...]}, "ip_address": {...}},
@@ -32,6 +32,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from pki_types.model import (
+    ExtendedKeyUsage,
+    KeyAlgorithm,
+    KeyUsage,
+    SanType,
+    SignatureAlgorithm,
+    SubjectField,
+)
 from policy.durations import check_ttl_seconds, format_ttl_seconds, parse_ttl_seconds
 from policy.errors import PolicyError
 from policy.json_fields import (
@@ -44,14 +52,6 @@ from policy.json_fields import (
     read_object,
     read_strings,
     type_name,
-)
-from policy.model import (
-    ExtendedKeyUsage,
-    KeyAlgorithm,
-    KeyUsage,
-    SanType,
-    SignatureAlgorithm,
-    SubjectField,
 )
 from policy.names import KIND_OF_SAN, NameKind, check_patterns
 

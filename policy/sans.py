@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pki_types.model import SanType, SubjectAltName
 from policy import messages as m
 from policy.messages import Code
-from policy.model import SanType, SubjectAltName
 from policy.names import KIND_OF_SAN, Judgement, is_wildcard, judge
 from policy.rules import CertificatePolicy
 from policy.verdict import Violation

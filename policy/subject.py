@@ -8,10 +8,10 @@ against the DNS SAN deny patterns too.
 
 from __future__ import annotations
 
+from pki_types.model import SanType, SubjectField
 from policy import messages as m
 from policy.facts import RequestFacts
 from policy.messages import Code
-from policy.model import SanType, SubjectField
 from policy.names import Judgement, NameKind, is_wildcard, judge
 from policy.rules import AttributeRule, CertificatePolicy
 from policy.verdict import Violation

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from pki_types.model import ExtendedKeyUsage, KeyUsage
 from policy import messages as m
 from policy.facts import RequestFacts
 from policy.messages import Code
-from policy.model import ExtendedKeyUsage, KeyUsage
 from policy.rules import CertificatePolicy, UsageRules
 from policy.verdict import Violation
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policy.model import SubjectAltName
+from pki_types.model import SubjectAltName
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from policy.model import CertificateStatus
+from pki_types.model import CertificateStatus
 from store.values import enum_value
 
 ORDER_COLUMNS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from policy.model import CertificateStatus, RequestMethod, RevocationReason
+from pki_types.model import CertificateStatus, RequestMethod, RevocationReason
 from store.base import insert_sql
 from store.db import Row, Sql, Tx, dynamic, in_list
 from store.records import CertificateRecord

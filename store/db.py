@@ -256,7 +256,11 @@ class SqliteDatabase:
             conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
-            _use_wal(conn)
+            cursor = conn.cursor()
+            try:
+                use_wal(cursor)
+            finally:
+                cursor.close()
         except sqlite3.Error as exc:
             raise translate_sqlite(exc) from exc
         self._conn: sqlite3.Connection | None = conn
@@ -335,16 +339,23 @@ class _SqliteScope:
             db._lock.release()
 
 
-def _use_wal(conn: sqlite3.Connection) -> None:
-    """Switch the file to WAL (a persistent setting, so usually already done). Two first
-    connections to a new file can race for the switch; the loser goes on, since the file
-    then is in WAL mode and every connection follows the file."""
-    mode = conn.execute("PRAGMA journal_mode").fetchone()
-    if str(next(iter(mode.values()))).lower() == "wal":
+def use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (a persistent setting, so usually already done).
+
+    For both SQLite paths: a `sqlite3` cursor here (rows are dicts) and the DB-API cursor
+    of SQLAlchemy's aiosqlite adapter in `store.engine` (rows are tuples). Switching needs
+    an exclusive lock and SQLite does not wait for it, so two first connections to a new
+    file can race. The loser may go on: a connection that holds the lock ran this earlier
+    and switched the file, and every connection follows the file.
+    """
+    cursor.execute("PRAGMA journal_mode")
+    row = cursor.fetchone()
+    mode = next(iter(row.values())) if isinstance(row, Mapping) else row[0]
+    if str(mode).lower() == "wal":
         return
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.OperationalError as exc:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception as exc:  # sqlite3.OperationalError, which the async adapter raises too
         if "locked" not in str(exc):
             raise
 

@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from store.db import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS
+from store.db import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS, use_wal
 from store.interface import Backend
 
 WRITE_OPTION = "kms_store_write"
@@ -85,7 +85,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            _use_wal(cursor)
+            use_wal(cursor)
         finally:
             cursor.close()
 
@@ -97,23 +97,6 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
-
-
-def _use_wal(cursor: Any) -> None:
-    """Switch the file to WAL (a persistent setting, so usually already done).
-
-    Switching needs an exclusive lock and SQLite does not wait for it, so two first
-    connections to a new file can race. The loser may go on: a connection that holds the
-    lock ran this earlier and switched the file, and every connection follows the file.
-    """
-    cursor.execute("PRAGMA journal_mode")
-    if str(cursor.fetchone()[0]).lower() == "wal":
-        return
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-    except Exception as exc:  # the driver's OperationalError, as the async adapter raises it
-        if "locked" not in str(exc):
-            raise
 
 
 def _postgres_engine(url: URL, pg_schema: str | None) -> AsyncEngine:

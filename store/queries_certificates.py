@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from policy.model import CertificateStatus, RequestMethod, RevocationReason
+from pki_types.model import CertificateStatus, RequestMethod, RevocationReason
 from store.base import StoreBase, insert_sql
 from store.certificate_filters import CertificateFilters, filter_sql, order_sql
 from store.certificate_rows import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy.model import IssuerType
+from pki_types.model import IssuerType
 from store.base import StoreBase, changes, insert_sql, update_sql
 from store.columns import utc_now
 from store.db import Row, Sql, Tx

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from policy.model import CertificateStatus, RevocationReason
+from pki_types.model import CertificateStatus, RevocationReason
 from store.base import StoreBase
 from store.certificate_rows import certificate_record
 from store.columns import require_utc, utc_now

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.model import RequestMethod
+from pki_types.model import RequestMethod
 from store.base import StoreBase, insert_sql
 from store.columns import utc_now
 from store.db import Row, Sql, dynamic

@@ -1,6 +1,6 @@
 """Frozen rows as the store hands them out. Every datetime is timezone-aware UTC.
 
-Enum-valued fields hold the `policy.model` StrEnum members, which compare equal to their
+Enum-valued fields hold the `pki_types.model` StrEnum members, which compare equal to their
 string values ("active" == CertificateStatus.ACTIVE).
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from policy.model import CertificateStatus, IssuerType, RequestMethod, RevocationReason
+from pki_types.model import CertificateStatus, IssuerType, RequestMethod, RevocationReason
 
 CAKind = Literal["root", "intermediate"]
 CAStatus = Literal["active", "disabled"]

@@ -23,7 +23,7 @@ from acme_server.services.authorities import CASpec, create_intermediate, create
 from acme_server.services.context import Services
 from ca_core.errors import InvalidTTL
 from ca_core.ttl import parse_ttl
-from policy.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
 from store import CARecord
 
 P = ParamSpec("P")

@@ -34,7 +34,7 @@ from acme_server.services.certificates import export_pem, export_pkcs12, find_ce
 from acme_server.services.context import Services
 from acme_server.services.enrollment import Enrollment, EnrollRequest, enroll
 from acme_server.services.revocation import revoke
-from policy.model import CertificateStatus, RevocationReason
+from pki_types.model import CertificateStatus, RevocationReason
 from store import CertificateRecord
 
 

@@ -24,7 +24,7 @@ from acme_server.services.certificates import export_pem, find_certificate
 from acme_server.services.context import Services
 from acme_server.services.enrollment import Enrollment
 from acme_server.services.renewal import renew_now
-from policy.model import RevocationReason
+from pki_types.model import RevocationReason
 from store import CertificateRecord
 
 REASONS = [r.value for r in RevocationReason]

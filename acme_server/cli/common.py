@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -116,11 +115,3 @@ def emit_fields(title: str, pairs: Sequence[tuple[str, Any]]) -> None:
 
 def json_option(func: Callable[P, T]) -> Callable[P, T]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
-
-
-def wraps_async(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        return run(func(*args, **kwargs))
-
-    return wrapper

@@ -32,7 +32,7 @@ from acme_server.services.profile_settings import (
     check_ttl,
     policy_oids,
 )
-from policy.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
+from pki_types.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
 from store import UNSET, ProfileRecord
 
 P = ParamSpec("P")

@@ -47,7 +47,7 @@ from ca_core.errors import BadCSR, BadKey, CAError
 from ca_core.export import certificates_pem
 from ca_core.goodkey import KeyBlocklist
 from ca_core.serials import serial_to_hex
-from policy.model import RequestMethod, RevocationReason, SanType, SubjectAttributes
+from pki_types.model import RequestMethod, RevocationReason, SanType, SubjectAttributes
 from store import CertificateRecord, NotFound, OrderRecord
 
 log = logging.getLogger(__name__)

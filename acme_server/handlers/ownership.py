@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from acme_server.services.context import Services
-from policy.model import SanType
+from pki_types.model import SanType
 from store import CertificateRecord
 
 SAN_TO_IDENTIFIER = {SanType.DNS.value: "dns", SanType.IP.value: "ip"}

@@ -29,7 +29,7 @@ from acme_server.services.errors import InvalidRequestError, NotFoundError
 from acme_server.services.profile_defaults import parse_enum, parse_validity
 from ca_core.errors import CAError
 from ca_core.names import subject_to_name
-from policy.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
 from store import CARecord
 
 BASE = "/api/v1/cert-manager/ca/internal"

@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from acme_server.rest.common import ApiError, field
 from acme_server.services.enrollment import EnrollRequest
-from policy.model import SanType, SubjectAltName
+from pki_types.model import SanType, SubjectAltName
 
 MAX_TEXT = 4096  # any one string member of a request body
 _SUBJECT_MEMBERS = {

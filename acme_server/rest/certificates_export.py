@@ -22,7 +22,7 @@ from acme_server.services.crls import current_crl
 from acme_server.services.inventory import latest_active
 from acme_server.services.profiles import find_profile
 from acme_server.services.revocation import revoke
-from policy.model import RevocationReason
+from pki_types.model import RevocationReason
 from store import CertificateRecord
 
 PEM_MEDIA_TYPE = "application/x-pem-file"

@@ -28,7 +28,7 @@ from acme_server.services.context import Services
 from acme_server.services.errors import NotFoundError
 from acme_server.services.inventory import CertificateQuery
 from acme_server.services.profiles import find_profile
-from policy.model import CertificateStatus
+from pki_types.model import CertificateStatus
 
 SORT_BY = {"createdAt": "created_at", "notAfter": "not_after", "commonName": "common_name"}
 SORT_ORDER = {"desc": "desc", "asc": "asc"}

@@ -13,7 +13,7 @@ from acme_server.rest.common import iso
 from acme_server.services.bundles import Bundle
 from acme_server.services.enrollment import Enrollment
 from acme_server.services.inventory import CertificateDetails, effective_status
-from policy.model import SubjectAttributes
+from pki_types.model import SubjectAttributes
 from store import CertificateRecord, CertificateRequestRecord, CRLRecord
 
 

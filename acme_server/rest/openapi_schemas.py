@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
     KeyAlgorithm,

@@ -46,7 +46,7 @@ from acme_server.services.profile_settings import (
     choices,
     policy_oids,
 )
-from policy.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
+from pki_types.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
 from store import UNSET, Unset
 
 BASE = "/api/v1/cert-manager/certificate-profiles"

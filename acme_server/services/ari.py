@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
-from acme_server.jwk import b64url_decode, b64url_encode
+from acme_server.jwk import b64url_decode
 from acme_server.services.auto_renewal import renew_at
 from acme_server.services.context import Services
 from acme_server.services.errors import InvalidRequestError, NotFoundError
 from ca_core.serials import MAX_SERIAL_OCTETS, serial_to_hex
-from policy.model import CertificateStatus
+from pki_types.model import CertificateStatus
 from store import CertificateRecord, NotFound
 
 MAX_CERT_ID = 200  # a 64-octet key id and a 20-octet serial are far shorter
@@ -77,16 +77,6 @@ def parse_cert_id(text: str) -> CertId:
     if serial == 0:
         raise InvalidRequestError("certID: the serial number must be positive")
     return CertId(key_identifier=key_identifier, serial=serial)
-
-
-def cert_id_of(cert: x509.Certificate) -> str:
-    """The certID of a certificate (which must carry an AKI keyIdentifier)."""
-    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
-    if aki.key_identifier is None:
-        raise ValueError("the certificate's Authority Key Identifier has no keyIdentifier")
-    serial = cert.serial_number
-    serial_der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # room for the sign bit
-    return f"{b64url_encode(aki.key_identifier)}.{b64url_encode(serial_der)}"
 
 
 def _key_identifier(record: CertificateRecord) -> bytes | None:

@@ -15,7 +15,7 @@ from ca_core.hierarchy import CAMaterial, create_intermediate_ca, create_root_ca
 from ca_core.kek import decrypt_private_key, encrypt_private_key
 from ca_core.keys import agenerate_private_key
 from ca_core.serials import serial_to_hex
-from policy.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
 from store import CAKind, CARecord, Conflict, NotFound
 
 

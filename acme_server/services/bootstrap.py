@@ -20,7 +20,7 @@ from acme_server.services.authorities import CASpec, create_intermediate, create
 from acme_server.services.context import Services
 from acme_server.services.issuance import IssueSpec, issue
 from ca_core.export import certificates_pem
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
     IssuerType,

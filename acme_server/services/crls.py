@@ -10,7 +10,7 @@ from acme_server.services.authorities import load_material
 from acme_server.services.context import Services
 from ca_core.crl import RevokedEntry, build_crl
 from ca_core.serials import serial_from_hex
-from policy.model import HashAlgorithm, RevocationReason
+from pki_types.model import HashAlgorithm, RevocationReason
 from store import CRLRecord
 
 

@@ -33,8 +33,7 @@ from ca_core.extensions import key_usage_extension
 from ca_core.goodkey import KeyBlocklist
 from ca_core.names import general_names_to_sans, sans_to_general_names, subject_to_name
 from ca_core.ttl import format_ttl
-from policy import messages
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     IssuerType,
     KeyAlgorithm,
@@ -45,6 +44,7 @@ from policy.model import (
     SubjectAltName,
     SubjectAttributes,
 )
+from policy import messages
 from store import CertificateRequestRecord, ProfileRecord
 from store.values import check_metadata
 

@@ -26,7 +26,7 @@ from acme_server.problems import AcmeProblem
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError
 from acme_server.services.revocation import revoke
-from policy.model import CertificateStatus, RevocationReason
+from pki_types.model import CertificateStatus, RevocationReason
 from store import CertificateRecord, StaleFinalization, StoreError
 
 log = logging.getLogger(__name__)

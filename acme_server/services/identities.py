@@ -280,8 +280,3 @@ async def revoke_token(services: Services, token: str) -> bool:
             details={"tokenId": found[0].id},
         )
     return True
-
-
-async def purge_expired_tokens(services: Services) -> int:
-    """Delete tokens past their expiry (revoked or not); how many went."""
-    return await services.store.purge_access_tokens(utc_now())

@@ -46,7 +46,7 @@ from acme_server.services.revocation import revoke as revoke_certificate
 from ca_core.export import certificates_pem
 from ca_core.fingerprints import sha256_fingerprint
 from ca_core.serials import serial_to_hex
-from policy.model import ExtendedKeyUsage, RevocationReason
+from pki_types.model import ExtendedKeyUsage, RevocationReason
 from store import CertificateRecord, Conflict, IdentityCertificateRecord, IdentityRecord, NotFound
 from store.columns import utc_now
 

@@ -24,7 +24,7 @@ from ca_core.errors import CAError
 from ca_core.extensions import basic_constraints, extended_key_usages_of, key_usages_of
 from ca_core.fingerprints import sha1_fingerprint, sha256_fingerprint
 from ca_core.names import name_to_subject
-from policy.model import CertificateStatus, SignatureAlgorithm, SubjectAttributes
+from pki_types.model import CertificateStatus, SignatureAlgorithm, SubjectAttributes
 from store import (
     CARecord,
     CertificateRecord,

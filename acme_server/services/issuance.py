@@ -27,7 +27,7 @@ from ca_core.kek import encrypt_private_key
 from ca_core.keys import PrivateKey, PublicKey, agenerate_private_key, key_algorithm_of
 from ca_core.names import subject_to_name
 from ca_core.serials import new_serial, serial_to_hex
-from policy.model import (
+from pki_types.model import (
     CertificateStatus,
     ExtendedKeyUsage,
     HashAlgorithm,

@@ -7,9 +7,9 @@ from datetime import datetime
 from acme_server.services.context import Services
 from acme_server.services.issuance import IssueSpec
 from ca_core.keys import key_algorithm_of
+from pki_types.model import IssuerType, KeyAlgorithm, SignatureAlgorithm
 from policy.evaluate import evaluate
 from policy.facts import RequestFacts
-from policy.model import IssuerType, KeyAlgorithm, SignatureAlgorithm
 from policy.rules import CertificatePolicy, policy_from_dict
 from store import ProfileRecord
 

@@ -25,8 +25,8 @@ from acme_server.services.policy_admin import find_policy, iso
 from acme_server.services.profile_defaults import automatic_certificate_policies, parse_validity
 from acme_server.services.profile_settings import Defaults, EnrollmentConfig
 from acme_server.urls import AcmeUrls
+from pki_types.model import ExtendedKeyUsage, IssuerType
 from policy.durations import format_ttl_seconds
-from policy.model import ExtendedKeyUsage, IssuerType
 from policy.rules import PolicyError, policy_from_dict
 from store import UNSET, CARecord, Conflict, NotFound, PolicyRecord, ProfileRecord, Unset
 from store.values import check_slug

@@ -12,7 +12,7 @@ from typing import Final, TypeVar
 from acme_server.services.errors import InvalidRequestError
 from ca_core.errors import CAError
 from ca_core.ttl import parse_ttl
-from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
+from pki_types.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
 from store import ProfileRecord
 
 E = TypeVar("E", bound=Enum)

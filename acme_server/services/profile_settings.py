@@ -22,7 +22,7 @@ from acme_server.services.profile_defaults import (
 )
 from ca_core.errors import CAError
 from ca_core.extensions import policy_oid
-from policy.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
+from pki_types.model import ExtendedKeyUsage, HashAlgorithm, KeyAlgorithm, KeyUsage
 from store import ProfileRecord
 
 # Every ACME challenge type a profile may allow (RFC 8555 sections 8.3 and 8.4, RFC 8737);

@@ -22,7 +22,7 @@ from ca_core.errors import CAError
 from ca_core.extensions import extended_key_usages_of, key_usages_of
 from ca_core.names import name_to_subject
 from ca_core.ttl import format_ttl
-from policy.model import CertificateStatus, RequestMethod, SanType, SubjectAltName
+from pki_types.model import CertificateStatus, RequestMethod, SanType, SubjectAltName
 from store import CertificateRecord, NotFound
 
 CANNOT_RENEW = "cannot renew: the server does not hold this certificate's private key"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from acme_server.services.context import Services
 from acme_server.services.crls import generate_crl
 from acme_server.services.errors import ConflictError
-from policy.model import RevocationReason
+from pki_types.model import RevocationReason
 from store import CertificateRecord
 
 

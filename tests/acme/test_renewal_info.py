@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from acme_server.services.context import Services
-from policy.model import RevocationReason
+from pki_types.model import RevocationReason
 from store import CertificateRecord
 from tests.acme.client import AcmeClient, b64
 from tests.acme.flows import authorize, issue, make_csr, poll

@@ -15,7 +15,7 @@ from ca_core.hierarchy import CAMaterial, create_intermediate_ca, create_root_ca
 from ca_core.issuer import LeafRequest
 from ca_core.keys import PrivateKey, generate_private_key
 from ca_core.serials import new_serial
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
     KeyAlgorithm,

@@ -13,7 +13,7 @@ from ca_core.crl import RevokedEntry, build_crl
 from ca_core.errors import CAError
 from ca_core.hierarchy import CAMaterial
 from ca_core.issuer import issue_leaf
-from policy.model import HashAlgorithm, KeyAlgorithm, RevocationReason
+from pki_types.model import HashAlgorithm, KeyAlgorithm, RevocationReason
 from tests.ca_core.helpers import (
     CRL_URL,
     default_hierarchy,

@@ -17,7 +17,7 @@ from ca_core.errors import BadCSR, BadKey
 from ca_core.issuer import LeafRequest, issue_leaf
 from ca_core.keys import PrivateKey
 from ca_core.serials import new_serial
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
     KeyAlgorithm,

@@ -13,7 +13,7 @@ from ca_core.errors import CAError
 from ca_core.export import pem_bundle, to_pkcs12
 from ca_core.issuer import issue_leaf
 from ca_core.keys import PrivateKey, private_key_to_pem
-from policy.model import KeyAlgorithm
+from pki_types.model import KeyAlgorithm
 from tests.ca_core.helpers import cached_key, default_hierarchy, leaf_request, openssl
 
 PASSWORD = "correct horse battery staple"

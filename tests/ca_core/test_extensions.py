@@ -15,7 +15,7 @@ from ca_core.extensions import (
     key_usage_extension,
     key_usages_of,
 )
-from policy.model import ExtendedKeyUsage, KeyUsage
+from pki_types.model import ExtendedKeyUsage, KeyUsage
 
 LEAF_USAGES = [u for u in KeyUsage if u is not KeyUsage.KEY_CERT_SIGN]
 

@@ -15,7 +15,7 @@ from ca_core.errors import CAError
 from ca_core.hierarchy import BACKDATE, CAMaterial, create_intermediate_ca, create_root_ca
 from ca_core.issuer import issue_leaf
 from ca_core.keys import PrivateKey
-from policy.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
 from tests.ca_core.helpers import (
     AIA_URL,
     CRL_URL,

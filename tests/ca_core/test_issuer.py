@@ -14,7 +14,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ca_core.errors import BadKey, CAError
 from ca_core.issuer import compute_not_after, issue_leaf, issue_self_signed
 from ca_core.keys import PrivateKey
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     KeyAlgorithm,
     KeyUsage,

@@ -19,7 +19,7 @@ from ca_core.kek import (
     load_or_create_kek,
 )
 from ca_core.keys import private_key_to_pem
-from policy.model import KeyAlgorithm
+from pki_types.model import KeyAlgorithm
 from tests.ca_core.helpers import cached_key
 
 KEY = bytes(range(32))

@@ -22,7 +22,7 @@ from ca_core.keys import (
     private_key_to_pem,
     public_key_matches,
 )
-from policy.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
 from tests.ca_core.helpers import cached_key, now, openssl
 
 

@@ -16,7 +16,7 @@ from ca_core.names import (
     sans_to_general_names,
     subject_to_name,
 )
-from policy.model import SanType, SubjectAltName, SubjectAttributes
+from pki_types.model import SanType, SubjectAltName, SubjectAttributes
 
 FULL = SubjectAttributes(
     common_name="www.example.test",

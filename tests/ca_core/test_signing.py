@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import hashes
 
 from ca_core.hierarchy import signing_hash
 from ca_core.signing import hash_algorithm_of
-from policy.model import HashAlgorithm
+from pki_types.model import HashAlgorithm
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from acme_server.scheduler import LEASE_NAME
-from policy.model import CertificateStatus
+from pki_types.model import CertificateStatus
 from store import AuditRecord, CertificateRecord, open_store
 from tests.acme.harness import BackgroundLoop
 from tests.e2e.conftest import fresh_postgres_database

@@ -8,8 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from policy.facts import RequestFacts
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     KeyAlgorithm,
     KeyUsage,
@@ -19,6 +18,7 @@ from policy.model import (
     SubjectAttributes,
     SubjectField,
 )
+from policy.facts import RequestFacts
 from policy.rules import AttributeRule, CertificatePolicy, NameRules, UsageRules
 
 # --- names ------------------------------------------------------------------------------

@@ -6,10 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from policy.evaluate import Verdict, Violation, check_identifiers, evaluate
-from policy.facts import RequestFacts
-from policy.messages import Code
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     KeyAlgorithm,
     KeyUsage,
@@ -19,6 +16,9 @@ from policy.model import (
     SubjectAttributes,
     SubjectField,
 )
+from policy.evaluate import Verdict, Violation, check_identifiers, evaluate
+from policy.facts import RequestFacts
+from policy.messages import Code
 from policy.rules import AttributeRule, CertificatePolicy, NameRules, UsageRules
 
 DNS, IP, EMAIL, URI = SanType.DNS, SanType.IP, SanType.EMAIL, SanType.URI

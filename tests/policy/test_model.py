@@ -1,4 +1,5 @@
-"""SignatureAlgorithm (policy/model.py) and the package's purity (stdlib + policy only)."""
+"""SignatureAlgorithm (pki_types/model.py) and the purity of policy and of the pki_types it
+imports (stdlib + policy + pki_types; pki_types itself stdlib only)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from policy.model import HashAlgorithm, KeyAlgorithm, SignatureAlgorithm
+from pki_types.model import HashAlgorithm, KeyAlgorithm, SignatureAlgorithm
+from tests.support.source import parse_module
 
-POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
+ROOT = Path(__file__).resolve().parents[2]
+POLICY_DIR = ROOT / "policy"
+PKI_TYPES_DIR = ROOT / "pki_types"
+PURE_FILES = sorted(POLICY_DIR.glob("*.py")) + sorted(PKI_TYPES_DIR.glob("*.py"))
 
 
 @pytest.mark.parametrize(
@@ -39,7 +44,7 @@ def test_every_key_and_hash_pair_has_a_signature_algorithm() -> None:
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_module(path)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -53,10 +58,19 @@ def _imports(path: Path) -> set[str]:
 def test_policy_imports_only_the_standard_library_and_itself(path: Path) -> None:
     for name in _imports(path):
         top = name.split(".")[0]
-        assert top == "policy" or top in sys.stdlib_module_names, f"{path.name} imports {name}"
+        assert top in {"policy", "pki_types"} or top in sys.stdlib_module_names, (
+            f"{path.name} imports {name}"
+        )
 
 
-@pytest.mark.parametrize("path", sorted(POLICY_DIR.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(PKI_TYPES_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_pki_types_imports_only_the_standard_library_and_itself(path: Path) -> None:
+    for name in _imports(path):
+        top = name.split(".")[0]
+        assert top == "pki_types" or top in sys.stdlib_module_names, f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", PURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_policy_has_no_clock_randomness_or_io(path: Path) -> None:
     forbidden = {"datetime", "time", "random", "secrets", "os", "pathlib", "socket", "io"}
     assert not {n.split(".")[0] for n in _imports(path)} & forbidden, path.name

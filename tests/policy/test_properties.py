@@ -7,10 +7,10 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pki_types.model import KeyUsage, SanType, SubjectAltName, SubjectAttributes
 from policy.evaluate import check_identifiers, evaluate
 from policy.facts import RequestFacts
 from policy.messages import Code
-from policy.model import KeyUsage, SanType, SubjectAltName, SubjectAttributes
 from policy.names import KIND_OF_SAN, NameKind, matches
 from policy.rules import CertificatePolicy, NameRules
 from policy.verdict import Verdict
@@ -134,7 +134,7 @@ def test_arbitrary_text_in_attribute_values_and_common_names(
 
 
 def _strict_subject() -> CertificatePolicy:
-    from policy.model import SubjectField
+    from pki_types.model import SubjectField
     from policy.rules import AttributeRule
 
     return CertificatePolicy(

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from policy.errors import PolicyError
-from policy.model import (
+from pki_types.model import (
     ExtendedKeyUsage,
     KeyAlgorithm,
     KeyUsage,
@@ -17,6 +16,7 @@ from policy.model import (
     SignatureAlgorithm,
     SubjectField,
 )
+from policy.errors import PolicyError
 from policy.rules import (
     ALL_SAN_TYPES,
     AttributeRule,

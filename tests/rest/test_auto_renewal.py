@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from acme_server.scheduler import LEASE_NAME, RenewalScheduler
 from acme_server.services.auto_renewal import CANNOT_AUTO_RENEW, PassReport, renew_at, run_pass
 from acme_server.services.context import Services
-from policy.model import CertificateStatus, IssuerType, RevocationReason
+from pki_types.model import CertificateStatus, IssuerType, RevocationReason
 from store import CertificateRecord, ProfileRecord
 from tests.acme.harness import AcmeServer
 from tests.rest.conftest import bearer_client, with_services

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError
 from acme_server.services.issuance import IssuedCertificate, IssueSpec, issue
-from policy.model import HashAlgorithm, KeyAlgorithm, RequestMethod, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm, RequestMethod, SubjectAttributes
 from tests.acme.harness import AcmeServer
 from tests.rest.conftest import bearer_client, with_services
 

@@ -22,7 +22,7 @@ from acme_server.services import identities, revocation
 from acme_server.services.enrollment import EnrollRequest, enroll
 from acme_server.settings import SettingsError, load_settings
 from agent.cert_auth import sign_proof
-from policy.model import RevocationReason
+from pki_types.model import RevocationReason
 from tests.acme.harness import AcmeServer
 from tests.conftest import BACKENDS
 from tests.rest.cert_auth_support import (

@@ -13,7 +13,7 @@ import httpx
 from cryptography import x509
 
 from acme_server.services.context import Services
-from policy.model import IssuerType
+from pki_types.model import IssuerType
 from store import ProfileRecord
 from tests.acme.harness import AcmeServer
 from tests.rest.conftest import with_services

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from policy.model import IssuerType, RequestMethod
+from pki_types.model import IssuerType, RequestMethod
 from store import CARecord, CertificateRecord, PolicyRecord, ProfileRecord, Store
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from policy.model import CertificateStatus, RequestMethod, RevocationReason
+from pki_types.model import CertificateStatus, RequestMethod, RevocationReason
 from store import Conflict, NotFound, Store
 from store.db import Sql
 from tests.store.factories import NOW, issue, make_ca, make_profile, reserve

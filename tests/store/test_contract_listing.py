@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from policy.model import CertificateStatus
+from pki_types.model import CertificateStatus
 from store import CertificateRecord, Store
 from tests.store.factories import NOW, issue, make_ca, make_profile, reserve
 

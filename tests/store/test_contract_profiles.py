@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from policy.model import IssuerType
+from pki_types.model import IssuerType
 from store import Conflict, NotFound, Store
 from store.db import Sql
 from tests.store.factories import make_ca, make_policy, make_profile, reserve

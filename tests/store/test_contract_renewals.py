@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from policy.model import CertificateStatus, RevocationReason
+from pki_types.model import CertificateStatus, RevocationReason
 from store import AlreadyRenewed, NotFound, Store
 from tests.store.factories import NOW, issue, make_profile, reserve
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from policy.model import RequestMethod
+from pki_types.model import RequestMethod
 from store import Conflict, NotFound, Store
 from tests.store.factories import NOW, issue, make_ca, make_profile
 

@@ -1,4 +1,4 @@
-"""Closed sets shared by the policy engine, the CA core and the store.
+"""Closed sets shared by the policy engine, the CA core, the store and the server.
 
 Values are the strings that appear in the REST API, the CLI and the database.
 """
