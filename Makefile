@@ -22,8 +22,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist), a test file each at a time: the suite waits on servers
+# and clients far more than it computes, so two keep a 2-core machine busy. PYTEST_WORKERS=0
+# runs it in one process.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck unit
 
