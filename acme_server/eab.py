@@ -15,8 +15,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from acme_server.jose import b64url_decode, b64url_encode
 from acme_server.jsonutil import loads_strict
-from acme_server.jwk import AccountKey, account_key_from_jwk, b64url_decode, b64url_encode
+from acme_server.jwk import AccountKey, account_key_from_jwk
 from acme_server.problems import AcmeProblem, malformed, unauthorized
 from ca_core.kek import KeyEncryptionKey
 from store import EABKeyRecord, NotFound, Store

@@ -5,8 +5,6 @@ josepy parses RSA and EC keys; it has no OKP type, so Ed25519 is read here (thre
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import josepy
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from josepy.jwk import JWK
 
+from acme_server.jose import b64url_decode, b64url_encode
 from acme_server.problems import bad_public_key, malformed
 from ca_core.errors import BadKey
 from ca_core.goodkey import BLOCKLISTED, EMPTY_BLOCKLIST, OFF_CURVE, KeyBlocklist, check_key
@@ -24,27 +23,6 @@ AccountPublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed2551
 
 # Key strength (Baseline Requirements 6.1.1.3, 6.1.5): ca_core.goodkey.
 ALLOWED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-
-
-_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-
-
-def b64url_decode(text: str) -> bytes:
-    """Unpadded base64url (RFC 7515 section 2); ValueError for anything else, including
-    characters outside the alphabet (which the non-strict decoders skip silently) and
-    encodings other than the one canonical text of the bytes: a key member (an Ed25519
-    "x") must not have several spellings, and so several RFC 7638 thumbprints."""
-    if not isinstance(text, str) or "=" in text or "+" in text or "/" in text:
-        raise ValueError("not unpadded base64url")
-    padded = (text + "=" * (-len(text) % 4)).encode("ascii").translate(_FROM_URLSAFE)
-    raw = binascii.a2b_base64(padded, strict_mode=True)  # binascii.Error is a ValueError
-    if b64url_encode(raw) != text:  # stray bits in the last character: "AB" and "AA" alike
-        raise ValueError("not the canonical base64url of its bytes")
-    return raw
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True, slots=True)

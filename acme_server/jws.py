@@ -43,18 +43,14 @@ carries a fresh one).
 
 from __future__ import annotations
 
-import binascii
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from starlette.requests import Request
 
-from acme_server.jsonutil import BadJSON, loads_strict
-from acme_server.jwk import AccountKey, AccountPublicKey, account_key_from_jwk, b64url_decode
+from acme_server import jose
+from acme_server.jose import ALLOWED_ALGS, BAD_ALGORITHM, FlatJWS, JoseError
+from acme_server.jwk import AccountKey, AccountPublicKey, account_key_from_jwk
 from acme_server.nonces import NonceService, replayed
 from acme_server.problems import (
     AcmeProblem,
@@ -69,23 +65,8 @@ from store import AccountRecord, NotFound, Store
 
 JOSE_JSON = "application/jose+json"
 MAX_JWS_BYTES = 64 * 1024  # a CSR with many names fits several times over
-ALLOWED_ALGS = ("RS256", "ES256", "ES384", "ES512", "EdDSA")
-_EC_ALGS = {"ES256": ("secp256r1", 32, hashes.SHA256), "ES384": ("secp384r1", 48, hashes.SHA384),
-            "ES512": ("secp521r1", 66, hashes.SHA512)}  # fmt: skip
 
 AuthMode = Literal["jwk", "kid", "either"]
-
-
-@dataclass(frozen=True, slots=True)
-class FlatJWS:
-    protected: dict[str, Any]
-    protected_b64: str
-    payload_b64: str
-    signature: bytes
-
-    @property
-    def signing_input(self) -> bytes:
-        return f"{self.protected_b64}.{self.payload_b64}".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,82 +83,40 @@ class VerifiedPost:
         return self.account
 
 
+def _problem(exc: JoseError) -> AcmeProblem:
+    if exc.kind == BAD_ALGORITHM:
+        return bad_signature_algorithm(exc.detail, ALLOWED_ALGS)
+    return malformed(exc.detail)
+
+
 def parse_flattened(body: bytes) -> FlatJWS:
     try:
-        outer = loads_strict(body)
-    except (ValueError, UnicodeDecodeError):
-        raise malformed("the request body is not JSON") from None
-    if not isinstance(outer, dict):
-        raise malformed("the JWS must be a JSON object in flattened serialization")
-    if "signatures" in outer:
-        raise malformed("only the flattened JWS serialization is accepted (RFC 8555 6.2)")
-    if "header" in outer:
-        raise malformed("the JWS unprotected header must not be used (RFC 8555 6.2)")
-    protected_b64, payload_b64, signature_b64 = (
-        outer.get(k) for k in ("protected", "payload", "signature")
-    )
-    if not all(isinstance(v, str) for v in (protected_b64, payload_b64, signature_b64)):
-        raise malformed("the JWS needs string members protected, payload and signature")
-    assert isinstance(protected_b64, str) and isinstance(payload_b64, str)
-    assert isinstance(signature_b64, str)
-    try:
-        protected = loads_strict(b64url_decode(protected_b64))
-        signature = b64url_decode(signature_b64)
-        if payload_b64:
-            b64url_decode(payload_b64)
-    except BadJSON as exc:
-        raise malformed(f"the JWS protected header is {exc}") from None
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise malformed("the JWS members must be base64url without padding") from None
-    if not isinstance(protected, dict):
-        raise malformed("the JWS protected header must be a JSON object")
-    return FlatJWS(protected, protected_b64, payload_b64, signature)
+        return jose.parse_flattened(body)
+    except JoseError as exc:
+        raise _problem(exc) from None
 
 
 def decode_payload(jws: FlatJWS) -> dict[str, Any] | None:
-    if jws.payload_b64 == "":
-        return None
     try:
-        payload = loads_strict(b64url_decode(jws.payload_b64))
-    except BadJSON as exc:
-        raise malformed(f"the JWS payload is {exc}") from None
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise malformed("the JWS payload is not JSON") from None
-    if not isinstance(payload, dict):
-        raise malformed("the JWS payload must be a JSON object")
-    return payload
+        return jose.decode_payload(jws)
+    except JoseError as exc:
+        raise _problem(exc) from None
 
 
 def check_alg(alg: object) -> str:
-    if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
-        raise bad_signature_algorithm(
-            f"the JWS algorithm {alg!r} is not supported; use one of {', '.join(ALLOWED_ALGS)}",
-            ALLOWED_ALGS,
-        )
-    return alg
+    try:
+        return jose.check_alg(alg)
+    except JoseError as exc:
+        raise _problem(exc) from None
 
 
 def verify_signature(
     alg: str, key: AccountPublicKey, signing_input: bytes, signature: bytes
 ) -> None:
     try:
-        if alg == "RS256" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-            return
-        if alg in _EC_ALGS and isinstance(key, ec.EllipticCurvePublicKey):
-            curve, size, digest = _EC_ALGS[alg]
-            if key.curve.name != curve or len(signature) != 2 * size:
-                raise malformed(f"the {alg} signature does not match the key's curve")
-            r = int.from_bytes(signature[:size], "big")
-            s = int.from_bytes(signature[size:], "big")
-            key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(digest()))
-            return
-        if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(signature, signing_input)
-            return
-    except InvalidSignature:
-        raise malformed("the JWS signature is invalid") from None
-    raise bad_signature_algorithm(f"the algorithm {alg} does not fit the key type", ALLOWED_ALGS)
+        jose.verify_signature(alg, key, signing_input, signature)
+    except JoseError as exc:
+        raise _problem(exc) from None
 
 
 async def read_body(request: Request) -> bytes:
@@ -309,4 +248,4 @@ def _checked_account(account: AccountRecord | None, kid: str, profile_id: str) -
     return account
 
 
-__all__ = ["AcmeProblem", "AuthMode", "FlatJWS", "VerifiedPost", "verify_post"]
+__all__ = ["ALLOWED_ALGS", "AcmeProblem", "AuthMode", "FlatJWS", "VerifiedPost", "verify_post"]

@@ -19,7 +19,7 @@ from acme_server.handlers.common import AcmeRequest, acme_json, link, verified
 from acme_server.handlers.orders import order_json, order_status, owned_order
 from acme_server.handlers.ownership import account_may_act_on
 from acme_server.handlers.renewal_info import issue_for_order
-from acme_server.jwk import b64url_decode
+from acme_server.jose import b64url_decode
 from acme_server.problems import (
     ACME_ERROR,
     AcmeProblem,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
-from acme_server.jwk import b64url_decode
+from acme_server.jose import b64url_decode
 from acme_server.services.auto_renewal import renew_at
 from acme_server.services.context import Services
 from acme_server.services.errors import InvalidRequestError, NotFoundError

@@ -30,8 +30,14 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from acme_server.jws import FlatJWS, check_alg, decode_payload, parse_flattened, verify_signature
-from acme_server.problems import AcmeProblem
+from acme_server.jose import (
+    FlatJWS,
+    JoseError,
+    check_alg,
+    decode_payload,
+    parse_flattened,
+    verify_signature,
+)
 from acme_server.services.context import Services
 from acme_server.services.errors import ServiceError
 from ca_core.fingerprints import sha256_fingerprint
@@ -81,7 +87,7 @@ def _parse(body: bytes) -> FlatJWS:
         text = json.dumps(dict(zip(names, members, strict=True))).encode()
     try:
         return parse_flattened(text)
-    except AcmeProblem as exc:
+    except JoseError as exc:
         raise CertAuthError(exc.detail) from None
 
 
@@ -121,7 +127,7 @@ def _verify_signature(jws: FlatJWS, alg: str, leaf: x509.Certificate) -> None:
         raise CertAuthError("the client certificate's key type cannot sign a proof")
     try:
         verify_signature(alg, key, jws.signing_input, jws.signature)
-    except AcmeProblem as exc:
+    except JoseError as exc:
         raise CertAuthError(exc.detail) from None
 
 
@@ -166,7 +172,7 @@ async def verify_proof(services: Services, body: bytes, path: str) -> Proof:
     try:
         alg = check_alg(jws.protected.get("alg"))
         payload = decode_payload(jws) or {}
-    except AcmeProblem as exc:
+    except JoseError as exc:
         raise CertAuthError(exc.detail) from None
     url = services.settings.base_url + path
     if jws.protected.get("url") != url:
