@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.source import parse_module
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # package -> the packages of ours it may import (besides itself), and why.
@@ -57,7 +59,7 @@ def _files(package: str) -> tuple[Path, ...]:
 
 def _imported_packages(path: Path) -> set[tuple[str, int]]:
     """(top-level package of ours, line) for every absolute import in the file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse_module(path)
     found: set[tuple[str, int]] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
