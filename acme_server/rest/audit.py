@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
 from acme_server.rest.certificates_body import query_int
-from acme_server.rest.common import ApiError, api_errors, iso, services_of
+from acme_server.rest.common import ApiError, iso, services_of
 from acme_server.services import audit
 from store import AuditRecord
 
@@ -39,7 +39,6 @@ def render_entry(entry: AuditRecord) -> dict[str, Any]:
     }
 
 
-@api_errors
 async def list_audit_logs(request: Request) -> Response:
     await require_principal(request)
     limit = query_int(request, "limit", DEFAULT_LIMIT, 1, audit.LIST_LIMIT_MAX)

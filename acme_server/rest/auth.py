@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from acme_server.rest.common import ApiError, api_errors, field, read_json, services_of
+from acme_server.rest.common import ApiError, field, read_json, services_of
 from acme_server.services import identities
 from acme_server.services.identities import InvalidCredentials, Principal
 
@@ -49,7 +49,6 @@ async def require_principal(request: Request) -> Principal:
     return principal
 
 
-@api_errors
 async def login(request: Request) -> Response:
     body = await read_json(request)
     client_id: str = field(body, "clientId", str, required=True)
@@ -69,7 +68,6 @@ async def login(request: Request) -> Response:
     )
 
 
-@api_errors
 async def revoke(request: Request) -> Response:
     """Revoke the token in the body. Knowing a token is the credential to revoke it; the
     answer is the same whether it was live, so this tells nothing about other tokens."""

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, api_errors, iso, read_json, services_of
+from acme_server.rest.common import ApiError, iso, read_json, services_of
 from acme_server.services import ca_admin
 from acme_server.services.admin_input import known_keys, member
 from acme_server.services.audit import record
@@ -117,7 +117,6 @@ def _spec(body: dict[str, Any], default_ttl: str) -> CASpec:
     )
 
 
-@api_errors
 async def create_ca(request: Request) -> Response:
     """Create a root or an intermediate certificate authority."""
     principal = await require_principal(request)
@@ -152,7 +151,6 @@ async def create_ca(request: Request) -> Response:
     return JSONResponse({"ca": render_ca(ca, full=True)}, status_code=201)
 
 
-@api_errors
 async def list_cas(request: Request) -> Response:
     """List the internal certificate authorities, oldest first."""
     await require_principal(request)
@@ -160,7 +158,6 @@ async def list_cas(request: Request) -> Response:
     return JSONResponse({"cas": [render_ca(ca, full=False) for ca in cas]})
 
 
-@api_errors
 async def get_ca(request: Request) -> Response:
     """Get one certificate authority (by id or name) with its certificate and chain."""
     await require_principal(request)
@@ -168,7 +165,6 @@ async def get_ca(request: Request) -> Response:
     return JSONResponse({"ca": render_ca(ca, full=True)})
 
 
-@api_errors
 async def update_ca(request: Request) -> Response:
     """Enable or disable a certificate authority."""
     principal = await require_principal(request)
@@ -190,7 +186,6 @@ async def update_ca(request: Request) -> Response:
     return JSONResponse({"ca": render_ca(updated, full=True)})
 
 
-@api_errors
 async def delete_ca(request: Request) -> Response:
     """Delete a certificate authority that nothing refers to (else 409: disable it)."""
     principal = await require_principal(request)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from acme_server.rest.common import ApiError, api_errors, iso, services_of
+from acme_server.rest.common import ApiError, iso, services_of
 from acme_server.services import identity_certificates as certs
 from acme_server.services.cert_proof import MAX_PROOF_BYTES, CertAuthError
 
@@ -37,7 +37,6 @@ async def _read_proof(request: Request) -> bytes:
     return bytes(body)
 
 
-@api_errors
 async def login(request: Request) -> Response:
     """Log in with a client certificate: a JWS signed by its key (proof of possession).
 
@@ -71,7 +70,6 @@ async def login(request: Request) -> Response:
     )
 
 
-@api_errors
 async def rotate(request: Request) -> Response:
     """Rotate a client certificate: a proof signed by the current key, payload {"csr": ...}.
 

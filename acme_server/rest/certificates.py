@@ -23,7 +23,7 @@ from acme_server.rest.auth import Principal, require_principal
 from acme_server.rest.certificates_body import enroll_request
 from acme_server.rest.certificates_json import issued_json
 from acme_server.rest.certificates_schemas import OPERATION_BODIES, SCHEMAS
-from acme_server.rest.common import ApiError, api_errors, read_json, services_of
+from acme_server.rest.common import ApiError, read_json, services_of
 from acme_server.services import access, audit
 from acme_server.services.access import Action
 from acme_server.services.bundles import issued_bundle
@@ -58,7 +58,6 @@ async def audit_issued(
     )
 
 
-@api_errors
 async def issue_certificate(request: Request) -> Response:
     """POST /api/v1/cert-manager/certificates -- issue a certificate.
 
@@ -92,7 +91,6 @@ async def issue_certificate(request: Request) -> Response:
     return JSONResponse(issued_json(enrollment, issued_bundle(enrollment.issued)), headers=NO_STORE)
 
 
-@api_errors
 async def renew_certificate(request: Request) -> Response:
     """POST /api/v1/cert-manager/certificates/{certificateId}/renew -- renew now.
 

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from acme_server.rest.auth import Principal, require_principal
 from acme_server.rest.certificates_json import bundle_json, crl_json
-from acme_server.rest.common import ApiError, api_errors, field, iso, read_json, services_of
+from acme_server.rest.common import ApiError, field, iso, read_json, services_of
 from acme_server.services import access, audit
 from acme_server.services.access import Action
 from acme_server.services.authorities import find_ca
@@ -60,7 +60,6 @@ def _bundle_response(request: Request, bundle: Bundle) -> Response:
     return JSONResponse(bundle_json(bundle), headers=NO_STORE)
 
 
-@api_errors
 async def get_bundle(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificates/{certificateId}/bundle -- the certificate,
     its chain and its private key when the server holds it.
@@ -80,7 +79,6 @@ async def get_bundle(request: Request) -> Response:
     return _bundle_response(request, bundle)
 
 
-@api_errors
 async def export_certificate(request: Request) -> Response:
     """POST /api/v1/cert-manager/certificates/{certificateId}/export -- export a
     certificate as PKCS#12 or PEM.
@@ -118,7 +116,6 @@ async def export_certificate(request: Request) -> Response:
     )
 
 
-@api_errors
 async def latest_bundle(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificate-profiles/{profileId}/certificates/latest --
     the profile's newest active, unrevoked, unexpired certificate as a bundle.
@@ -141,7 +138,6 @@ async def latest_bundle(request: Request) -> Response:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@api_errors
 async def revoke_certificate(request: Request) -> Response:
     """POST /api/v1/cert-manager/certificates/{certificateId}/revoke -- revoke a
     certificate.
@@ -183,7 +179,6 @@ async def revoke_certificate(request: Request) -> Response:
     )
 
 
-@api_errors
 async def list_crls(request: Request) -> Response:
     """GET /api/v1/cert-manager/ca/internal/{caId}/crls -- the CA's CRLs, newest first.
 

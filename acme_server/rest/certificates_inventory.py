@@ -21,7 +21,7 @@ from acme_server.rest.certificates_json import (
     certificate_summary,
     request_json,
 )
-from acme_server.rest.common import ApiError, api_errors, read_json, services_of
+from acme_server.rest.common import ApiError, read_json, services_of
 from acme_server.services import access, audit, auto_renewal, inventory
 from acme_server.services.access import Action
 from acme_server.services.context import Services
@@ -48,7 +48,6 @@ async def _profile_id(services: Services, ref: str | None) -> str | None:
         return ref
 
 
-@api_errors
 async def list_certificates(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificates -- the inventory, one page at a time.
 
@@ -88,7 +87,6 @@ async def list_certificates(request: Request) -> Response:
     )
 
 
-@api_errors
 async def get_certificate(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificates/{certificateId} -- one certificate in full.
 
@@ -109,7 +107,6 @@ async def get_certificate(request: Request) -> Response:
     return JSONResponse(certificate_details(await inventory.describe(services, cert, now), now))
 
 
-@api_errors
 async def update_metadata(request: Request) -> Response:
     """PATCH /api/v1/cert-manager/certificates/{certificateId}/metadata -- replace a
     certificate's metadata.
@@ -138,7 +135,6 @@ async def update_metadata(request: Request) -> Response:
     return JSONResponse({"certificateId": updated.id, "metadata": updated.metadata})
 
 
-@api_errors
 async def update_auto_renew(request: Request) -> Response:
     """PATCH /api/v1/cert-manager/certificates/{certificateId}/auto-renew -- turn
     server-driven renewal on or off.
@@ -169,7 +165,6 @@ async def update_auto_renew(request: Request) -> Response:
     return JSONResponse({"certificateId": cert.id, "autoRenew": wanted})
 
 
-@api_errors
 async def delete_certificate(request: Request) -> Response:
     """DELETE /api/v1/cert-manager/certificates/{certificateId} -- remove a certificate
     from the inventory.
@@ -201,7 +196,6 @@ async def delete_certificate(request: Request) -> Response:
     )
 
 
-@api_errors
 async def list_requests(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificate-requests -- certificate requests, newest first.
 
@@ -227,7 +221,6 @@ async def list_requests(request: Request) -> Response:
     )
 
 
-@api_errors
 async def get_request(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificate-requests/{requestId} -- one certificate
     request.

@@ -10,25 +10,14 @@ camelCase output, and the mapping of service errors to HTTP statuses.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from acme_server.jsonutil import BadJSON, loads_strict
 from acme_server.services.context import Services
-from acme_server.services.errors import (
-    ConflictError,
-    ForbiddenError,
-    InvalidRequestError,
-    NotFoundError,
-)
-from ca_core.errors import CAError
-from policy.errors import PolicyError
-from store import InvalidText
 
 MAX_JSON_BYTES = 256 * 1024
 _ERROR_NAMES = {
@@ -126,29 +115,3 @@ _KIND_NAMES = {
 
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def api_errors(handler: Handler) -> Handler:
-    """Map the errors services raise to JSON errors (one place, every REST handler)."""
-
-    @wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
-        except ForbiddenError as exc:
-            return ApiError(403, str(exc), details={"permission": exc.permission}).response()
-        except NotFoundError as exc:
-            return ApiError(404, str(exc)).response()
-        except ConflictError as exc:
-            return ApiError(409, str(exc)).response()
-        except (InvalidRequestError, PolicyError, CAError) as exc:
-            return ApiError(400, str(exc)).response()
-        except InvalidText:  # a NUL in a path or query value, which no id or field holds
-            return ApiError(400, "the request holds a NUL character").response()
-
-    return wrapper

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from acme_server import eab
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, api_errors, iso, read_json, services_of
+from acme_server.rest.common import ApiError, iso, read_json, services_of
 from acme_server.services.admin_input import known_keys, member
 from acme_server.services.audit import record
 from acme_server.services.profile_admin import find_profile_strict
@@ -52,7 +52,6 @@ def render_key(key: EABKeyRecord) -> dict[str, Any]:
     }
 
 
-@api_errors
 async def create_credential(request: Request) -> Response:
     """Create an EAB credential for the profile; the HMAC key is returned only here."""
     principal = await require_principal(request)
@@ -89,7 +88,6 @@ async def create_credential(request: Request) -> Response:
     )
 
 
-@api_errors
 async def list_credentials(request: Request) -> Response:
     """List the profile's EAB credentials (key ids and state, never the HMAC keys)."""
     await require_principal(request)
@@ -99,7 +97,6 @@ async def list_credentials(request: Request) -> Response:
     return JSONResponse({"eabCredentials": [render_key(k) for k in keys]})
 
 
-@api_errors
 async def revoke_credential(request: Request) -> Response:
     """Revoke an EAB credential: no new ACME account can bind with it."""
     principal = await require_principal(request)

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, api_errors, field, iso, read_json, services_of
+from acme_server.rest.common import ApiError, field, iso, read_json, services_of
 from acme_server.services import access
 from acme_server.services import identity_certificates as certs
 from acme_server.services.access import Action
@@ -53,7 +53,6 @@ def render_identity(
     }
 
 
-@api_errors
 async def get_identity(request: Request) -> Response:
     """A machine identity (by id or client id) with its client certificates and their
     standing: ok, warning (inside the warning period) or expiring (logins refused).
@@ -66,7 +65,6 @@ async def get_identity(request: Request) -> Response:
     return JSONResponse({"identity": render_identity(identity, credentials)})
 
 
-@api_errors
 async def add_certificate(request: Request) -> Response:
     """Give an identity a client certificate: issue one for a CSR, or bind an issued one.
 

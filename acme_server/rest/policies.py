@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import api_errors, read_json, services_of
+from acme_server.rest.common import read_json, services_of
 from acme_server.services import policy_admin
 from acme_server.services.admin_input import known_keys, member
 from acme_server.services.audit import record
@@ -27,7 +27,6 @@ BASE = "/api/v1/cert-manager/certificate-policies"
 KEYS = ("name", "description", "rules")
 
 
-@api_errors
 async def create_policy(request: Request) -> Response:
     """Create a certificate policy."""
     principal = await require_principal(request)
@@ -51,7 +50,6 @@ async def create_policy(request: Request) -> Response:
     return JSONResponse({"policy": policy_admin.policy_document(policy)}, status_code=201)
 
 
-@api_errors
 async def list_policies(request: Request) -> Response:
     """List certificate policies by name."""
     await require_principal(request)
@@ -59,7 +57,6 @@ async def list_policies(request: Request) -> Response:
     return JSONResponse({"policies": [policy_admin.policy_document(p) for p in policies]})
 
 
-@api_errors
 async def get_policy(request: Request) -> Response:
     """Get one certificate policy (by id or name)."""
     await require_principal(request)
@@ -67,7 +64,6 @@ async def get_policy(request: Request) -> Response:
     return JSONResponse({"policy": policy_admin.policy_document(policy)})
 
 
-@api_errors
 async def update_policy(request: Request) -> Response:
     """Change a certificate policy's name, description or rules (replaced as a whole)."""
     principal = await require_principal(request)
@@ -92,7 +88,6 @@ async def update_policy(request: Request) -> Response:
     return JSONResponse({"policy": policy_admin.policy_document(updated)})
 
 
-@api_errors
 async def delete_policy(request: Request) -> Response:
     """Delete a certificate policy no profile uses (else 409)."""
     principal = await require_principal(request)

@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, api_errors, read_json, services_of
+from acme_server.rest.common import ApiError, read_json, services_of
 from acme_server.services import profile_admin
 from acme_server.services.admin_input import known_keys, member
 from acme_server.services.audit import record
@@ -135,7 +135,6 @@ def _renew_before(body: dict[str, Any], default: Any) -> Any:
     return member(body, "renewBeforeDays", int, default=default)
 
 
-@api_errors
 async def create_profile(request: Request) -> Response:
     """Create a certificate profile."""
     principal = await require_principal(request)
@@ -169,7 +168,6 @@ async def create_profile(request: Request) -> Response:
     return JSONResponse({"profile": profile_document(services, profile)}, status_code=201)
 
 
-@api_errors
 async def list_profiles(request: Request) -> Response:
     """List certificate profiles by slug."""
     await require_principal(request)
@@ -178,7 +176,6 @@ async def list_profiles(request: Request) -> Response:
     return JSONResponse({"profiles": [profile_document(services, p) for p in profiles]})
 
 
-@api_errors
 async def get_profile(request: Request) -> Response:
     """Get one certificate profile (by id or slug)."""
     await require_principal(request)
@@ -187,7 +184,6 @@ async def get_profile(request: Request) -> Response:
     return JSONResponse({"profile": profile_document(services, profile)})
 
 
-@api_errors
 async def update_profile(request: Request) -> Response:
     """Change a certificate profile; enrollment and defaults members merge over the current."""
     principal = await require_principal(request)
@@ -228,7 +224,6 @@ async def update_profile(request: Request) -> Response:
     return JSONResponse({"profile": profile_document(services, updated)})
 
 
-@api_errors
 async def delete_profile(request: Request) -> Response:
     """Delete a certificate profile (409 while ACME accounts, orders or EAB keys use it)."""
     principal = await require_principal(request)
