@@ -28,10 +28,7 @@ Columns come back typed by their declared type (DATETIME,
 JSON, BOOLEAN: `detect_types`); datetimes are stored as naive UTC text that sorts in time
 order, in the same form SQLAlchemy wrote (migrations still run through SQLAlchemy).
 
-PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement per connection.
-A released connection is not reset unless it is still in a transaction, so a read or
-autocommit statement costs one round trip and a write BEGIN + its statements + COMMIT.
-json/jsonb columns take and give Python values.
+PostgreSQL: store/db_postgres.py, the same Tx and Database over an asyncpg pool.
 
 Driver errors become store errors here (store/errors.py), so no caller sees a driver.
 """
@@ -42,33 +39,23 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-import asyncpg
 import orjson
 
 from store.columns import require_utc
-from store.errors import translate_pg, translate_sqlite
+from store.errors import translate_sqlite
 from store.interface import Backend, StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-PG_CONNECT_TIMEOUT_S = 10
-PG_POOL_MIN = 0  # connect on first use: opening the store never blocks on the server
-PG_POOL_MAX = 20
-PG_STATEMENT_CACHE = 1024
 
 Row = Mapping[str, Any]
 Params = Mapping[str, Any] | None
-
-# What a statement on PostgreSQL can raise: the server's errors, the driver's (a closed or
-# released connection; a protocol left mid-operation when the server went away), the
-# socket's (refused, reset, timed out: TimeoutError is an OSError).
-_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -152,7 +139,7 @@ def _read_time(raw: bytes) -> datetime:
     return datetime.fromisoformat(raw.decode()).replace(tzinfo=UTC)
 
 
-def _dump_json(value: Any) -> str:
+def dump_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
@@ -169,7 +156,7 @@ def _sqlite_param(value: Any) -> Any:
     if isinstance(value, datetime):
         return sqlite_time(value)
     if isinstance(value, dict | list):
-        return _dump_json(value)
+        return dump_json(value)
     return value
 
 
@@ -358,148 +345,3 @@ def use_wal(cursor: Any) -> None:
     except Exception as exc:  # sqlite3.OperationalError, which the async adapter raises too
         if "locked" not in str(exc):
             raise
-
-
-# -- PostgreSQL -------------------------------------------------------------------------
-
-
-def _pg_param(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return require_utc(value)
-    return value
-
-
-def _pg_args(sql: Sql, params: Params) -> list[Any]:
-    if not sql.pg_names:
-        return []
-    if params is None:
-        raise ValueError(f"{sql!r} needs parameters")
-    return [_pg_param(params[name]) for name in sql.pg_names]
-
-
-class PostgresTx:
-    backend: Backend = "postgresql"
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    async def one(self, sql: Sql, params: Params = None) -> Row | None:
-        try:
-            row: Row | None = await self._conn.fetchrow(sql.pg_text, *_pg_args(sql, params))
-        except _PG_ERRORS as exc:
-            raise translate_pg(exc) from exc
-        return row
-
-    async def all(self, sql: Sql, params: Params = None) -> list[Row]:
-        try:
-            rows: list[Row] = await self._conn.fetch(sql.pg_text, *_pg_args(sql, params))
-        except _PG_ERRORS as exc:
-            raise translate_pg(exc) from exc
-        return rows
-
-    async def value(self, sql: Sql, params: Params = None) -> Any:
-        try:
-            return await self._conn.fetchval(sql.pg_text, *_pg_args(sql, params))
-        except _PG_ERRORS as exc:
-            raise translate_pg(exc) from exc
-
-    async def run(self, sql: Sql, params: Params = None) -> int:
-        try:
-            status: str = await self._conn.execute(sql.pg_text, *_pg_args(sql, params))
-        except _PG_ERRORS as exc:
-            raise translate_pg(exc) from exc
-        count = status.rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1", "DELETE 0"
-        return int(count) if count.isdigit() else 0
-
-    async def run_many(self, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        try:
-            await self._conn.executemany(sql.pg_text, [_pg_args(sql, row) for row in rows])
-        except _PG_ERRORS as exc:
-            raise translate_pg(exc) from exc
-
-
-async def _init_connection(conn: Any) -> None:
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            name, encoder=_dump_json, decoder=orjson.loads, schema="pg_catalog"
-        )
-
-
-async def _keep_session(conn: Any) -> None:
-    """Pool reset hook: asyncpg still rolls back an open transaction first; nothing else
-    needs undoing (the store sets no session state), so a release costs no round trip."""
-
-
-class PostgresDatabase:
-    backend: Backend = "postgresql"
-
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
-
-    @classmethod
-    async def connect(cls, dsn: str, *, pg_schema: str | None = None) -> PostgresDatabase:
-        settings = {"application_name": "kms"}
-        if pg_schema is not None:
-            settings["search_path"] = pg_schema
-        try:
-            pool = await asyncpg.create_pool(
-                dsn,
-                min_size=PG_POOL_MIN,
-                max_size=PG_POOL_MAX,
-                init=_init_connection,
-                reset=_keep_session,
-                server_settings=settings,
-                statement_cache_size=PG_STATEMENT_CACHE,
-                timeout=PG_CONNECT_TIMEOUT_S,
-            )
-        except _PG_ERRORS as exc:
-            raise translate_pg(exc) from exc
-        return cls(pool)
-
-    @contextlib.asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[Any]:
-        try:
-            conn = await self._pool.acquire()
-        except _PG_ERRORS as exc:
-            raise translate_pg(exc) from exc
-        try:
-            yield conn
-        except BaseException as exc:
-            if isinstance(exc.__cause__, asyncpg.InternalClientError):
-                conn.terminate()  # its protocol state is broken: never hand it out again
-            raise
-        finally:
-            with contextlib.suppress(*_PG_ERRORS):
-                await self._pool.release(conn)
-
-    @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
-        async with self._acquire() as conn:
-            yield PostgresTx(conn)
-
-    def autocommit(self) -> contextlib.AbstractAsyncContextManager[Tx]:
-        return self.read()
-
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[Tx]:
-        async with self._acquire() as conn:
-            try:
-                await conn.execute("BEGIN")
-            except _PG_ERRORS as exc:
-                raise translate_pg(exc) from exc
-            try:
-                yield PostgresTx(conn)
-            except BaseException:
-                with contextlib.suppress(*_PG_ERRORS):  # the connection may be gone already
-                    if not conn.is_closed():
-                        await conn.execute("ROLLBACK")
-                raise
-            try:
-                await conn.execute("COMMIT")
-            except _PG_ERRORS as exc:
-                raise translate_pg(exc) from exc
-
-    async def close(self) -> None:
-        await self._pool.close()

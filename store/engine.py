@@ -27,7 +27,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from store.db import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS, use_wal
+from store.db import SQLITE_BUSY_TIMEOUT_MS, use_wal
+from store.db_postgres import PG_CONNECT_TIMEOUT_S
 from store.interface import Backend
 
 WRITE_OPTION = "kms_store_write"

@@ -10,7 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.base import StoreBase
-from store.db import Database, PostgresDatabase, Sql, SqliteDatabase
+from store.db import Database, Sql, SqliteDatabase
+from store.db_postgres import PostgresDatabase
 from store.engine import WRITE_OPTION, check_schema_name, create_engine, parse_url
 from store.errors import translate_database
 from store.interface import Backend

@@ -62,16 +62,16 @@ def _counted_transaction(original: Transaction, begin: str) -> Transaction:
 
 
 def _install() -> None:
-    from store import db
+    from store import db, db_postgres
 
-    for tx_class in (db.SqliteTx, db.PostgresTx):
+    for tx_class in (db.SqliteTx, db_postgres.PostgresTx):
         for name in _STATEMENT_METHODS:
             setattr(tx_class, name, _counted_statement(getattr(tx_class, name)))
     # What each transaction sends first; PostgresDatabase.read sends no BEGIN at all.
     for db_class, name, begin in (
         (db.SqliteDatabase, "read", "BEGIN"),
         (db.SqliteDatabase, "write", "BEGIN IMMEDIATE"),
-        (db.PostgresDatabase, "write", "BEGIN"),
+        (db_postgres.PostgresDatabase, "write", "BEGIN"),
     ):
         setattr(db_class, name, _counted_transaction(getattr(db_class, name), begin))
 

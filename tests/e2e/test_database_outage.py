@@ -14,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from store import Unavailable
-from store.db import PostgresDatabase, Sql
+from store.db import Sql
+from store.db_postgres import PostgresDatabase
 from tests.acme.client import AcmeClient
 from tests.acme.flows import issue
 from tests.acme.harness import AcmeServer, acme_server
