@@ -260,7 +260,7 @@ def profile_text(
     ]
     if sql:
         out.append(
-            f"  SQL per certificate (store.db statements): {sql['statements_per_cert']} statements,"
+            f"  SQL per certificate (store statements): {sql['statements_per_cert']} statements,"
             f" {sql['transactions_per_cert']} transactions (BEGIN), {sql['commits_per_cert']}"
             f" commits, {sql['rollbacks_per_cert']} rollbacks; most frequent:"
         )

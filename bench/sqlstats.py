@@ -1,5 +1,6 @@
 """SQL statement counts from a server started with bench/server_hooks on its PYTHONPATH
-(the profile run): ask for a dump with SIGUSR1, read it, subtract two dumps."""
+(the profile run; the hook is a store statement listener, store/statements.py): ask for a
+dump with SIGUSR1, read it, subtract two dumps."""
 
 from __future__ import annotations
 

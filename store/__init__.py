@@ -3,6 +3,7 @@
 store = await open_store("sqlite:////var/lib/kms/kms.db")
 cert = await store.reserve_certificate(...)   # pending, before signing
 await store.activate_certificate(cert.id, ...)  # True once, then False
+with statement_listener(callback): ...          # each SQL statement's text and time
 """
 
 from store.interface import (
@@ -46,6 +47,13 @@ from store.records import (
     ValidationJobRecord,
     ValidationJobStatus,
 )
+from store.statements import (
+    Statement,
+    StatementListener,
+    add_statement_listener,
+    remove_statement_listener,
+    statement_listener,
+)
 from store.store import Store, open_store
 
 __all__ = [
@@ -82,11 +90,16 @@ __all__ = [
     "RequestStatus",
     "RevokedRow",
     "StaleFinalization",
+    "Statement",
+    "StatementListener",
     "Store",
     "StoreError",
     "Unavailable",
     "Unset",
     "ValidationJobRecord",
     "ValidationJobStatus",
+    "add_statement_listener",
     "open_store",
+    "remove_statement_listener",
+    "statement_listener",
 ]

@@ -31,6 +31,8 @@ order, in the same form SQLAlchemy wrote (migrations still run through SQLAlchem
 PostgreSQL: store/db_postgres.py, the same Tx and Database over an asyncpg pool.
 
 Driver errors become store errors here (store/errors.py), so no caller sees a driver.
+Every statement a scope sends is reported to the statement listeners, if any
+(store/statements.py: the bench's SQL counts, metrics).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ import orjson
 from store.columns import require_utc
 from store.errors import translate_sqlite
 from store.interface import Backend, StoreError
+from store.statements import listened, timed
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -292,14 +295,15 @@ class _SqliteScope:
         try:
             conn = db._connection()
             if self._begin is not None:
-                conn.execute(self._begin)
+                with timed("sqlite", self._begin):
+                    conn.execute(self._begin)
         except sqlite3.Error as exc:
             db._lock.release()
             raise translate_sqlite(exc) from exc
         except BaseException:
             db._lock.release()
             raise
-        return db._tx
+        return listened(db._tx)
 
     async def __aexit__(
         self,
@@ -314,13 +318,16 @@ class _SqliteScope:
                 return
             if exc_type is not None:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    with timed("sqlite", "ROLLBACK"):
+                        conn.execute("ROLLBACK")
                 return
             try:
-                conn.execute("COMMIT")
+                with timed("sqlite", "COMMIT"):
+                    conn.execute("COMMIT")
             except sqlite3.Error as error:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    with timed("sqlite", "ROLLBACK"):
+                        conn.execute("ROLLBACK")
                 raise translate_sqlite(error) from error
         finally:
             db._lock.release()

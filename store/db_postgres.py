@@ -21,6 +21,7 @@ from store.columns import require_utc
 from store.db import Params, Row, Sql, Tx, dump_json
 from store.errors import translate_pg
 from store.interface import Backend
+from store.statements import listened, timed
 
 PG_CONNECT_TIMEOUT_S = 10
 PG_POOL_MIN = 0  # connect on first use: opening the store never blocks on the server
@@ -147,7 +148,7 @@ class PostgresDatabase:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         async with self._acquire() as conn:
-            yield PostgresTx(conn)
+            yield listened(PostgresTx(conn))
 
     def autocommit(self) -> contextlib.AbstractAsyncContextManager[Tx]:
         return self.read()
@@ -156,18 +157,21 @@ class PostgresDatabase:
     async def write(self) -> AsyncIterator[Tx]:
         async with self._acquire() as conn:
             try:
-                await conn.execute("BEGIN")
+                with timed("postgresql", "BEGIN"):
+                    await conn.execute("BEGIN")
             except _PG_ERRORS as exc:
                 raise translate_pg(exc) from exc
             try:
-                yield PostgresTx(conn)
+                yield listened(PostgresTx(conn))
             except BaseException:
                 with contextlib.suppress(*_PG_ERRORS):  # the connection may be gone already
                     if not conn.is_closed():
-                        await conn.execute("ROLLBACK")
+                        with timed("postgresql", "ROLLBACK"):
+                            await conn.execute("ROLLBACK")
                 raise
             try:
-                await conn.execute("COMMIT")
+                with timed("postgresql", "COMMIT"):
+                    await conn.execute("COMMIT")
             except _PG_ERRORS as exc:
                 raise translate_pg(exc) from exc
 
