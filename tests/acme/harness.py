@@ -108,6 +108,10 @@ def server_settings(
     per-address request rate is not limited unless a test asks (tests are one fast client;
     tests/acme/test_rate_limits.py checks the limit)."""
     extra.setdefault("rate_limit_requests_per_second", 1_000_000)
+    # The bounded wait of an order or authorization poll for a validation in flight: the
+    # tests that check the first poll sees the outcome must not hang on how loaded the
+    # machine is (2 s, the default, ran out once under two test workers on PostgreSQL).
+    extra.setdefault("challenge_wait_ms", 10_000)
     return replace(
         Settings(),
         data_dir=data_dir,
