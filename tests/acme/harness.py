@@ -167,8 +167,15 @@ async def _initialise(settings: Settings) -> None:
 
 @contextmanager
 def acme_server(
-    data_dir: Path, database_url: str = "", *, public_host: str = "127.0.0.1", **extra: Any
+    data_dir: Path,
+    database_url: str = "",
+    *,
+    public_host: str = "127.0.0.1",
+    uvicorn_options: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> Iterator[AcmeServer]:
+    """`uvicorn_options` go to uvicorn.Config as they are (the wire fuzz picks the parser);
+    `extra` are settings."""
     loop = BackgroundLoop()
     responder = loop.run(HTTP01Responder().__aenter__())
     dns = loop.run(DNSServer().__aenter__())
@@ -181,7 +188,12 @@ def acme_server(
     )  # fmt: skip
     loop.run(_initialise(settings))
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        **(uvicorn_options or {}),
     )
     server = uvicorn.Server(config)
     serving = asyncio.run_coroutine_threadsafe(server.serve(), loop.loop)
