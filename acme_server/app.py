@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from acme_server import maintenance
+from acme_server import subscribers as event_subscribers
 from acme_server.acme_middleware import AcmeHeadersMiddleware
 from acme_server.acme_state import AcmeState
 from acme_server.errors import EXCEPTION_HANDLERS
@@ -29,7 +30,6 @@ from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, pa
 from acme_server.validation.netguard import IPAddress
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.worker import ValidationWorker
-from acme_server.webhooks import WebhookNotifier
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         owned = services is None
         opened = services if services is not None else await Services.open(settings)
         app.state.services = opened
+        subscribers = event_subscribers.start(opened)  # before anything can publish
         config = validation_config(settings)
         state = AcmeState(services=opened, limiter=RateLimiter(), resolver=Resolver(config))
         app.state.acme = state
@@ -78,12 +79,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         recovery = asyncio.create_task(
             finalize_recovery.run_forever(opened), name="finalize-recovery"
         )
-        webhook = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
-        scheduler = (
-            RenewalScheduler(opened, notify=webhook.notify)
-            if webhook is not None
-            else RenewalScheduler(opened)
-        )
+        scheduler = RenewalScheduler(opened)
         renewals = asyncio.create_task(scheduler.run_forever(), name="renewal-scheduler")
         log.info(
             "server ready", extra={"base_url": settings.base_url, "database": opened.store.backend}
@@ -96,8 +92,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if webhook is not None:
-                await webhook.close()
+            await subscribers.close()
             if owned:
                 await opened.close()
 

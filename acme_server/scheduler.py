@@ -28,17 +28,13 @@ LEASE_TICKS = 3
 MIN_LEASE = timedelta(seconds=10)
 
 
-def _no_notify(event: str, body: dict[str, object]) -> None:
-    del event, body
-
-
 class RenewalScheduler:
     def __init__(
         self,
         services: Services,
         *,
         interval: timedelta | None = None,
-        notify: Notify = _no_notify,
+        notify: Notify | None = None,  # besides the bus: a subscriber of its passes' events
     ) -> None:
         self.services = services
         self.interval = interval or services.settings.renewal_interval_period

@@ -1,11 +1,16 @@
 """Lifecycle notifications: a JSON POST to the configured `webhook_url` for each event.
 
-Events: `certificate.expiring` (a certificate entered its renew-before window),
-`renewal.succeeded` and `renewal.failed` (services/auto_renewal.py). The body:
+A subscriber of the domain events (services/events.py; acme_server/subscribers.py subscribes
+`notify` at app start). Webhook events, from the domain events of the renewal scheduler's
+passes (services/auto_renewal.py): `certificate.expiring` (CertificateExpiring: a
+certificate entered its renew-before window), `renewal.succeeded` (CertificateRenewed by
+the scheduler) and `renewal.failed` (RenewalFailed). Other domain events (issued, revoked,
+deleted, renewals asked for over REST or the CLI) send nothing, as before they existed. The
+body:
 
     {"id": "<delivery uuid>", "event": "...", "occurredAt": "<RFC 3339>", "data": {...}}
 
-`notify()` only queues: delivery runs in its own tasks, so a slow or dead receiver never
+`notify()` and `send()` only queue: delivery runs in its own tasks, so a slow or dead receiver never
 holds up the scheduler. A delivery is retried with exponential backoff on a network error,
 a timeout, 429 or 5xx (the same `id` each time, so a receiver can drop duplicates); other
 answers end it. Event data carries ids, names and dates -- never a private key -- and the
@@ -23,6 +28,13 @@ from typing import Any
 
 import aiohttp
 
+from acme_server.services.events import (
+    CertificateEvent,
+    CertificateExpiring,
+    CertificateRenewed,
+    RenewalFailed,
+)
+
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
@@ -35,6 +47,41 @@ USER_AGENT = "kms-webhook/1"
 
 def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
+
+
+def certificate_data(event: CertificateEvent) -> dict[str, Any]:
+    """What a notification says about a certificate: ids and names, never a key."""
+    return {
+        "id": event.certificate_id,
+        "serialNumber": event.serial,
+        "commonName": event.common_name,
+        "altNames": [{"type": kind, "value": value} for kind, value in event.sans],
+        "profileId": event.profile_id,
+        "notBefore": event.not_before.isoformat(),
+        "notAfter": event.not_after.isoformat(),
+    }
+
+
+def webhook_message(event: CertificateEvent) -> tuple[str, dict[str, Any]] | None:
+    """The webhook event name and data for a domain event; None if it sends nothing."""
+    if isinstance(event, CertificateRenewed):
+        if not event.automatic:
+            return None
+        data = {"certificate": certificate_data(event), "renewedFromId": event.renewed_from_id}
+        return "renewal.succeeded", data
+    if isinstance(event, RenewalFailed):
+        return "renewal.failed", {
+            "certificate": certificate_data(event),
+            "error": event.error,
+            "attempts": event.attempts,
+            "nextAttemptAt": event.next_attempt_at.isoformat(),
+        }
+    if isinstance(event, CertificateExpiring):
+        return "certificate.expiring", {
+            "certificate": certificate_data(event),
+            "autoRenew": event.auto_renew,
+        }
+    return None
 
 
 class WebhookNotifier:
@@ -54,7 +101,13 @@ class WebhookNotifier:
         self._slots = asyncio.Semaphore(CONCURRENT)
         self._session: aiohttp.ClientSession | None = None
 
-    def notify(self, event: str, data: dict[str, Any]) -> None:
+    def notify(self, event: CertificateEvent) -> None:
+        """The subscriber: queue the webhook `event` makes, if any (on the event loop)."""
+        message = webhook_message(event)
+        if message is not None:
+            self.send(*message)
+
+    def send(self, event: str, data: dict[str, Any]) -> None:
         """Queue one delivery and return at once (must be called on the event loop)."""
         if len(self._tasks) >= MAX_PENDING:
             log.warning("webhook dropped: too many pending", extra={"event": event})

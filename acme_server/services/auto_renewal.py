@@ -16,15 +16,19 @@ the same transaction (store.reserve_certificate), so two passes that race -- two
 processes, or a pass and a REST "renew now" -- issue one successor; the loser sees
 ConflictError and moves on. The scheduler lease only keeps the passes from doing the
 work twice.
+
+Events (services/events.py): a renewal publishes CertificateIssued and CertificateRenewed
+(automatic) from the services it calls; a failure RenewalFailed, once it is recorded; a
+warning CertificateExpiring. The webhooks hear of them as every subscriber does (through
+the bus); `notify`, if given, also hears this pass's events (and only those).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from acme_server.services import audit
 from acme_server.services.context import Services
@@ -34,6 +38,7 @@ from acme_server.services.errors import (
     InvalidRequestError,
     ServiceError,
 )
+from acme_server.services.events import CertificateEvent, CertificateExpiring, RenewalFailed
 from acme_server.services.renewal import renew_now
 from ca_core.errors import CAError
 from store import CertificateRecord, NotFound, StoreError
@@ -52,12 +57,8 @@ CANNOT_AUTO_RENEW = (
     "(CSR- and ACME-issued certificates are renewed by their holder)"
 )
 
-Notify = Callable[[str, dict[str, Any]], None]
+Notify = Callable[[CertificateEvent], None]  # a subscriber of one pass's events
 KeepGoing = Callable[[], Awaitable[bool]]
-
-
-def _no_notify(event: str, body: dict[str, Any]) -> None:
-    del event, body
 
 
 async def _always() -> bool:
@@ -85,19 +86,6 @@ def retry_delay(attempts_before: int, first: timedelta, cap: timedelta = RETRY_C
     return min(first * (1 << min(attempts_before, 32)), cap)
 
 
-def certificate_event(cert: CertificateRecord) -> dict[str, Any]:
-    """What a notification says about a certificate: ids and names, never a key."""
-    return {
-        "id": cert.id,
-        "serialNumber": cert.serial_hex,
-        "commonName": cert.common_name,
-        "altNames": [{"type": s["type"], "value": s["value"]} for s in cert.sans],
-        "profileId": cert.profile_id,
-        "notBefore": cert.not_before.isoformat(),
-        "notAfter": cert.not_after.isoformat(),
-    }
-
-
 async def set_auto_renew(services: Services, cert: CertificateRecord, on: bool) -> None:
     """Turn server-driven renewal of `cert` on or off (resets a failure's backoff)."""
     if on and cert.encrypted_private_key is None:
@@ -109,12 +97,12 @@ async def set_auto_renew(services: Services, cert: CertificateRecord, on: bool) 
 
 
 async def _renew_one(
-    services: Services, cert: CertificateRecord, now: datetime, notify: Notify, report: PassReport
+    services: Services, cert: CertificateRecord, now: datetime, report: PassReport
 ) -> None:
     try:
         # "cli": the server acting for its operator, as `kms cert renew` does (the profile's
         # API switch governs REST callers only).
-        enrollment = await renew_now(services, cert, channel="cli")
+        enrollment = await renew_now(services, cert, channel="cli", automatic=True)
     except AlreadyRenewedError:
         log.info("renewal skipped: renewed elsewhere", extra={"certificate": cert.id})
         return
@@ -138,9 +126,6 @@ async def _renew_one(
         )
         log.info("renewed", extra={"certificate": cert.id, "renewed_by": new.id})
         report.renewed.append((cert.id, new.id))
-        notify(
-            "renewal.succeeded", {"certificate": certificate_event(new), "renewedFromId": cert.id}
-        )
         return
     delay = retry_delay(cert.renewal_attempts, services.settings.renewal_retry_period)
     attempts = await services.store.record_renewal_failure(
@@ -156,14 +141,8 @@ async def _renew_one(
         },
     )
     report.failed.append((cert.id, error))
-    notify(
-        "renewal.failed",
-        {
-            "certificate": certificate_event(cert),
-            "error": error,
-            "attempts": attempts,
-            "nextAttemptAt": (now + delay).isoformat(),
-        },
+    services.events.publish(
+        RenewalFailed.of(cert, error=error, attempts=attempts, next_attempt_at=now + delay)
     )
 
 
@@ -171,12 +150,17 @@ async def run_pass(
     services: Services,
     *,
     now: datetime,
-    notify: Notify = _no_notify,
+    notify: Notify | None = None,
     keep_going: KeepGoing = _always,
     stale_after: timedelta = STALE_SUCCESSOR,
 ) -> PassReport:
     """One scheduler pass (see the module docstring). `keep_going` is asked before each
-    renewal (the scheduler extends its lease there and stops when it lost it)."""
+    renewal (the scheduler extends its lease there and stops when it lost it). `notify`
+    hears this pass's events, besides the bus's subscribers."""
+    if notify is not None:
+        events = services.events.child()
+        events.subscribe(CertificateEvent, notify)
+        services = replace(services, events=events)
     report = PassReport()
     report.abandoned.extend(
         await services.store.abandon_stale_renewals(older_than=now - stale_after)
@@ -195,18 +179,16 @@ async def run_pass(
             full = await services.store.get_certificate(cert.id)  # with its metadata
         except NotFound:
             continue
-        await _renew_one(services, full, now, notify, report)
+        await _renew_one(services, full, now, report)
     for candidate in await services.store.expiry_warning_candidates(now=now):
         cert = candidate.certificate
         if now < renew_at(cert, candidate.renew_before_days):
             continue
         if await services.store.mark_expiry_warned(cert.id, at=now):
             report.warned.append(cert.id)
-            notify(
-                "certificate.expiring",
-                {
-                    "certificate": certificate_event(cert),
-                    "autoRenew": cert.auto_renew and cert.encrypted_private_key is not None,
-                },
+            services.events.publish(
+                CertificateExpiring.of(
+                    cert, auto_renew=cert.auto_renew and cert.encrypted_private_key is not None
+                )
             )
     return report

@@ -1,4 +1,5 @@
-"""The objects every service needs: settings, the store and the key-encryption key."""
+"""The objects every service needs: settings, the store, the key-encryption key and the
+domain events bus (services/events.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from acme_server.services.events import EventBus
 from acme_server.settings import Settings
 from ca_core.goodkey import EMPTY_BLOCKLIST, KeyBlocklist
 from ca_core.hierarchy import CAMaterial
@@ -26,6 +28,7 @@ class Services:
     kek: KeyEncryptionKey
     ca_cache: dict[str, CAMaterial] = field(default_factory=dict)
     key_blocklist: KeyBlocklist = EMPTY_BLOCKLIST  # settings.key_blocklist_file, read once
+    events: EventBus = field(default_factory=EventBus)  # subscribers: acme_server/subscribers.py
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Services:

@@ -20,6 +20,7 @@ from cryptography.x509.oid import SignatureAlgorithmOID
 from acme_server.services.context import Services
 from acme_server.services.enrollment import checked_metadata
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from acme_server.services.events import CertificateDeleted
 from ca_core.errors import CAError
 from ca_core.extensions import basic_constraints, extended_key_usages_of, key_usages_of
 from ca_core.fingerprints import sha1_fingerprint, sha256_fingerprint
@@ -219,6 +220,7 @@ async def delete_certificate(services: Services, record: CertificateRecord, now:
         await services.store.delete_certificate(record.id)
     except NotFound:
         raise NotFoundError(f"no certificate with id {record.id!r}") from None
+    services.events.publish(CertificateDeleted.of(record, status=record.status))
 
 
 async def latest_active(

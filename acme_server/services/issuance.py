@@ -6,6 +6,7 @@
    profile is self-signed).
 3. The signed certificate (and a managed key, encrypted under the KEK) is stored with a
    conditional pending -> active transition.
+4. `CertificateIssued` is published (services/events.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cryptography import x509
 from acme_server.services.authorities import load_material
 from acme_server.services.context import Services
 from acme_server.services.errors import AlreadyRenewedError, ConflictError, InvalidRequestError
+from acme_server.services.events import CertificateIssued
 from acme_server.services.profile_defaults import leaf_certificate_policies, profile_defaults
 from ca_core.export import certificates_pem
 from ca_core.fingerprints import sha256_fingerprint
@@ -184,6 +186,14 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
         record = await services.store.get_certificate(reserved.id)
     else:  # the reserved row plus exactly what activation wrote: no need to read it back
         record = activated
+    services.events.publish(
+        CertificateIssued.of(
+            record,
+            request_method=record.request_method,
+            renewed_from_id=record.renewed_from_id,
+            owner_identity_id=record.owner_identity_id,
+        )
+    )
     return IssuedCertificate(
         record=record, certificate=certificate, chain=chain, private_key=private_key
     )

@@ -6,6 +6,9 @@ allows is refused like a new request.
 
 Only certificates whose private key the server holds (managed keys) can be renewed by the
 server; CSR and ACME certificates are renewed by their holder sending a new CSR or order.
+
+The successor's `CertificateIssued` is followed by `CertificateRenewed` (services/events.py),
+`automatic` when the renewal scheduler asked.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from cryptography import x509
 from acme_server.services.context import Services
 from acme_server.services.enrollment import Channel, Enrollment, EnrollRequest, enroll
 from acme_server.services.errors import AlreadyRenewedError, ConflictError, InvalidRequestError
+from acme_server.services.events import CertificateRenewed
 from ca_core.errors import CAError
 from ca_core.extensions import extended_key_usages_of, key_usages_of
 from ca_core.names import name_to_subject
@@ -118,7 +122,11 @@ async def renewal_request(services: Services, cert: CertificateRecord) -> Enroll
 
 
 async def renew_now(
-    services: Services, cert: CertificateRecord, *, channel: Channel = "cli"
+    services: Services,
+    cert: CertificateRecord,
+    *,
+    channel: Channel = "cli",
+    automatic: bool = False,
 ) -> Enrollment:
     """Issue the successor of `cert` now (see the module docstring)."""
     if cert.status == CertificateStatus.PENDING or not cert.certificate_pem:
@@ -134,4 +142,10 @@ async def renew_now(
     request = replace(
         await renewal_request(services, cert), owner_identity_id=cert.owner_identity_id
     )
-    return await enroll(services, request, channel=channel)
+    enrollment = await enroll(services, request, channel=channel)
+    services.events.publish(
+        CertificateRenewed.of(
+            enrollment.issued.record, renewed_from_id=cert.id, automatic=automatic
+        )
+    )
+    return enrollment

@@ -1,4 +1,6 @@
-"""Revoke a certificate and publish the revocation on its CA's next CRL."""
+"""Revoke a certificate, publish the revocation on its CA's next CRL, and announce it
+(`CertificateRevoked`, services/events.py: right after the revocation is stored, before
+the CRL is made, so a failing CRL does not silence it)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import UTC, datetime
 from acme_server.services.context import Services
 from acme_server.services.crls import generate_crl
 from acme_server.services.errors import ConflictError
+from acme_server.services.events import CertificateRevoked
 from pki_types.model import RevocationReason
 from store import CertificateRecord
 
@@ -20,6 +23,9 @@ async def revoke(
     ):
         current = await services.store.get_certificate(certificate.id)
         raise ConflictError(f"certificate {current.serial_hex} is already {current.status}")
+    services.events.publish(
+        CertificateRevoked.of(certificate, reason=reason, revoked_at=revoked_at)
+    )
     if certificate.ca_id is not None:
         await generate_crl(services, certificate.ca_id)
     return await services.store.get_certificate(certificate.id)

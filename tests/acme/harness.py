@@ -14,11 +14,13 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from acme_server import eab
 from acme_server.app import create_app
 from acme_server.services.bootstrap import initialise
 from acme_server.services.context import Services
+from acme_server.services.events import CertificateEvent
 from acme_server.settings import Settings
 from tests.e2e.kms_process import free_port
 from tests.support.dns_server import DNSServer
@@ -52,6 +54,7 @@ class AcmeServer:
     dns: DNSServer
     loop: BackgroundLoop
     tls: TLSALPNResponder | None = None  # the TLS-ALPN-01 responder validation reaches
+    app: Starlette | None = None  # the running app (its own Services: app.state.services)
 
     @property
     def directory_url(self) -> str:
@@ -84,6 +87,26 @@ class AcmeServer:
 
     def http(self) -> httpx.Client:
         return httpx.Client(timeout=30)
+
+    @contextmanager
+    def events(self) -> Iterator[list[CertificateEvent]]:
+        """Every domain event the running app publishes while the block runs, in order."""
+        assert self.app is not None
+        bus = self.app.state.services.events
+        seen: list[CertificateEvent] = []
+
+        async def subscribe() -> Any:
+            return bus.subscribe(CertificateEvent, seen.append)
+
+        unsubscribe = self.loop.run(subscribe())
+        try:
+            yield seen
+        finally:
+
+            async def done() -> None:
+                unsubscribe()
+
+            self.loop.run(done())
 
     def services(self) -> Services:
         """A second Services on the same database, for inspecting state from tests."""
@@ -187,8 +210,9 @@ def acme_server(
         **extra,
     )  # fmt: skip
     loop.run(_initialise(settings))
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -206,6 +230,7 @@ def acme_server(
             dns=dns,
             loop=loop,
             tls=tls,
+            app=app,
         )
     finally:
         server.should_exit = True
