@@ -6,7 +6,7 @@
 
 The proof is a flattened JWS signed with the certificate's key; its protected header
 carries the chain (x5c), the URL it is POSTed to and the time (iat), so it is good for
-that endpoint for a few minutes only (acme_server/services/cert_proof.py checks it).
+that endpoint for a few minutes only (acme_server/services/identities/proof.py checks it).
 
 Rotation writes the new key first, beside the old one (`<key>.next`, 0600), then the new
 certificate over the old (a temporary file renamed over it), then renames the new key over

@@ -1,5 +1,6 @@
 """The agent's configuration as the rest of the agent sees it: frozen dataclasses, read and
-checked from agent.yaml by agent.config_file."""
+checked from agent.yaml by agent.config_file (each certificates[] entry by
+agent.config_certificate)."""
 
 from __future__ import annotations
 

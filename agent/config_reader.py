@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from agent.config import ConfigError
@@ -47,6 +48,16 @@ class Section:
         value = self.text(name, required=True)
         assert value is not None
         return value
+
+    def path(self, name: str, base: Path) -> Path | None:
+        """A file path (`~` expanded); a relative one is relative to `base`."""
+        text = self.text(name)
+        if text is None:
+            return None
+        if not text:
+            raise ConfigError(f"{self.key(name)}: must not be empty")
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else base / path
 
     def flag(self, name: str, default: bool) -> bool:
         value = self.raw(name)

@@ -17,7 +17,7 @@ from store.interface import (
     Unavailable,
     Unset,
 )
-from store.queries_finalize_recovery import ORDER_METADATA_KEY, StaleFinalization
+from store.queries.finalize_recovery import ORDER_METADATA_KEY, StaleFinalization
 from store.records import (
     AccessTokenRecord,
     AccountRecord,

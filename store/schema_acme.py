@@ -1,6 +1,6 @@
 """ACME (RFC 8555) tables, the validation work queue, API identities, audit and leases.
 
-ACME queries live in queries_acme_*.py and queries_validation_jobs.py; identities, audit
+ACME queries live in queries/acme_*.py and queries/validation_jobs.py; identities, audit
 and leases get theirs later (the tables exist so the first migration holds the whole
 schema). Import tables through `store.schema`.
 """
@@ -118,7 +118,7 @@ acme_orders = Table(
     Index("ix_acme_orders_certificate_id", "certificate_id"),
     Index("ix_acme_orders_replaces", "replaces"),
     Index("ix_acme_orders_expires", "expires"),
-    # Only the orders in finalize: the recovery sweep's scan (store/queries_finalize_recovery.py)
+    # Only the orders in finalize: the recovery sweep's scan (store/queries/finalize_recovery.py)
     Index(
         "ix_acme_orders_processing",
         "updated_at",
@@ -207,7 +207,7 @@ acme_challenges = Table(
 )
 
 # Section 6.5: a row per USED nonce (the insert succeeds once, across all processes);
-# issued nonces are not stored (acme_server/nonces.py), expired rows are purged.
+# issued nonces are not stored (acme_server/acme/nonces.py), expired rows are purged.
 acme_nonces = Table(
     "acme_nonces",
     metadata,

@@ -16,23 +16,24 @@ from store.engine import WRITE_OPTION, check_schema_name, create_engine, parse_u
 from store.errors import translate_database
 from store.interface import Backend
 from store.migrate import current_revision, upgrade_to_head
-from store.queries_acme_accounts import AccountQueries
-from store.queries_acme_authorizations import AuthorizationQueries
-from store.queries_acme_eab import EABQueries
-from store.queries_acme_nonces import NonceQueries
-from store.queries_acme_orders import OrderQueries
-from store.queries_audit import AuditQueries
-from store.queries_cas import CAQueries
-from store.queries_certificates import CertificateQueries
-from store.queries_crls import CRLQueries
-from store.queries_finalize_recovery import FinalizeRecoveryQueries
-from store.queries_identities import IdentityQueries
-from store.queries_identity_certificates import IdentityCertificateQueries
-from store.queries_policies import PolicyQueries
-from store.queries_profiles import ProfileQueries
-from store.queries_renewals import RenewalQueries
-from store.queries_requests import RequestQueries
-from store.queries_validation_jobs import ValidationJobQueries
+from store.queries.acme_accounts import AccountQueries
+from store.queries.acme_authorizations import AuthorizationQueries
+from store.queries.acme_eab import EABQueries
+from store.queries.acme_nonces import NonceQueries
+from store.queries.acme_orders import OrderQueries
+from store.queries.audit import AuditQueries
+from store.queries.cas import CAQueries
+from store.queries.certificate_reads import CertificateReadQueries
+from store.queries.certificates import CertificateQueries
+from store.queries.crls import CRLQueries
+from store.queries.finalize_recovery import FinalizeRecoveryQueries
+from store.queries.identities import IdentityQueries
+from store.queries.identity_certificates import IdentityCertificateQueries
+from store.queries.policies import PolicyQueries
+from store.queries.profiles import ProfileQueries
+from store.queries.renewals import RenewalQueries
+from store.queries.requests import RequestQueries
+from store.queries.validation_jobs import ValidationJobQueries
 
 _MIGRATION_LOCK = "kms-store-migrate:"
 
@@ -42,6 +43,7 @@ class Store(
     PolicyQueries,
     ProfileQueries,
     CertificateQueries,
+    CertificateReadQueries,
     RenewalQueries,
     RequestQueries,
     CRLQueries,

@@ -1,4 +1,4 @@
-"""Certificate rows: reserve before signing, activate after, revoke, renew, list, metadata.
+"""Certificate writes: reserve before signing, activate after, revoke, expire, renew, metadata.
 
 Issuance is two conditional writes (DESIGN.md, "store what will be signed before signing"):
 `reserve_certificate` stores the serial and to-be-signed facts as `pending`; after signing,
@@ -7,7 +7,7 @@ pending row that can still be revoked, so it reaches the CRL.
 
 Both are on ACME's hot path, so each takes as few statements as it can: one existence
 check for all of a reservation's references, INSERT/UPDATE ... RETURNING instead of a
-read-back, and a certificate with its metadata read in one (LEFT JOIN) statement.
+read-back. The reads (by id or serial, pages, counts, CRL rows) are in certificate_reads.py.
 """
 
 from __future__ import annotations
@@ -18,24 +18,16 @@ from typing import Any
 
 from pki_types.model import CertificateStatus, RequestMethod, RevocationReason
 from store.base import StoreBase, insert_sql
-from store.certificate_filters import CertificateFilters, filter_sql, order_sql
-from store.certificate_rows import (
-    certificate_record,
-    insert_metadata,
-    joined_record,
-    metadata_of,
-    written_metadata,
-)
-from store.columns import optional_utc, require_utc, utc_now
-from store.db import Sql, Tx, dynamic
+from store.certificate_rows import certificate_record, insert_metadata, written_metadata
+from store.columns import require_utc, utc_now
+from store.db import Sql, Tx
 from store.interface import AlreadyRenewed, NotFound
-from store.records import CertificateRecord, RevokedRow
+from store.records import CertificateRecord
 from store.schema import certificates as certs
 from store.values import check_metadata, enum_value, new_uuid, normalise_serial
 
 # Revocation is allowed from these states: a pending row may have been signed already.
 REVOCABLE = (CertificateStatus.ACTIVE.value, CertificateStatus.PENDING.value)
-LIST_LIMIT_MAX = 1000
 
 _PENDING = CertificateStatus.PENDING.value
 _ACTIVE = CertificateStatus.ACTIVE.value
@@ -50,17 +42,6 @@ _REFERENCES = Sql(
     "(SELECT 1 FROM certificate_authorities WHERE id = :ca_id) AS ca, "
     "(SELECT 1 FROM certificates WHERE id = :renewed_from_id) AS renewed_from"
 )
-# A certificate and its metadata (key order), one row per key; NULL key when it has none.
-_WITH_METADATA = (
-    'SELECT c.*, m."key" AS metadata_key, m.value AS metadata_value FROM certificates c '
-    "LEFT JOIN certificate_metadata m ON m.certificate_id = c.id "
-)
-_BY_ID_WITH_METADATA = Sql(_WITH_METADATA + 'WHERE c.id = :id ORDER BY m."key"')
-_ORDERED_BY_WITH_METADATA = Sql(
-    _WITH_METADATA + "WHERE c.id = :id AND EXISTS (SELECT 1 FROM acme_orders o "
-    'WHERE o.certificate_id = c.id AND o.account_id = :account_id) ORDER BY m."key"'
-)
-_BY_SERIAL_WITH_METADATA = Sql(_WITH_METADATA + 'WHERE c.serial_hex = :serial ORDER BY m."key"')
 _ACTIVATE = Sql(
     f"UPDATE certificates SET status = '{_ACTIVE}', certificate_pem = :certificate_pem, "
     "chain_pem = :chain_pem, fingerprint_sha256 = :fingerprint_sha256, "
@@ -75,11 +56,6 @@ _REVOKE = Sql(
 _EXPIRE = Sql(
     f"UPDATE certificates SET status = '{_EXPIRED}', updated_at = :updated_at "
     f"WHERE status = '{_ACTIVE}' AND not_after <= :now"
-)
-_REVOKED_OF_CA = Sql(
-    "SELECT serial_hex, revoked_at, revocation_reason FROM certificates "
-    f"WHERE ca_id = :ca_id AND status = '{_REVOKED}' AND not_after > :now "
-    "ORDER BY revoked_at, serial_hex"
 )
 _TOUCH = Sql("UPDATE certificates SET updated_at = :updated_at WHERE id = :id RETURNING *")
 _DELETE = Sql("DELETE FROM certificates WHERE id = :id")
@@ -114,28 +90,6 @@ async def _check_references(
         raise NotFound(f"CA {ca_id} not found")
     if renewed_from_id is not None and found["renewed_from"] is None:
         raise NotFound(f"certificate {renewed_from_id} not found")
-
-
-def _filters(
-    status: CertificateStatus | str | None,
-    profile_id: str | None,
-    ca_id: str | None,
-    name_contains: str | None,
-    expires_before: datetime | None,
-    expires_after: datetime | None,
-    metadata: Mapping[str, str] | None,
-    owner_identity_id: str | None,
-) -> CertificateFilters:
-    return CertificateFilters(
-        status=status,
-        profile_id=profile_id,
-        ca_id=ca_id,
-        name_contains=name_contains,
-        expires_before=optional_utc(expires_before, "expires_before"),
-        expires_after=optional_utc(expires_after, "expires_after"),
-        metadata=metadata,
-        owner_identity_id=owner_identity_id,
-    )
 
 
 class CertificateQueries(StoreBase):
@@ -242,104 +196,6 @@ class CertificateQueries(StoreBase):
         }
         return await self._conditional(_ACTIVATE, params, certs, "certificate")
 
-    async def get_certificate(self, cert_id: str) -> CertificateRecord:
-        async with self._read() as tx:
-            record = joined_record(await tx.all(_BY_ID_WITH_METADATA, {"id": cert_id}))
-        if record is None:
-            raise NotFound(f"certificate {cert_id} not found")
-        return record
-
-    async def get_ordered_certificate(self, cert_id: str, account_id: str) -> CertificateRecord:
-        """The certificate if an ACME order of `account_id` issued it (one statement);
-        NotFound otherwise, whether it is missing or another account's."""
-        params = {"id": cert_id, "account_id": account_id}
-        async with self._read() as tx:
-            record = joined_record(await tx.all(_ORDERED_BY_WITH_METADATA, params))
-        if record is None:
-            raise NotFound(f"certificate {cert_id} not found for account {account_id}")
-        return record
-
-    async def get_certificate_by_serial(self, serial_hex: str) -> CertificateRecord:
-        """Look up by serial in any spelling normalise_serial accepts; NotFound if absent
-        (and for a string that is not hexadecimal)."""
-        try:
-            serial = normalise_serial(serial_hex)
-        except ValueError:
-            raise NotFound(f"certificate with serial {serial_hex!r} not found") from None
-        async with self._read() as tx:
-            record = joined_record(await tx.all(_BY_SERIAL_WITH_METADATA, {"serial": serial}))
-        if record is None:
-            raise NotFound(f"certificate with serial {serial} not found")
-        return record
-
-    async def list_certificates(
-        self,
-        *,
-        status: CertificateStatus | str | None = None,
-        profile_id: str | None = None,
-        ca_id: str | None = None,
-        name_contains: str | None = None,
-        expires_before: datetime | None = None,
-        expires_after: datetime | None = None,
-        metadata: Mapping[str, str] | None = None,
-        owner_identity_id: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-        order_by: str = "created_at",
-        descending: bool = True,
-    ) -> list[CertificateRecord]:
-        """One page of certificates matching every given filter (see CertificateFilters).
-        `order_by` is one of certificate_filters.ORDER_COLUMNS; ties break on id."""
-        if not 0 <= limit <= LIST_LIMIT_MAX or offset < 0:
-            raise ValueError(f"limit must be 0-{LIST_LIMIT_MAX} and offset >= 0")
-        filters = _filters(
-            status,
-            profile_id,
-            ca_id,
-            name_contains,
-            expires_before,
-            expires_after,
-            metadata,
-            owner_identity_id,
-        )
-        where, params = filter_sql(filters)
-        sql = dynamic(
-            f"SELECT * FROM certificates{where}{order_sql(order_by, descending)}"
-            " LIMIT :limit OFFSET :offset"
-        )
-        async with self._read() as tx:
-            rows = await tx.all(sql, {**params, "limit": limit, "offset": offset})
-            meta = await metadata_of(tx, [row["id"] for row in rows])
-        return [certificate_record(row, meta[row["id"]]) for row in rows]
-
-    async def count_certificates(
-        self,
-        *,
-        status: CertificateStatus | str | None = None,
-        profile_id: str | None = None,
-        ca_id: str | None = None,
-        name_contains: str | None = None,
-        expires_before: datetime | None = None,
-        expires_after: datetime | None = None,
-        metadata: Mapping[str, str] | None = None,
-        owner_identity_id: str | None = None,
-    ) -> int:
-        """How many certificates list_certificates would page through."""
-        filters = _filters(
-            status,
-            profile_id,
-            ca_id,
-            name_contains,
-            expires_before,
-            expires_after,
-            metadata,
-            owner_identity_id,
-        )
-        where, params = filter_sql(filters)
-        async with self._read() as tx:
-            count = await tx.value(dynamic(f"SELECT count(*) FROM certificates{where}"), params)
-        return int(count or 0)
-
     async def revoke_certificate(
         self, cert_id: str, *, reason: RevocationReason | str, revoked_at: datetime
     ) -> bool:
@@ -363,21 +219,6 @@ class CertificateQueries(StoreBase):
         params = {"now": require_utc(now, "now"), "updated_at": utc_now()}
         async with self._write() as tx:
             return await tx.run(_EXPIRE, params)
-
-    async def list_revoked(self, ca_id: str, *, now: datetime | None = None) -> list[RevokedRow]:
-        """The CA's revoked certificates that have not expired by `now` (default: the
-        current time), oldest revocation first: the entries of its next CRL."""
-        at = utc_now() if now is None else require_utc(now, "now")
-        async with self._read() as tx:
-            rows = await tx.all(_REVOKED_OF_CA, {"ca_id": ca_id, "now": at})
-        return [
-            RevokedRow(
-                serial_hex=row["serial_hex"],
-                revoked_at=row["revoked_at"],
-                reason=RevocationReason(row["revocation_reason"]),
-            )
-            for row in rows
-        ]
 
     async def set_certificate_metadata(
         self, cert_id: str, metadata: Mapping[str, str]

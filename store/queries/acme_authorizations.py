@@ -30,7 +30,7 @@ from store.base import StoreBase, insert_sql, update_picked_sql
 from store.columns import optional_utc, require_utc
 from store.db import Row, Sql, Tx, dynamic, in_list
 from store.interface import NotFound
-from store.queries_validation_jobs import check_claim
+from store.queries.validation_jobs import check_claim
 from store.records import AuthorizationRecord, ChallengeRecord, ValidationJobRecord
 from store.schema import acme_authorizations as authzs
 from store.schema import acme_challenges as challenges

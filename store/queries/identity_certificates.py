@@ -17,7 +17,7 @@ from typing import Any
 from store.base import StoreBase, insert_sql
 from store.columns import require_utc, utc_now
 from store.db import Row, Sql
-from store.queries_identities import identity_record
+from store.queries.identities import identity_record
 from store.records import IdentityCertificateRecord, IdentityRecord
 from store.schema import identity_certificates as bindings
 from store.schema import machine_identities as identities

@@ -1,7 +1,7 @@
 """ACME nonces (RFC 8555 section 6.5): a row per nonce that has been USED.
 
 Issuing a nonce stores nothing (the server authenticates its nonces with a MAC, see
-acme_server/nonces.py). Using one is a single conditional INSERT of its value, the primary
+acme_server/acme/nonces.py). Using one is a single conditional INSERT of its value, the primary
 key (INSERT .. ON CONFLICT DO NOTHING on both backends): of any number of concurrent uses,
 in any number of processes, exactly one inserts the row and gets True. The row is kept
 until `expires_at`, after which the caller's own expiry check refuses the value and
