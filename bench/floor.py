@@ -170,7 +170,7 @@ def crypto_costs(count: int) -> dict[str, float]:
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")  # as a JWS carries it
     public = account.public_key()
 
-    def verify() -> None:  # as acme_server/jws.py does
+    def verify() -> None:  # as acme_server/acme/jws.py does
         signature = encode_dss_signature(
             int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
         )

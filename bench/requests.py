@@ -18,8 +18,8 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.stages import process_cpu_seconds
-from tests.acme.client import AcmeClient
-from tests.e2e.kms_process import running_server
+from testkit.acme_client import AcmeClient
+from testkit.kms_process import running_server
 
 
 def measure(pid: int, count: int, request: Callable[[], object]) -> float:

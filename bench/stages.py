@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import make_csr, poll
-from tests.acme.harness import BackgroundLoop
-from tests.e2e.kms_process import running_server
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
+from testkit.acme_client import AcmeClient, b64
+from testkit.dns_server import DNSServer
+from testkit.event_loop import BackgroundLoop
+from testkit.flows import make_csr, poll
+from testkit.http01_responder import HTTP01Responder
+from testkit.kms_process import running_server
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -35,16 +35,15 @@ from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder
 from cryptography.x509.verification import Store as TrustStore
 
-from acme_server.eab import NewEABCredential, create_credential
+from acme_server.acme.eab import NewEABCredential, create_credential
 from acme_server.services.context import Services
 from acme_server.settings import Settings, load_settings
 from ca_core.serials import serial_to_hex
 from store import AccountRecord, AuthorizationRecord, CertificateRecord, ProfileRecord, Store
-from tests.acme.harness import BackgroundLoop
-from tests.conftest import BACKENDS, in_ci, run_async
-from tests.e2e.conftest import fresh_postgres_database
-from tests.e2e.kms_process import RunningServer, free_port, kms_json, running_server
-from tests.support.dns_server import DNSServer
+from testkit.dns_server import DNSServer
+from testkit.event_loop import BackgroundLoop, run_async
+from testkit.kms_process import RunningServer, free_port, kms_json, running_server
+from testkit.postgres import BACKENDS, fresh_postgres_database, in_ci
 
 ZONE = "conformance.test"
 CONTACT = "ops@example.com"

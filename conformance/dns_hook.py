@@ -1,6 +1,6 @@
 """DNS-01 hooks for the ACME clients: publish and remove TXT records in the test DNS server.
 
-The server (tests/support/dns_server.py, in the pytest process) takes RFC 2136 UPDATEs; its
+The server (testkit/dns_server.py, in the pytest process) takes RFC 2136 UPDATEs; its
 address comes from KMS_TEST_DNS_SERVER ("127.0.0.1:PORT"), which the tests set.
 
     dns_hook.py lego present|cleanup FQDN VALUE     lego's `exec` provider (EXEC_PATH)
@@ -19,7 +19,7 @@ from pathlib import Path
 # Run as a script by the clients: make the project importable without installing it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.dns_server import send_update
+from testkit.dns_server import send_update
 
 ENV_SERVER = "KMS_TEST_DNS_SERVER"
 USAGE = "usage: dns_hook.py lego present|cleanup FQDN VALUE | certbot-auth | certbot-cleanup"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.certbot_cli import Certbot
 from conformance.conftest import KmsServer, check_issued, client_binary, name, venv_script
-from conformance.test_certbot import Certbot
-from tests.e2e.kms_process import kms
+from testkit.kms_process import kms
 
 RENEW = ("renew", "--no-random-sleep-on-renew")
 

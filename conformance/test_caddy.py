@@ -25,7 +25,7 @@ import pytest
 from cryptography import x509
 
 from conformance.conftest import CONTACT, KmsServer, check_issued, client_binary, load_chain, name
-from tests.e2e.kms_process import free_port
+from testkit.kms_process import free_port
 
 SITE = name("caddy-www")
 OBTAIN_SECONDS = 90

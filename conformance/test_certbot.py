@@ -9,7 +9,6 @@ import json
 import os
 import secrets
 import shlex
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from acme_server import eab
+from acme_server.acme import eab
 from acme_server.cli.main import cli
+from conformance.certbot_cli import Certbot
 from conformance.conftest import (
     CONTACT,
     KmsServer,
@@ -34,98 +34,13 @@ from conformance.conftest import (
     run_client,
     venv_script,
 )
-from tests.e2e.kms_process import free_port
+from testkit.kms_process import free_port
 
 
 @pytest.fixture(scope="module", autouse=True)
 def certbot_bin() -> str:
     """The client (autouse: skip, or fail under CI, before a server is started for nothing)."""
     return client_binary("certbot", venv_script("certbot"))
-
-
-def _binding(eab: dict[str, str] | None) -> list[str]:
-    """certbot's EAB flags, in the --flag=value form: a base64url HMAC key may begin with
-    "-", which argparse would take for an option (the last test here checks the hint)."""
-    if eab is None:
-        return []
-    return [f"--eab-kid={eab['kid']}", f"--eab-hmac-key={eab['hmacKey']}"]
-
-
-@dataclass
-class Certbot:
-    """One certbot installation state (config, work and logs directories): one account."""
-
-    binary: str
-    home: Path
-    server: KmsServer
-
-    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [
-            self.binary,
-            *args,
-            "--config-dir",
-            str(self.home / "config"),
-            "--work-dir",
-            str(self.home / "work"),
-            "--logs-dir",
-            str(self.home / "logs"),
-            "--non-interactive",
-        ]
-        return run_client(argv, {"REQUESTS_CA_BUNDLE": str(self.server.bundle)}, check=check)
-
-    def certonly(
-        self,
-        names: list[str],
-        *,
-        profile: str = "default",
-        eab: dict[str, str] | None = None,
-        extra: list[str] | None = None,
-        check: bool = True,
-    ) -> subprocess.CompletedProcess[str]:
-        domains = [arg for each in names for arg in ("-d", each)]
-        return self(
-            "certonly",
-            "--standalone",
-            "--server",
-            self.server.directory(profile),
-            "--http-01-port",
-            str(self.server.http01_port),
-            "--http-01-address",
-            "127.0.0.1",
-            "--agree-tos",
-            "-m",
-            CONTACT,
-            "--no-eff-email",
-            *(["--cert-name", names[0]] if names else []),
-            *domains,
-            *_binding(eab),
-            *(extra or []),
-            check=check,
-        )
-
-    def register(
-        self, *, profile: str = "default", eab: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return self(
-            "register",
-            "--server",
-            self.server.directory(profile),
-            "--agree-tos",
-            "-m",
-            CONTACT,
-            "--no-eff-email",
-            *_binding(eab),
-        )
-
-    def live(self, cert_name: str) -> Path:
-        return self.home / "config" / "live" / cert_name
-
-    def leaf(self, cert_name: str) -> x509.Certificate:
-        return load_chain(self.live(cert_name) / "cert.pem")[0]
-
-    def chain(self, cert_name: str) -> list[x509.Certificate]:
-        """The intermediates certbot saved (chain.pem)."""
-        return load_chain(self.live(cert_name) / "chain.pem")
 
 
 @dataclass
@@ -362,7 +277,7 @@ def test_account_contact_update_and_deactivation(
 
 
 class _FirstKeyDashed:
-    """`secrets` for acme_server.eab whose first HMAC key encodes to base64url text that
+    """`secrets` for acme_server.acme.eab whose first HMAC key encodes to base64url text that
     begins with "-" (first byte 0b111110xx: index 62), as about one key in 64 does."""
 
     def __init__(self) -> None:

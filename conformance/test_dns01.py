@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, VerificationError
 from cryptography.x509.verification import Store as TrustStore
 
+from conformance.certbot_cli import Certbot
 from conformance.conftest import (
     OPEN_PROFILE,
     KmsServer,
@@ -25,9 +26,8 @@ from conformance.conftest import (
     venv_script,
 )
 from conformance.dns_hook import ENV_SERVER
-from conformance.test_certbot import Certbot
 from conformance.test_lego import Lego
-from tests.support.dns_server import DNSServer
+from testkit.dns_server import DNSServer
 
 HOOK = Path(__file__).with_name("dns_hook.py")
 
