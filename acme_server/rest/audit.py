@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.certificates_body import query_int
+from acme_server.rest.certificates.bodies import query_int
 from acme_server.rest.common import ApiError, iso, services_of
 from acme_server.services import audit
 from store import AuditRecord

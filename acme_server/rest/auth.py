@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from acme_server.rest.common import ApiError, field, read_json, services_of
-from acme_server.services import identities
-from acme_server.services.identities import InvalidCredentials, Principal
+from acme_server.rest.body import Field, body, parse
+from acme_server.rest.common import ApiError, read_json, services_of
+from acme_server.services.identities import tokens as identities
+from acme_server.services.identities.tokens import InvalidCredentials, Principal
 
 __all__ = ["Principal", "require_principal", "routes"]
 
@@ -24,6 +25,15 @@ MISSING_TOKEN = "missing Bearer token"  # noqa: S105 (a message)
 INVALID_TOKEN = "invalid or expired access token"  # noqa: S105 (a message)
 INVALID_CREDENTIALS = "invalid client credentials"
 _HEADER_MAX = 512  # an Authorization header longer than any token we issue
+LOGIN_REQUEST = body(
+    "LoginRequest",
+    Field("clientId", "string", required=True),
+    Field("clientSecret", "string", required=True),
+    closed=False,
+)
+TOKEN_REVOKE_REQUEST = body(
+    "TokenRevokeRequest", Field("accessToken", "string", required=True), closed=False
+)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -50,9 +60,9 @@ async def require_principal(request: Request) -> Principal:
 
 
 async def login(request: Request) -> Response:
-    body = await read_json(request)
-    client_id: str = field(body, "clientId", str, required=True)
-    client_secret: str = field(body, "clientSecret", str, required=True)
+    values = parse(LOGIN_REQUEST, await read_json(request))
+    client_id: str = values["clientId"]
+    client_secret: str = values["clientSecret"]
     try:
         token, seconds = await identities.login(services_of(request), client_id, client_secret)
     except InvalidCredentials:
@@ -71,8 +81,7 @@ async def login(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     """Revoke the token in the body. Knowing a token is the credential to revoke it; the
     answer is the same whether it was live, so this tells nothing about other tokens."""
-    body = await read_json(request)
-    token: str = field(body, "accessToken", str, required=True)
+    token: str = parse(TOKEN_REVOKE_REQUEST, await read_json(request))["accessToken"]
     await identities.revoke_token(services_of(request), token)
     return JSONResponse({"message": "Successfully revoked access token"})
 

@@ -13,38 +13,27 @@ revocable and its CRL published: disabling, not deleting, retires a CA that has 
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from acme_server.render.cas import render_ca
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, iso, read_json, services_of
-from acme_server.services import ca_admin
-from acme_server.services.admin_input import known_keys, member
+from acme_server.rest.body import Field, Values, body, names_of, parse
+from acme_server.rest.common import ApiError, read_json, services_of
 from acme_server.services.audit import record
-from acme_server.services.authorities import CASpec, create_intermediate, create_root, find_ca
+from acme_server.services.cas import admin as ca_admin
+from acme_server.services.cas.create import CASpec, create_intermediate, create_root, find_ca
 from acme_server.services.errors import InvalidRequestError, NotFoundError
-from acme_server.services.profile_defaults import parse_enum, parse_validity
+from acme_server.services.profiles.defaults import parse_enum, parse_validity
 from ca_core.errors import CAError
 from ca_core.names import subject_to_name
 from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
-from store import CARecord
 
 BASE = "/api/v1/cert-manager/ca/internal"
 NAME_MAX = 255  # schema: certificate_authorities.name
 ROOT_TTL = "3650d"
 INTERMEDIATE_TTL = "1825d"
-CREATE_KEYS = (
-    "type",
-    "name",
-    "subject",
-    "keyAlgorithm",
-    "hashAlgorithm",
-    "ttl",
-    "parentCaId",
-)
 SUBJECT_KEYS = {
     "commonName": "common_name",
     "organization": "organization",
@@ -53,39 +42,48 @@ SUBJECT_KEYS = {
     "state": "state",
     "locality": "locality",
 }
+_TTL = {"pattern": "^[0-9]+[smhdwy]$", "examples": ["90d"]}
+SUBJECT = Field(
+    "subject",
+    "object",
+    closed=True,
+    ref="Subject",
+    fields=tuple(
+        Field(key, "string", extra={"pattern": "^[A-Za-z]{2}$"} if key == "country" else {})
+        for key in SUBJECT_KEYS
+    ),
+)
+CREATE_REQUEST = body(
+    "CACreateRequest",
+    Field(
+        "type",
+        "string",
+        required=True,
+        enum=("root", "intermediate"),
+        errors={"enum": "type must be 'root' or 'intermediate'"},
+    ),
+    Field("name", "string", required=True),
+    SUBJECT,
+    # the algorithm names and the TTL are checked by parse_enum / parse_validity
+    Field("keyAlgorithm", "string", default="EC_P384", extra=names_of(KeyAlgorithm)),
+    Field("hashAlgorithm", "string", default="SHA384", extra=names_of(HashAlgorithm)),
+    Field(
+        "ttl",
+        "string",
+        description=f"default {ROOT_TTL} (root), {INTERMEDIATE_TTL} (intermediate)",
+        extra=_TTL,
+    ),
+    Field("parentCaId", "string", description="intermediate only"),
+)
+UPDATE_REQUEST = body(
+    "CAUpdateRequest",
+    # ca_admin.set_status checks the value
+    Field("status", "string", required=True, extra={"enum": ["active", "disabled"]}),
+)
 
 
-def render_ca(ca: CARecord, *, full: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": ca.id,
-        "name": ca.name,
-        "type": ca.kind,
-        "parentCaId": ca.parent_id,
-        "status": ca.status,
-        "subject": ca.subject,
-        "keyAlgorithm": ca.key_algorithm,
-        "hashAlgorithm": ca.hash_algorithm,
-        "serialNumber": ca.serial_hex,
-        "notBefore": iso(ca.not_before),
-        "notAfter": iso(ca.not_after),
-        "crlDistributionUrl": ca.crl_distribution_url,
-        "aiaIssuerUrl": ca.aia_issuer_url,
-        "createdAt": iso(ca.created_at),
-    }
-    if full:
-        data["certificate"] = ca.certificate_pem
-        data["certificateChain"] = ca.chain_pem
-        data["crlNumber"] = ca.crl_number
-    return data
-
-
-def _subject(body: dict[str, Any], name: str) -> SubjectAttributes:
-    given: dict[str, Any] = member(body, "subject", dict, default={})
-    known_keys(given, SUBJECT_KEYS, "subject")
-    values = {
-        attr: member(given, key, str, where="subject", default="").strip()
-        for key, attr in SUBJECT_KEYS.items()
-    }
+def _subject(given: Values, name: str) -> SubjectAttributes:
+    values = {attr: given.get(key, "").strip() for key, attr in SUBJECT_KEYS.items()}
     subject = SubjectAttributes(**{**values, "common_name": values["common_name"] or name})
     try:
         subject_to_name(subject)  # cheap checks before the (slow) key generation
@@ -94,23 +92,19 @@ def _subject(body: dict[str, Any], name: str) -> SubjectAttributes:
     return subject
 
 
-def _spec(body: dict[str, Any], default_ttl: str) -> CASpec:
-    name: str = member(body, "name", str, required=True).strip()
+def _spec(values: Values, default_ttl: str) -> CASpec:
+    name: str = values["name"].strip()
     if not name or len(name) > NAME_MAX:
         raise ApiError(400, f"name must be 1-{NAME_MAX} characters")
-    key_algorithm = parse_enum(
-        KeyAlgorithm, member(body, "keyAlgorithm", str, default="EC_P384"), "keyAlgorithm"
-    )
-    hash_algorithm = parse_enum(
-        HashAlgorithm, member(body, "hashAlgorithm", str, default="SHA384"), "hashAlgorithm"
-    )
+    key_algorithm = parse_enum(KeyAlgorithm, values["keyAlgorithm"], "keyAlgorithm")
+    hash_algorithm = parse_enum(HashAlgorithm, values["hashAlgorithm"], "hashAlgorithm")
     try:
-        validity = parse_validity(member(body, "ttl", str, default=default_ttl))
+        validity = parse_validity(values.get("ttl", default_ttl))
     except InvalidRequestError as exc:
         raise ApiError(400, f"ttl: {exc}") from None
     return CASpec(
         name=name,
-        subject=_subject(body, name),
+        subject=_subject(values.get("subject", {}), name),
         key_algorithm=key_algorithm,
         hash_algorithm=hash_algorithm,
         validity=validity,
@@ -120,21 +114,18 @@ def _spec(body: dict[str, Any], default_ttl: str) -> CASpec:
 async def create_ca(request: Request) -> Response:
     """Create a root or an intermediate certificate authority."""
     principal = await require_principal(request)
-    body = await read_json(request)
-    known_keys(body, CREATE_KEYS)
-    kind = member(body, "type", str, required=True)
-    if kind not in ("root", "intermediate"):
-        raise ApiError(400, "type must be 'root' or 'intermediate'")
-    parent_ref = member(body, "parentCaId", str)
+    values = parse(CREATE_REQUEST, await read_json(request))
+    kind: str = values["type"]
+    parent_ref: str | None = values.get("parentCaId")
     services = services_of(request)
     if kind == "root":
         if parent_ref is not None:
             raise ApiError(400, "parentCaId is only for intermediate CAs")
-        ca = await create_root(services, _spec(body, ROOT_TTL))
+        ca = await create_root(services, _spec(values, ROOT_TTL))
     else:
         if parent_ref is None:
             raise ApiError(400, "parentCaId is required for an intermediate CA")
-        spec = _spec(body, INTERMEDIATE_TTL)
+        spec = _spec(values, INTERMEDIATE_TTL)
         try:
             parent = await find_ca(services, parent_ref)
         except NotFoundError as exc:
@@ -168,9 +159,7 @@ async def get_ca(request: Request) -> Response:
 async def update_ca(request: Request) -> Response:
     """Enable or disable a certificate authority."""
     principal = await require_principal(request)
-    body = await read_json(request)
-    known_keys(body, ("status",))
-    status: str = member(body, "status", str, required=True)
+    status: str = parse(UPDATE_REQUEST, await read_json(request))["status"]
     services = services_of(request)
     ca = await find_ca(services, request.path_params["ca_id"])
     updated, changed = await ca_admin.set_status(services, ca, status)

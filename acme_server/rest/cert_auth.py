@@ -1,6 +1,6 @@
 """Client-certificate login and rotation of machine identities (proof of possession).
 
-    POST /api/v1/auth/cert-auth/login    a proof (acme_server/services/cert_proof.py)
+    POST /api/v1/auth/cert-auth/login    a proof (acme_server/services/identities/proof.py)
          -> the universal-auth answer + credentialState, credentialNotAfter, rotateBy
     POST /api/v1/auth/cert-auth/rotate   a proof whose payload is {"csr": PEM | b64url DER}
          -> the new certificate (pending until its first login)
@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.common import ApiError, iso, services_of
-from acme_server.services import identity_certificates as certs
-from acme_server.services.cert_proof import MAX_PROOF_BYTES, CertAuthError
+from acme_server.services.identities import client_certs as certs
+from acme_server.services.identities.proof import MAX_PROOF_BYTES, CertAuthError
 
 ROTATION_REQUIRED = "rotation_required"  # details.reason of a login refused for expiry
 CONTENT_TYPES = ("application/jose+json", "application/json", "application/jose")

@@ -10,13 +10,13 @@ camelCase output, and the mapping of service errors to HTTP statuses.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from acme_server.jsonutil import BadJSON, loads_strict
+from acme_server.render.common import iso as iso  # re-exported: the handlers' times
 from acme_server.services.context import Services
 
 MAX_JSON_BYTES = 256 * 1024
@@ -111,7 +111,3 @@ _KIND_NAMES = {
     dict: "an object",
     list: "an array",
 }
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -11,23 +11,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from acme_server import eab
+from acme_server.acme.urls import AcmeUrls
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, iso, read_json, services_of
-from acme_server.services.admin_input import known_keys, member
+from acme_server.rest.body import Field, body, parse
+from acme_server.rest.common import iso, read_json, services_of
+from acme_server.services import eab_credentials as eab
 from acme_server.services.audit import record
-from acme_server.services.profile_admin import find_profile_strict
-from acme_server.urls import AcmeUrls
-from store import EABKeyRecord, NotFound
+from acme_server.services.profiles.lookup import find_profile
+from store import EABKeyRecord
 
 BASE = "/api/v1/cert-manager/certificate-profiles/{profile_id}/eab-credentials"
+CREATE_REQUEST = body(
+    "EabCreateRequest",
+    Field("reusable", "boolean", default=False),
+    Field("hmacAlgorithm", "string", default="HS256", enum=tuple(sorted(eab.HMAC_ALGS))),
+)
 
 
 def eab_status(key: EABKeyRecord) -> str:
@@ -55,17 +59,12 @@ def render_key(key: EABKeyRecord) -> dict[str, Any]:
 async def create_credential(request: Request) -> Response:
     """Create an EAB credential for the profile; the HMAC key is returned only here."""
     principal = await require_principal(request)
-    body = await read_json(request)
-    known_keys(body, ("reusable", "hmacAlgorithm"))
-    reusable: bool = member(body, "reusable", bool, default=False)
-    algorithm: str = member(body, "hmacAlgorithm", str, default="HS256")
-    if algorithm not in eab.HMAC_ALGS:
-        raise ApiError(400, f"hmacAlgorithm must be one of {', '.join(sorted(eab.HMAC_ALGS))}")
+    values = parse(CREATE_REQUEST, await read_json(request))
+    reusable: bool = values["reusable"]
+    algorithm: str = values["hmacAlgorithm"]
     services = services_of(request)
-    profile = await find_profile_strict(services, request.path_params["profile_id"])
-    made = await eab.create_credential(
-        services.store, services.kek, profile_id=profile.id, reusable=reusable, hmac_alg=algorithm
-    )
+    profile = await find_profile(services, request.path_params["profile_id"])
+    made = await eab.create_credential(services, profile, reusable=reusable, hmac_alg=algorithm)
     await record(
         services,
         actor=principal.actor,
@@ -92,8 +91,8 @@ async def list_credentials(request: Request) -> Response:
     """List the profile's EAB credentials (key ids and state, never the HMAC keys)."""
     await require_principal(request)
     services = services_of(request)
-    profile = await find_profile_strict(services, request.path_params["profile_id"])
-    keys = await services.store.list_eab_keys(profile.id)
+    profile = await find_profile(services, request.path_params["profile_id"])
+    keys = await eab.list_credentials(services, profile)
     return JSONResponse({"eabCredentials": [render_key(k) for k in keys]})
 
 
@@ -101,16 +100,9 @@ async def revoke_credential(request: Request) -> Response:
     """Revoke an EAB credential: no new ACME account can bind with it."""
     principal = await require_principal(request)
     services = services_of(request)
-    profile = await find_profile_strict(services, request.path_params["profile_id"])
+    profile = await find_profile(services, request.path_params["profile_id"])
     kid = request.path_params["kid"]
-    try:
-        key = await services.store.get_eab_key(kid)
-    except NotFound:
-        key = None
-    if key is None or key.profile_id != profile.id:
-        raise ApiError(404, f"no EAB credential {kid!r} for profile {profile.slug!r}")
-    if not await services.store.revoke_eab_key(kid, datetime.now(UTC)):
-        raise ApiError(409, f"EAB credential {kid!r} is already revoked")
+    revoked = await eab.revoke_credential(services, kid, profile=profile)
     await record(
         services,
         actor=principal.actor,
@@ -119,7 +111,7 @@ async def revoke_credential(request: Request) -> Response:
         target_id=kid,
         details={"profileId": profile.id},
     )
-    return JSONResponse({"eabCredential": render_key(await services.store.get_eab_key(kid))})
+    return JSONResponse({"eabCredential": render_key(revoked)})
 
 
 def routes() -> list[BaseRoute]:

@@ -11,46 +11,16 @@ acme_server/services/access.py): a bound certificate logs in as its identity."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from acme_server.render.identities import render_credential, render_identity
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, field, iso, read_json, services_of
+from acme_server.rest.common import ApiError, field, read_json, services_of
 from acme_server.services import access
-from acme_server.services import identity_certificates as certs
 from acme_server.services.access import Action
-from acme_server.services.identity_certificates import Standing
-from store import IdentityCertificateRecord, IdentityRecord
-
-
-def render_credential(binding: IdentityCertificateRecord, standing: Standing) -> dict[str, Any]:
-    return {
-        "serialNumber": binding.serial_hex,
-        "fingerprintSha256": binding.fingerprint_sha256,
-        "notAfter": iso(binding.not_after),
-        "rotateBy": iso(standing.rotate_by),
-        "status": binding.state,
-        "credentialState": standing.state,
-        "firstUsedAt": iso(binding.first_used_at),
-        "createdAt": iso(binding.created_at),
-    }
-
-
-def render_identity(
-    identity: IdentityRecord, credentials: list[tuple[IdentityCertificateRecord, Standing]]
-) -> dict[str, Any]:
-    return {
-        "id": identity.id,
-        "name": identity.name,
-        "clientId": identity.client_id,
-        "disabled": identity.disabled,
-        "role": identity.role,
-        "createdAt": iso(identity.created_at),
-        "certificates": [render_credential(b, s) for b, s in credentials],
-    }
+from acme_server.services.identities import client_certs as certs
 
 
 async def get_identity(request: Request) -> Response:

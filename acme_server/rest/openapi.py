@@ -4,7 +4,8 @@ Paths and methods come from the app's route table when the document is asked for
 route added anywhere appears without touching this module; each operation's summary is
 the first sentence of its handler's docstring (a leading "METHOD /path -- " dropped) and
 the whole docstring its description. Request and response bodies are declared in
-openapi_schemas.py and certificates_schemas.py (`OPERATION_BODIES`);
+openapi_schemas.py and certificates/schemas.py (`OPERATION_BODIES`), request bodies from
+their one declaration next to their parser (acme_server/rest/body.py);
 every other operation is documented with the shared error responses. All operations need
 a Bearer token except the ones in PUBLIC_OPERATIONS. What a token reaches depends on its
 identity's role (acme_server/services/access.py): another identity's objects answer 404,
@@ -22,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from acme_server.rest import certificates_schemas, openapi_schemas
+from acme_server.rest import openapi_schemas
+from acme_server.rest.certificates import schemas as certificates_schemas
 
 OPENAPI_PATH = "/api/openapi.json"
 API_PREFIX = "/api/v1/"

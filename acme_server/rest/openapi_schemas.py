@@ -2,13 +2,18 @@
 policies, profiles, EAB credentials, login, errors) and which operation takes and answers
 which: OPERATION_BODIES[(method, path template)] = (request schema or None, success
 status, response schema or None); path templates write every parameter as "{}"
-(openapi.template). The certificate endpoints' are in certificates_schemas.py, in the
-same shape; openapi.py merges both."""
+(openapi.template). The request bodies' schemas are derived from their one declaration
+next to their parser (acme_server/rest/body.py: LOGIN_REQUEST in auth.py, CREATE_REQUEST
+and UPDATE_REQUEST in cas.py, policies.py, profiles.py, eab.py); the answers are
+described here. The certificate endpoints' are in certificates/schemas.py, in the same
+shape; openapi.py merges both."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from acme_server.rest import auth, cas, eab, policies, profiles
+from acme_server.rest.body import component_schemas, schema
 from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
@@ -100,17 +105,6 @@ POLICY_RULES = obj(
     }
 )
 
-SUBJECT = obj(
-    {
-        "commonName": STRING,
-        "organization": STRING,
-        "organizationalUnit": STRING,
-        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
-        "state": STRING,
-        "locality": STRING,
-    }
-)
-
 CA = obj(
     {
         "id": STRING,
@@ -134,35 +128,8 @@ CA = obj(
     ("id", "name", "type", "status", "subject", "notBefore", "notAfter"),
 )
 
-ENROLLMENT = obj(
-    {
-        "acme": obj({"enabled": BOOLEAN, "eabRequired": BOOLEAN, "allowIpIdentifiers": BOOLEAN}),
-        "api": obj({"enabled": BOOLEAN}),
-    }
-)
-DEFAULTS = obj(
-    {
-        "ttl": TTL,
-        "keyAlgorithm": enum(KeyAlgorithm),
-        "hashAlgorithm": enum(HashAlgorithm),
-        "keyUsages": array(enum(KeyUsage)),
-        "extendedKeyUsages": array(enum(ExtendedKeyUsage)),
-        "certificatePolicies": array({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"}),
-    }
-)
-_PROFILE_FIELDS: dict[str, Any] = {
-    "slug": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$"},
-    "name": STRING,
-    "description": STRING,
-    "policyId": STRING,
-    "issuerType": {"type": "string", "enum": ["ca", "self_signed"]},
-    "caId": NULLABLE_STRING,
-    "enrollment": ref("ProfileEnrollment"),
-    "defaults": ref("ProfileDefaults"),
-    "autoRenew": BOOLEAN,
-    "renewBeforeDays": {"type": "integer", "minimum": 0},
-    "isDefault": BOOLEAN,
-}
+# a profile as answered: the members its create body declares, and more
+_PROFILE_FIELDS: dict[str, Any] = {f.name: schema(f) for f in profiles.CREATE_REQUEST.fields}
 
 EAB_CREDENTIAL = obj(
     {
@@ -180,11 +147,21 @@ EAB_CREDENTIAL = obj(
 )
 
 SCHEMAS: dict[str, Any] = {
+    **component_schemas(
+        auth.LOGIN_REQUEST,
+        auth.TOKEN_REVOKE_REQUEST,
+        cas.CREATE_REQUEST,
+        cas.UPDATE_REQUEST,
+        policies.CREATE_REQUEST,
+        policies.UPDATE_REQUEST,
+        profiles.CREATE_REQUEST,
+        profiles.UPDATE_REQUEST,
+        eab.CREATE_REQUEST,
+    ),
     "Error": obj(
         {"statusCode": INTEGER, "error": STRING, "message": STRING, "details": {}},
         ("statusCode", "error", "message"),
     ),
-    "LoginRequest": obj({"clientId": STRING, "clientSecret": STRING}, ("clientId", "clientSecret")),
     "LoginResponse": obj(
         {
             "accessToken": STRING,
@@ -264,12 +241,6 @@ SCHEMAS: dict[str, Any] = {
         ("certificate",),
     ),
     "PolicyRules": POLICY_RULES,
-    "PolicyCreateRequest": obj(
-        {"name": STRING, "description": STRING, "rules": ref("PolicyRules")}, ("name", "rules")
-    ),
-    "PolicyUpdateRequest": obj(
-        {"name": STRING, "description": STRING, "rules": ref("PolicyRules")}
-    ),
     "Policy": obj(
         {
             "id": STRING,
@@ -283,10 +254,6 @@ SCHEMAS: dict[str, Any] = {
     ),
     "PolicyResponse": wrapped("policy", "Policy"),
     "PolicyList": obj({"policies": array(ref("Policy"))}, ("policies",)),
-    "ProfileEnrollment": ENROLLMENT,
-    "ProfileDefaults": DEFAULTS,
-    "ProfileCreateRequest": obj(_PROFILE_FIELDS, ("slug", "policyId")),
-    "ProfileUpdateRequest": obj(_PROFILE_FIELDS),
     "Profile": obj(
         {
             "id": STRING,
@@ -299,31 +266,9 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ProfileResponse": wrapped("profile", "Profile"),
     "ProfileList": obj({"profiles": array(ref("Profile"))}, ("profiles",)),
-    "Subject": SUBJECT,
-    "CACreateRequest": obj(
-        {
-            "type": {"type": "string", "enum": ["root", "intermediate"]},
-            "name": STRING,
-            "subject": ref("Subject"),
-            "keyAlgorithm": enum(KeyAlgorithm),
-            "hashAlgorithm": enum(HashAlgorithm),
-            "ttl": TTL,
-            "parentCaId": {"type": "string", "description": "intermediate only"},
-        },
-        ("type", "name"),
-    ),
-    "CAUpdateRequest": obj(
-        {"status": {"type": "string", "enum": ["active", "disabled"]}}, ("status",)
-    ),
     "CA": CA,
     "CAResponse": wrapped("ca", "CA"),
     "CAList": obj({"cas": array(ref("CA"))}, ("cas",)),
-    "EabCreateRequest": obj(
-        {
-            "reusable": BOOLEAN,
-            "hmacAlgorithm": HMAC_ALGORITHM,
-        }
-    ),
     "EabCreateResponse": obj(
         {
             "kid": STRING,
@@ -347,6 +292,7 @@ _EAB = f"{_PROFILES}/{{}}/eab-credentials"
 
 OPERATION_BODIES: dict[tuple[str, str], tuple[str | None, str, str | None]] = {
     ("post", "/api/v1/auth/universal-auth/login"): ("LoginRequest", "200", "LoginResponse"),
+    ("post", "/api/v1/auth/token/revoke"): ("TokenRevokeRequest", "200", None),
     ("post", "/api/v1/auth/cert-auth/login"): ("CertProof", "200", "CertLoginResponse"),
     ("post", "/api/v1/auth/cert-auth/rotate"): ("CertProof", "201", "CertRotateResponse"),
     ("get", "/api/v1/identities/{}"): (None, "200", "IdentityResponse"),

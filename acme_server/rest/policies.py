@@ -17,24 +17,30 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
+from acme_server.rest.body import Field, body, loosened, parse
 from acme_server.rest.common import read_json, services_of
-from acme_server.services import policy_admin
-from acme_server.services.admin_input import known_keys, member
 from acme_server.services.audit import record
+from acme_server.services.policies import admin as policy_admin
 from store import UNSET
 
 BASE = "/api/v1/cert-manager/certificate-policies"
-KEYS = ("name", "description", "rules")
+CREATE_REQUEST = body(
+    "PolicyCreateRequest",
+    Field("name", "string", required=True),
+    Field("description", "string", default=""),
+    # the policy document of policy/rules.py, checked by the policy service
+    Field("rules", "object", required=True, ref="PolicyRules"),
+)
+UPDATE_REQUEST = loosened(CREATE_REQUEST, "PolicyUpdateRequest")
 
 
 async def create_policy(request: Request) -> Response:
     """Create a certificate policy."""
     principal = await require_principal(request)
-    body = await read_json(request)
-    known_keys(body, KEYS)
-    name: str = member(body, "name", str, required=True)
-    description: str = member(body, "description", str, default="")
-    rules = member(body, "rules", dict, required=True)
+    values = parse(CREATE_REQUEST, await read_json(request))
+    name: str = values["name"]
+    description: str = values["description"]
+    rules = values["rules"]
     services = services_of(request)
     policy = await policy_admin.create_policy(
         services, name=name, rules=rules, description=description
@@ -68,10 +74,10 @@ async def update_policy(request: Request) -> Response:
     """Change a certificate policy's name, description or rules (replaced as a whole)."""
     principal = await require_principal(request)
     body = await read_json(request)
-    known_keys(body, KEYS)
-    name = member(body, "name", str, default=UNSET)
-    description = member(body, "description", str, default=UNSET)
-    rules = member(body, "rules", dict, default=UNSET)
+    values = parse(UPDATE_REQUEST, body)
+    name = values.get("name", UNSET)
+    description = values.get("description", UNSET)
+    rules = values.get("rules", UNSET)
     services = services_of(request)
     policy = await policy_admin.find_policy(services, request.path_params["policy_id"])
     updated = await policy_admin.update_policy(

@@ -25,6 +25,7 @@ domain-validated 2.23.140.1.2.1, and the answer shows that for the profile's own
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
 from typing import Any
 
 from starlette.requests import Request
@@ -32,13 +33,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.common import ApiError, read_json, services_of
-from acme_server.services import profile_admin
-from acme_server.services.admin_input import known_keys, member
+from acme_server.rest.body import Field, Values, body, loosened, names_of, parse
+from acme_server.rest.common import read_json, services_of
 from acme_server.services.audit import record
-from acme_server.services.errors import InvalidRequestError
-from acme_server.services.profile_admin import ProfileChanges, ProfileSpec, profile_document
-from acme_server.services.profile_settings import (
+from acme_server.services.profiles import admin as profile_admin
+from acme_server.services.profiles.admin import ProfileChanges, ProfileSpec, profile_document
+from acme_server.services.profiles.lookup import find_profile
+from acme_server.services.profiles.settings import (
     Defaults,
     EnrollmentConfig,
     check_ttl,
@@ -47,113 +48,136 @@ from acme_server.services.profile_settings import (
     policy_oids,
 )
 from pki_types.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
-from store import UNSET, Unset
+from store import UNSET
 
 BASE = "/api/v1/cert-manager/certificate-profiles"
-KEYS = (
-    "slug",
-    "name",
-    "description",
-    "policyId",
-    "issuerType",
-    "caId",
-    "enrollment",
-    "defaults",
-    "autoRenew",
-    "renewBeforeDays",
-    "isDefault",
-)
 ACME_KEYS = {
     "enabled": "acme_enabled",
     "eabRequired": "eab_required",
     "allowIpIdentifiers": "allow_ip_identifiers",
     "caaCheck": "caa_check",
 }
-DEFAULTS_KEYS = (
-    "ttl",
-    "keyAlgorithm",
-    "hashAlgorithm",
-    "keyUsages",
-    "extendedKeyUsages",
-    "certificatePolicies",
+_STRINGS = Field("", "string", errors={"type": "{parent} must be an array of strings"})
+ENROLLMENT = Field(
+    "enrollment",
+    "object",
+    closed=True,
+    ref="ProfileEnrollment",
+    fields=(
+        Field(
+            "acme",
+            "object",
+            closed=True,
+            fields=(
+                *(Field(key, "boolean") for key in ACME_KEYS),
+                Field("challengeTypes", "array", items=_STRINGS),
+            ),
+        ),
+        Field("api", "object", closed=True, fields=(Field("enabled", "boolean"),)),
+    ),
 )
 
 
-def parse_enrollment(given: dict[str, Any], base: EnrollmentConfig) -> EnrollmentConfig:
-    """`given` (the request's `enrollment` object) merged over `base`."""
-    known_keys(given, ("acme", "api"), "enrollment")
-    changes: dict[str, Any] = {}
-    acme: dict[str, Any] = member(given, "acme", dict, where="enrollment", default={})
-    known_keys(acme, (*ACME_KEYS, "challengeTypes"), "enrollment.acme")
-    for key, attr in ACME_KEYS.items():
-        value = member(acme, key, bool, where="enrollment.acme")
-        if value is not None:
-            changes[attr] = value
-    types: list[Any] | None = member(acme, "challengeTypes", list, where="enrollment.acme")
-    if types is not None:
-        if not all(isinstance(t, str) for t in types):
-            raise InvalidRequestError("enrollment.acme.challengeTypes must be an array of strings")
-        changes["challenge_types"] = tuple(types)
-    api: dict[str, Any] = member(given, "api", dict, where="enrollment", default={})
-    known_keys(api, ("enabled",), "enrollment.api")
-    enabled = member(api, "enabled", bool, where="enrollment.api")
-    if enabled is not None:
-        changes["api_enabled"] = enabled
+def _names(kind: type[Enum]) -> dict[str, Any]:
+    """An array whose names profiles/settings.choices checks (and reports by index)."""
+    return {"items": {"type": "string", **names_of(kind)}}
+
+
+DEFAULTS = Field(
+    "defaults",
+    "object",
+    closed=True,
+    ref="ProfileDefaults",
+    # the names, the TTL and the OIDs are checked by profiles/settings.py
+    fields=(
+        Field("ttl", "string", extra={"pattern": "^[0-9]+[smhdwy]$", "examples": ["90d"]}),
+        Field("keyAlgorithm", "string", extra=names_of(KeyAlgorithm)),
+        Field("hashAlgorithm", "string", extra=names_of(HashAlgorithm)),
+        Field("keyUsages", "array", extra=_names(KeyUsage)),
+        Field("extendedKeyUsages", "array", extra=_names(ExtendedKeyUsage)),
+        Field(
+            "certificatePolicies",
+            "array",
+            extra={"items": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+$"}},
+        ),
+    ),
+)
+CREATE_REQUEST = body(
+    "ProfileCreateRequest",
+    Field("slug", "string", required=True, extra={"pattern": "^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$"}),
+    Field("name", "string", default=""),
+    Field("description", "string", default=""),
+    Field("policyId", "string", required=True),
+    Field(
+        "issuerType",
+        "string",
+        default="ca",
+        enum=tuple(t.value for t in IssuerType),
+        errors={"enum": "issuerType must be 'ca' or 'self_signed'"},
+    ),
+    Field("caId", "string", nullable=True),
+    ENROLLMENT,
+    DEFAULTS,
+    Field("autoRenew", "boolean", default=False),
+    Field(
+        "renewBeforeDays",
+        "integer",
+        default=profile_admin.DEFAULT_RENEW_BEFORE_DAYS,
+        extra={"minimum": 0},  # and at most profile_admin.MAX_RENEW_BEFORE_DAYS
+    ),
+    Field("isDefault", "boolean", default=False),
+)
+UPDATE_REQUEST = loosened(CREATE_REQUEST, "ProfileUpdateRequest")
+
+
+def parse_enrollment(given: Values, base: EnrollmentConfig) -> EnrollmentConfig:
+    """`given` (the request's checked `enrollment` object) merged over `base`."""
+    acme: Values = given.get("acme", {})
+    changes: dict[str, Any] = {attr: acme[key] for key, attr in ACME_KEYS.items() if key in acme}
+    if "challengeTypes" in acme:
+        changes["challenge_types"] = tuple(acme["challengeTypes"])
+    api: Values = given.get("api", {})
+    if "enabled" in api:
+        changes["api_enabled"] = api["enabled"]
     return replace(base, **changes)
 
 
-def parse_defaults(given: dict[str, Any], base: Defaults) -> Defaults:
-    """`given` (the request's `defaults` object) merged over `base`."""
-    known_keys(given, DEFAULTS_KEYS, "defaults")
+def parse_defaults(given: Values, base: Defaults) -> Defaults:
+    """`given` (the request's checked `defaults` object) merged over `base`."""
     changes: dict[str, Any] = {}
-    w = "defaults"
-    if (ttl := member(given, "ttl", str, where=w)) is not None:
+    if (ttl := given.get("ttl")) is not None:
         changes["ttl"] = check_ttl(ttl, "defaults.ttl")
-    if (key := member(given, "keyAlgorithm", str, where=w)) is not None:
+    if (key := given.get("keyAlgorithm")) is not None:
         changes["key_algorithm"] = choice(KeyAlgorithm, key, "defaults.keyAlgorithm")
-    if (digest := member(given, "hashAlgorithm", str, where=w)) is not None:
+    if (digest := given.get("hashAlgorithm")) is not None:
         changes["hash_algorithm"] = choice(HashAlgorithm, digest, "defaults.hashAlgorithm")
-    if (usages := member(given, "keyUsages", list, where=w)) is not None:
+    if (usages := given.get("keyUsages")) is not None:
         changes["key_usages"] = choices(KeyUsage, usages, "defaults.keyUsages")
-    if (ekus := member(given, "extendedKeyUsages", list, where=w)) is not None:
+    if (ekus := given.get("extendedKeyUsages")) is not None:
         changes["extended_key_usages"] = choices(
             ExtendedKeyUsage, ekus, "defaults.extendedKeyUsages"
         )
-    if (oids := member(given, "certificatePolicies", list, where=w)) is not None:
+    if (oids := given.get("certificatePolicies")) is not None:
         changes["certificate_policies"] = policy_oids(oids, "defaults.certificatePolicies")
     return replace(base, **changes)
-
-
-def _issuer_type(value: str) -> IssuerType:
-    try:
-        return IssuerType(value)
-    except ValueError:
-        raise ApiError(400, "issuerType must be 'ca' or 'self_signed'") from None
-
-
-def _renew_before(body: dict[str, Any], default: Any) -> Any:
-    return member(body, "renewBeforeDays", int, default=default)
 
 
 async def create_profile(request: Request) -> Response:
     """Create a certificate profile."""
     principal = await require_principal(request)
-    body = await read_json(request)
-    known_keys(body, KEYS)
+    values = parse(CREATE_REQUEST, await read_json(request))
     spec = ProfileSpec(
-        slug=member(body, "slug", str, required=True),
-        name=member(body, "name", str, default=""),
-        description=member(body, "description", str, default=""),
-        policy_ref=member(body, "policyId", str, required=True),
-        issuer_type=_issuer_type(member(body, "issuerType", str, default="ca")),
-        ca_ref=member(body, "caId", str),
-        enrollment=parse_enrollment(
-            member(body, "enrollment", dict, default={}), EnrollmentConfig()
-        ),
-        defaults=parse_defaults(member(body, "defaults", dict, default={}), Defaults()),
-        auto_renew=member(body, "autoRenew", bool, default=False),
-        renew_before_days=_renew_before(body, profile_admin.DEFAULT_RENEW_BEFORE_DAYS),
-        is_default=member(body, "isDefault", bool, default=False),
+        slug=values["slug"],
+        name=values["name"],
+        description=values["description"],
+        policy_ref=values["policyId"],
+        issuer_type=IssuerType(values["issuerType"]),
+        ca_ref=values.get("caId"),
+        enrollment=parse_enrollment(values.get("enrollment", {}), EnrollmentConfig()),
+        defaults=parse_defaults(values.get("defaults", {}), Defaults()),
+        auto_renew=values["autoRenew"],
+        renew_before_days=values["renewBeforeDays"],
+        is_default=values["isDefault"],
     )
     services = services_of(request)
     profile = await profile_admin.create_profile(services, spec)
@@ -180,7 +204,7 @@ async def get_profile(request: Request) -> Response:
     """Get one certificate profile (by id or slug)."""
     await require_principal(request)
     services = services_of(request)
-    profile = await profile_admin.find_profile_strict(services, request.path_params["profile_id"])
+    profile = await find_profile(services, request.path_params["profile_id"])
     return JSONResponse({"profile": profile_document(services, profile)})
 
 
@@ -188,29 +212,29 @@ async def update_profile(request: Request) -> Response:
     """Change a certificate profile; enrollment and defaults members merge over the current."""
     principal = await require_principal(request)
     body = await read_json(request)
-    known_keys(body, KEYS)
+    values = parse(UPDATE_REQUEST, body)
     services = services_of(request)
-    current = await profile_admin.find_profile_strict(services, request.path_params["profile_id"])
-    issuer: str | Unset = member(body, "issuerType", str, default=UNSET)
-    enrollment: dict[str, Any] | None = member(body, "enrollment", dict)
-    defaults: dict[str, Any] | None = member(body, "defaults", dict)
+    current = await find_profile(services, request.path_params["profile_id"])
+    issuer: str | None = values.get("issuerType")
+    enrollment: Values | None = values.get("enrollment")
+    defaults: Values | None = values.get("defaults")
     changes = ProfileChanges(
-        slug=member(body, "slug", str, default=UNSET),
-        name=member(body, "name", str, default=UNSET),
-        description=member(body, "description", str, default=UNSET),
-        policy_ref=member(body, "policyId", str, default=UNSET),
-        issuer_type=issuer if isinstance(issuer, Unset) else _issuer_type(issuer),
+        slug=values.get("slug", UNSET),
+        name=values.get("name", UNSET),
+        description=values.get("description", UNSET),
+        policy_ref=values.get("policyId", UNSET),
+        issuer_type=UNSET if issuer is None else IssuerType(issuer),
         # caId: null clears it (with issuerType "self_signed"); absent leaves it
-        ca_ref=member(body, "caId", str) if "caId" in body else UNSET,
+        ca_ref=values.get("caId") if "caId" in body else UNSET,
         enrollment=UNSET
         if enrollment is None
         else parse_enrollment(enrollment, EnrollmentConfig.from_store(current.enrollment)),
         defaults=UNSET
         if defaults is None
         else parse_defaults(defaults, Defaults.from_store(current.defaults)),
-        auto_renew=member(body, "autoRenew", bool, default=UNSET),
-        renew_before_days=_renew_before(body, UNSET),
-        is_default=member(body, "isDefault", bool, default=UNSET),
+        auto_renew=values.get("autoRenew", UNSET),
+        renew_before_days=values.get("renewBeforeDays", UNSET),
+        is_default=values.get("isDefault", UNSET),
     )
     updated = await profile_admin.update_profile(services, current, changes)
     await record(
@@ -228,7 +252,7 @@ async def delete_profile(request: Request) -> Response:
     """Delete a certificate profile (409 while ACME accounts, orders or EAB keys use it)."""
     principal = await require_principal(request)
     services = services_of(request)
-    profile = await profile_admin.find_profile_strict(services, request.path_params["profile_id"])
+    profile = await find_profile(services, request.path_params["profile_id"])
     await profile_admin.delete_profile(services, profile)
     await record(
         services,

@@ -9,13 +9,13 @@ from acme_server.rest import (
     auth,
     cas,
     cert_auth,
-    certificates,
     eab,
     identities,
     openapi,
     policies,
     profiles,
 )
+from acme_server.rest.certificates import crls, export, inventory, issue, revoke
 
 
 def rest_routes() -> list[BaseRoute]:
@@ -30,5 +30,9 @@ def rest_routes() -> list[BaseRoute]:
         *cert_auth.routes(),
         *identities.routes(),
         *audit.routes(),
-        *certificates.routes(),
+        *issue.routes(),
+        *inventory.routes(),
+        *revoke.routes(),
+        *export.routes(),
+        *crls.routes(),
     ]

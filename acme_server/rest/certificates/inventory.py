@@ -1,5 +1,5 @@
-"""REST: the certificate inventory (list, details, metadata, delete) and the certificate
-requests behind it (read-only). A member identity sees only what it owns, an admin all
+"""REST: the certificate inventory (list, details, metadata, auto-renew, delete) and the
+certificate requests behind it (read-only). A member identity sees only what it owns, an admin all
 (acme_server/services/access.py)."""
 
 from __future__ import annotations
@@ -8,28 +8,33 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import require_principal
-from acme_server.rest.certificates_body import (
-    metadata_object,
+from acme_server.rest.body import parse
+from acme_server.rest.certificates.bodies import (
+    AUTO_RENEW_REQUEST,
     metadata_query,
+    metadata_request,
     query_choice,
     query_int,
 )
-from acme_server.rest.certificates_json import (
+from acme_server.rest.certificates.render import (
     certificate_details,
     certificate_summary,
     request_json,
 )
 from acme_server.rest.common import ApiError, read_json, services_of
-from acme_server.services import access, audit, auto_renewal, inventory
+from acme_server.services import access, audit
 from acme_server.services.access import Action
+from acme_server.services.certificates import auto_renewal, inventory
+from acme_server.services.certificates.inventory import CertificateQuery
 from acme_server.services.context import Services
 from acme_server.services.errors import NotFoundError
-from acme_server.services.inventory import CertificateQuery
-from acme_server.services.profiles import find_profile
+from acme_server.services.profiles.lookup import find_profile
 from pki_types.model import CertificateStatus
 
+PREFIX = "/api/v1/cert-manager"
 SORT_BY = {"createdAt": "created_at", "notAfter": "not_after", "commonName": "common_name"}
 SORT_ORDER = {"desc": "desc", "asc": "asc"}
 STATUSES = {s.value: s.value for s in CertificateStatus}
@@ -117,10 +122,7 @@ async def update_metadata(request: Request) -> Response:
     """
     principal = await require_principal(request)
     services = services_of(request)
-    body = await read_json(request)
-    if "metadata" not in body:
-        raise ApiError(400, "metadata is required")
-    metadata = metadata_object(body["metadata"])
+    metadata = metadata_request(await read_json(request))
     ref = request.path_params["certificate_id"]
     cert = await access.certificate(services, principal, Action.CERTIFICATE_EDIT, ref)
     updated = await inventory.set_metadata(services, cert, metadata)
@@ -147,10 +149,7 @@ async def update_auto_renew(request: Request) -> Response:
     """
     principal = await require_principal(request)
     services = services_of(request)
-    body = await read_json(request)
-    wanted = body.get("autoRenew")
-    if not isinstance(wanted, bool):
-        raise ApiError(400, "autoRenew is required and must be true or false")
+    wanted: bool = parse(AUTO_RENEW_REQUEST, await read_json(request))["autoRenew"]
     ref = request.path_params["certificate_id"]
     cert = await access.certificate(services, principal, Action.CERTIFICATE_EDIT, ref)
     await auto_renewal.set_auto_renew(services, cert, wanted)
@@ -235,3 +234,17 @@ async def get_request(request: Request) -> Response:
         services_of(request), principal, Action.REQUEST_READ, request.path_params["request_id"]
     )
     return JSONResponse(request_json(found))
+
+
+def routes() -> list[BaseRoute]:
+    certs = f"{PREFIX}/certificates"
+    one = certs + "/{certificate_id}"
+    return [
+        Route(certs, list_certificates, methods=["GET"]),
+        Route(one, get_certificate, methods=["GET"]),
+        Route(one, delete_certificate, methods=["DELETE"]),
+        Route(one + "/metadata", update_metadata, methods=["PATCH"]),
+        Route(one + "/auto-renew", update_auto_renew, methods=["PATCH"]),
+        Route(f"{PREFIX}/certificate-requests", list_requests, methods=["GET"]),
+        Route(f"{PREFIX}/certificate-requests/{{request_id}}", get_request, methods=["GET"]),
+    ]

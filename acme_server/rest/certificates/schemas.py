@@ -1,23 +1,23 @@
 """JSON Schemas (OpenAPI 3.1) of the certificate endpoints' bodies, in the shape
 openapi_schemas.py uses: SCHEMAS[name] = schema, and OPERATION_BODIES[(method, path
 template with "{}" per parameter)] = (request schema or None, success status, response
-schema or None). Bodies that are not JSON (PKCS#12, PEM) are described in the handlers'
-docstrings."""
+schema or None). The request bodies' schemas are derived from their declarations
+(acme_server/rest/body.py) next to their parsers; the answers are described here. Bodies
+that are not JSON (PKCS#12, PEM) are described in the handlers' docstrings."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pki_types.model import (
-    CertificateStatus,
-    ExtendedKeyUsage,
-    KeyAlgorithm,
-    KeyUsage,
-    RequestMethod,
-    RevocationReason,
-    SanType,
-    SignatureAlgorithm,
+from acme_server.rest.body import component_schemas
+from acme_server.rest.certificates.bodies import (
+    AUTO_RENEW_REQUEST,
+    ISSUE_REQUEST,
+    METADATA_REQUEST,
 )
+from acme_server.rest.certificates.export import EXPORT_REQUEST
+from acme_server.rest.certificates.revoke import REVOKE_REQUEST
+from pki_types.model import CertificateStatus, RequestMethod, RevocationReason, SanType
 
 _S: dict[str, Any] = {"type": "string"}
 _NS: dict[str, Any] = {"type": ["string", "null"]}
@@ -25,7 +25,6 @@ _INT: dict[str, Any] = {"type": "integer"}
 _BOOL: dict[str, Any] = {"type": "boolean"}
 _TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
 _NTIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
-_TTL: dict[str, Any] = {"type": "string", "pattern": "^[0-9]+[smhdwy]$", "examples": ["365d"]}
 _META: dict[str, Any] = {"type": "object", "additionalProperties": _S}
 
 
@@ -57,28 +56,6 @@ def _ref(name: str) -> dict[str, str]:
 
 
 _ALT_NAME = _obj({"type": _enum(SanType), "value": _S}, ("type", "value"))
-_ALT_NAMES = {
-    "oneOf": [
-        _arr(_ALT_NAME),
-        {"type": "string", "description": 'comma-separated, e.g. "a.example.com, 10.0.0.1"'},
-    ]
-}
-_ATTRIBUTES = _obj(
-    {
-        "commonName": _S,
-        "altNames": _ALT_NAMES,
-        "organization": _S,
-        "organizationalUnit": _S,
-        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
-        "state": _S,
-        "locality": _S,
-        "keyAlgorithm": _enum(KeyAlgorithm),
-        "signatureAlgorithm": _enum(SignatureAlgorithm),
-        "keyUsages": _arr(_enum(KeyUsage)),
-        "extendedKeyUsages": _arr(_enum(ExtendedKeyUsage)),
-        "ttl": _TTL,
-    }
-)
 _SUBJECT_KEYS = ("commonName", "organization", "organizationalUnit", "country", "state", "locality")
 _SUMMARY_PROPS: dict[str, Any] = {
     "id": _S,
@@ -137,7 +114,7 @@ _REQUEST = _obj(
         "method": _enum(RequestMethod),
         "status": {"type": "string", "enum": ["pending", "issued", "failed"]},
         "csr": _NS,
-        "attributes": _ATTRIBUTES,
+        "attributes": _ref("CertificateAttributes"),
         "metadata": _META,
         "certificateId": _NS,
         "error": _NS,
@@ -147,15 +124,8 @@ _REQUEST = _obj(
 )
 
 SCHEMAS: dict[str, Any] = {
-    "CertificateAttributes": _ATTRIBUTES,
-    "CertificateIssueRequest": _obj(
-        {
-            "profileId": {"type": "string", "description": "profile id or slug"},
-            "csr": {"type": "string", "description": 'PEM PKCS#10 ("\\n" escapes accepted)'},
-            "attributes": _ref("CertificateAttributes"),
-            "metadata": _META,
-        },
-        ("profileId",),
+    **component_schemas(
+        ISSUE_REQUEST, METADATA_REQUEST, AUTO_RENEW_REQUEST, EXPORT_REQUEST, REVOKE_REQUEST
     ),
     "CertificateIssueResponse": _ISSUED,
     "CertificateSummary": _obj(_SUMMARY_PROPS, ("id", "serialNumber", "status")),
@@ -181,23 +151,13 @@ SCHEMAS: dict[str, Any] = {
         },
         ("id", "serialNumber", "status"),
     ),
-    "CertificateMetadataRequest": _obj({"metadata": _META}, ("metadata",)),
     "CertificateMetadataResponse": _obj({"certificateId": _S, "metadata": _META}),
-    "CertificateAutoRenewRequest": _obj({"autoRenew": _BOOL}, ("autoRenew",)),
     "CertificateAutoRenewResponse": _obj({"certificateId": _S, "autoRenew": _BOOL}),
     "CertificateDeleteResponse": _obj({"message": _S, "certificateId": _S, "serialNumber": _S}),
     "CertificateBundle": _obj(_BUNDLE_PROPS, ("certificate", "serialNumber")),
     "CertificateLatestBundle": _obj(
         {**_BUNDLE_PROPS, "commonName": _S, "notAfter": _TIME}, ("certificate", "serialNumber")
     ),
-    "CertificateExportRequest": _obj(
-        {
-            "format": {"type": "string", "enum": ["pkcs12", "pem"], "default": "pkcs12"},
-            "password": {"type": "string", "minLength": 1, "description": "PKCS#12: required"},
-            "alias": _S,
-        }
-    ),
-    "RevokeRequest": _obj({"revocationReason": _enum(RevocationReason)}),
     "RevokeResponse": _obj(
         {
             "message": _S,

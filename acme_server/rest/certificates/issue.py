@@ -1,6 +1,5 @@
-"""REST certificate endpoints: issuance and renewal here; the inventory in
-certificates_inventory.py; bundles, exports, revocation and CRLs in certificates_export.py.
-`routes()` lists them all; `SCHEMAS` and `OPERATION_BODIES` (certificates_schemas.py) describe
+"""REST: issuing and renewing certificates. The other certificate endpoints are the
+sibling modules of this package (inventory, revoke, export, crls); schemas.py describes
 their bodies for the OpenAPI document.
 
 Every handler authenticates first (Bearer token, 401 otherwise), then reads its input
@@ -17,21 +16,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from acme_server.rest import certificates_export as export
-from acme_server.rest import certificates_inventory as inventory
 from acme_server.rest.auth import Principal, require_principal
-from acme_server.rest.certificates_body import enroll_request
-from acme_server.rest.certificates_json import issued_json
-from acme_server.rest.certificates_schemas import OPERATION_BODIES, SCHEMAS
+from acme_server.rest.certificates.bodies import enroll_request
+from acme_server.rest.certificates.render import issued_json
 from acme_server.rest.common import ApiError, read_json, services_of
 from acme_server.services import access, audit
 from acme_server.services.access import Action
-from acme_server.services.bundles import issued_bundle
+from acme_server.services.certificates.bundles import issued_bundle
+from acme_server.services.certificates.enrollment import Enrollment, PolicyViolationError, enroll
+from acme_server.services.certificates.renewal import renew_now
 from acme_server.services.context import Services
-from acme_server.services.enrollment import Enrollment, PolicyViolationError, enroll
-from acme_server.services.renewal import renew_now
-
-__all__ = ["OPERATION_BODIES", "SCHEMAS", "routes"]
 
 PREFIX = "/api/v1/cert-manager"
 NO_STORE = {"Cache-Control": "no-store"}  # answers that may carry a private key
@@ -117,26 +111,7 @@ async def renew_certificate(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     certs = f"{PREFIX}/certificates"
-    one = certs + "/{certificate_id}"
     return [
         Route(certs, issue_certificate, methods=["POST"]),
-        Route(certs, inventory.list_certificates, methods=["GET"]),
-        Route(one, inventory.get_certificate, methods=["GET"]),
-        Route(one, inventory.delete_certificate, methods=["DELETE"]),
-        Route(one + "/metadata", inventory.update_metadata, methods=["PATCH"]),
-        Route(one + "/auto-renew", inventory.update_auto_renew, methods=["PATCH"]),
-        Route(one + "/renew", renew_certificate, methods=["POST"]),
-        Route(one + "/revoke", export.revoke_certificate, methods=["POST"]),
-        Route(one + "/bundle", export.get_bundle, methods=["GET"]),
-        Route(one + "/export", export.export_certificate, methods=["POST"]),
-        Route(
-            f"{PREFIX}/certificate-profiles/{{profile_id}}/certificates/latest",
-            export.latest_bundle,
-            methods=["GET"],
-        ),
-        Route(f"{PREFIX}/certificate-requests", inventory.list_requests, methods=["GET"]),
-        Route(
-            f"{PREFIX}/certificate-requests/{{request_id}}", inventory.get_request, methods=["GET"]
-        ),
-        Route(f"{PREFIX}/ca/internal/{{ca_id}}/crls", export.list_crls, methods=["GET"]),
+        Route(certs + "/{certificate_id}/renew", renew_certificate, methods=["POST"]),
     ]

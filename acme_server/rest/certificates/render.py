@@ -10,9 +10,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from acme_server.rest.common import iso
-from acme_server.services.bundles import Bundle
-from acme_server.services.enrollment import Enrollment
-from acme_server.services.inventory import CertificateDetails, effective_status
+from acme_server.services.certificates.bundles import Bundle
+from acme_server.services.certificates.enrollment import Enrollment
+from acme_server.services.certificates.inventory import CertificateDetails, effective_status
 from pki_types.model import SubjectAttributes
 from store import CertificateRecord, CertificateRequestRecord, CRLRecord
 

@@ -1,6 +1,6 @@
 """REST: getting certificates out (PEM/JSON bundle, PKCS#12, a profile's latest active
-bundle), revoking them, and the CRLs that publish revocations. A member identity reaches
-only the certificates it owns (acme_server/services/access.py): another's is a 404."""
+bundle). A member identity reaches only the certificates it owns
+(acme_server/services/access.py): another's is a 404. Reading a private key is audited."""
 
 from __future__ import annotations
 
@@ -8,29 +8,55 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from acme_server.rest.auth import Principal, require_principal
-from acme_server.rest.certificates_json import bundle_json, crl_json
-from acme_server.rest.common import ApiError, field, iso, read_json, services_of
+from acme_server.rest.body import Field, body, parse
+from acme_server.rest.certificates.render import bundle_json
+from acme_server.rest.common import ApiError, iso, read_json, services_of
 from acme_server.services import access, audit
 from acme_server.services.access import Action
-from acme_server.services.authorities import find_ca
-from acme_server.services.bundles import Bundle, bundle_of, pem_text
-from acme_server.services.certificates import export_pkcs12
+from acme_server.services.certificates.bundles import Bundle, bundle_of, pem_text
+from acme_server.services.certificates.export import export_pkcs12
+from acme_server.services.certificates.inventory import latest_active
 from acme_server.services.context import Services
-from acme_server.services.crls import current_crl
-from acme_server.services.inventory import latest_active
-from acme_server.services.profiles import find_profile
-from acme_server.services.revocation import revoke
-from pki_types.model import RevocationReason
+from acme_server.services.profiles.lookup import find_profile
 from store import CertificateRecord
 
 PEM_MEDIA_TYPE = "application/x-pem-file"
 PKCS12_MEDIA_TYPE = "application/x-pkcs12"
 MAX_PASSWORD = 1024
 MAX_ALIAS = 255
-_REASONS = ", ".join(r.value for r in RevocationReason)
 NO_STORE = {"Cache-Control": "no-store"}  # answers that may carry a private key
+PREFIX = "/api/v1/cert-manager"
+_LIMITS = {"long": f"password and alias are limited to {MAX_PASSWORD}/{MAX_ALIAS}"}
+EXPORT_REQUEST = body(
+    "CertificateExportRequest",
+    Field(
+        "format",
+        "string",
+        enum=("pkcs12", "pem"),
+        default="pkcs12",
+        errors={"enum": "format must be pkcs12 or pem"},
+    ),
+    Field(
+        "password",
+        "string",
+        default="",
+        max_length=MAX_PASSWORD,
+        description="PKCS#12: required, not empty",
+        errors=_LIMITS,
+    ),
+    Field(
+        "alias",
+        "string",
+        default="",
+        max_length=MAX_ALIAS,
+        description="PKCS#12 friendlyName; default the friendly name",
+        errors=_LIMITS,
+    ),
+    closed=False,
+)
 
 
 def _wants_pem(request: Request) -> bool:
@@ -90,16 +116,12 @@ async def export_certificate(request: Request) -> Response:
     """
     principal = await require_principal(request)
     services = services_of(request)
-    body = await read_json(request)
-    fmt = field(body, "format", str, default="pkcs12")
-    if fmt not in ("pkcs12", "pem"):
-        raise ApiError(400, "format must be pkcs12 or pem")
-    password: str = field(body, "password", str, default="")
-    alias: str = field(body, "alias", str, default="")
+    values = parse(EXPORT_REQUEST, await read_json(request))
+    fmt: str = values["format"]
+    password: str = values["password"]
+    alias: str = values["alias"]
     if fmt == "pkcs12" and not password:
         raise ApiError(400, "password is required for a PKCS#12 export and must not be empty")
-    if len(password) > MAX_PASSWORD or len(alias) > MAX_ALIAS:
-        raise ApiError(400, f"password and alias are limited to {MAX_PASSWORD}/{MAX_ALIAS}")
     ref = request.path_params["certificate_id"]
     cert = await access.certificate(services, principal, Action.CERTIFICATE_EXPORT, ref)
     if fmt == "pem":
@@ -138,57 +160,14 @@ async def latest_bundle(request: Request) -> Response:
     return JSONResponse(body, headers=NO_STORE)
 
 
-async def revoke_certificate(request: Request) -> Response:
-    """POST /api/v1/cert-manager/certificates/{certificateId}/revoke -- revoke a
-    certificate.
-
-    Request: {"revocationReason": "UNSPECIFIED" | "KEY_COMPROMISE" | "CA_COMPROMISE" |
-    "AFFILIATION_CHANGED" | "SUPERSEDED" | "CESSATION_OF_OPERATION" | "CERTIFICATE_HOLD" |
-    "PRIVILEGE_WITHDRAWN" | "A_A_COMPROMISE"} (default UNSPECIFIED). The issuing CA's CRL
-    is regenerated at once. Response 200: {"message": "Successfully revoked certificate",
-    "serialNumber", "revokedAt", "revocationReason", "certificateId"}; 409 when already
-    revoked (or expired).
-    """
-    principal = await require_principal(request)
-    services = services_of(request)
-    body = await read_json(request)
-    raw = field(body, "revocationReason", str, default=RevocationReason.UNSPECIFIED.value)
-    try:
-        reason = RevocationReason(raw)
-    except ValueError:
-        raise ApiError(400, f"revocationReason must be one of {_REASONS}") from None
-    ref = request.path_params["certificate_id"]
-    cert = await access.certificate(services, principal, Action.CERTIFICATE_REVOKE, ref)
-    revoked = await revoke(services, cert, reason)
-    await audit.record(
-        services,
-        actor=principal.actor,
-        action="certificate.revoke",
-        target_type="certificate",
-        target_id=cert.id,
-        details={"serialNumber": cert.serial_hex, "reason": reason.value},
-    )
-    return JSONResponse(
-        {
-            "message": "Successfully revoked certificate",
-            "serialNumber": revoked.serial_hex,
-            "revokedAt": iso(revoked.revoked_at),
-            "revocationReason": reason.value,
-            "certificateId": revoked.id,
-        }
-    )
-
-
-async def list_crls(request: Request) -> Response:
-    """GET /api/v1/cert-manager/ca/internal/{caId}/crls -- the CA's CRLs, newest first.
-
-    `caId`: the CA's id or name. Response 200: [{"id", "crl" (PEM), "crlNumber",
-    "thisUpdate", "nextUpdate"}]; a CA with no CRL yet gets its first one made.
-    """
-    await require_principal(request)
-    services = services_of(request)
-    ca = await find_ca(services, request.path_params["ca_id"])
-    crls = await services.store.list_crls(ca.id)
-    if not crls:
-        crls = [await current_crl(services, ca.id)]
-    return JSONResponse([crl_json(crl) for crl in crls])
+def routes() -> list[BaseRoute]:
+    one = f"{PREFIX}/certificates/{{certificate_id}}"
+    return [
+        Route(one + "/bundle", get_bundle, methods=["GET"]),
+        Route(one + "/export", export_certificate, methods=["POST"]),
+        Route(
+            f"{PREFIX}/certificate-profiles/{{profile_id}}/certificates/latest",
+            latest_bundle,
+            methods=["GET"],
+        ),
+    ]
