@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from acme_server.cli.common import (
-    CLIError,
-    build_settings,
-    emit_fields,
-    emit_json,
-    emit_table,
-    json_option,
-    run,
-    settings_options,
-    with_services,
-)
-from acme_server.services.authorities import CASpec, create_intermediate, create_root, find_ca
+from acme_server.cli.common import Action, CLIError, emit_fields, emit_json, emit_table, kms_command
+from acme_server.render.cas import render_ca
+from acme_server.services.cas.create import CASpec, create_intermediate, create_root, find_ca
 from acme_server.services.context import Services
 from ca_core.errors import InvalidTTL
 from ca_core.ttl import parse_ttl
@@ -30,46 +20,17 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def ca_json(ca: CARecord) -> dict[str, Any]:
-    return {
-        "id": ca.id,
-        "name": ca.name,
-        "kind": ca.kind,
-        "parentId": ca.parent_id,
-        "status": ca.status,
-        "subject": ca.subject,
-        "keyAlgorithm": ca.key_algorithm,
-        "hashAlgorithm": ca.hash_algorithm,
-        "serialNumber": ca.serial_hex,
-        "notBefore": ca.not_before.isoformat(),
-        "notAfter": ca.not_after.isoformat(),
-        "crlNumber": ca.crl_number,
-        "crlDistributionUrl": ca.crl_distribution_url,
-        "aiaIssuerUrl": ca.aia_issuer_url,
-        "certificate": ca.certificate_pem,
-    }
-
-
 @click.group("ca")
 def ca_group() -> None:
     """Certificate authorities."""
 
 
-@ca_group.command("list")
-@settings_options
-@json_option
-def list_command(
-    data_dir: Path | None, database_url: str | None, config_file: Path | None, as_json: bool
-) -> None:
+@kms_command(ca_group, "list", json=True)
+async def list_command(services: Services, as_json: bool) -> None:
     """List certificate authorities."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> list[CARecord]:
-        return await services.store.list_cas()
-
-    cas = run(with_services(settings, action))
+    cas = await services.store.list_cas()
     if as_json:
-        emit_json([ca_json(ca) for ca in cas])
+        emit_json([render_ca(ca, full=True) for ca in cas])
         return
     emit_table(
         "Certificate authorities",
@@ -81,29 +42,19 @@ def list_command(
     )
 
 
-@ca_group.command("show")
+@kms_command(ca_group, "show", json=True)
 @click.argument("ca_ref")
-@settings_options
-@json_option
-def show_command(
-    ca_ref: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def show_command(services: Services, ca_ref: str, as_json: bool) -> None:
     """Show one CA (by id or name)."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> CARecord:
-        return await find_ca(services, ca_ref)
-
-    ca = run(with_services(settings, action))
-    data = ca_json(ca)
+    ca = await find_ca(services, ca_ref)
+    data = render_ca(ca, full=True)
     if as_json:
         emit_json(data)
         return
-    emit_fields(f"CA {ca.name}", [(k, v) for k, v in data.items() if k != "certificate"])
+    emit_fields(
+        f"CA {ca.name}",
+        [(k, v) for k, v in data.items() if k not in ("certificate", "certificateChain")],
+    )
     click.echo(ca.certificate_pem, nl=False)
 
 
@@ -166,52 +117,33 @@ def _spec(kwargs: dict[str, Any], default_ttl: str) -> CASpec:
 
 def _print_created(ca: CARecord, as_json: bool) -> None:
     if as_json:
-        emit_json(ca_json(ca))
+        emit_json(render_ca(ca, full=True))
     else:
         click.echo(
             f"Created {ca.kind} CA {ca.name!r} ({ca.id}), valid until {ca.not_after:%Y-%m-%d}"
         )
 
 
-@ca_group.command("create-root")
+@kms_command(ca_group, "create-root", json=True)
 @_ca_options
-@settings_options
-@json_option
-def create_root_command(
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-    **kwargs: Any,
-) -> None:
+def create_root_command(as_json: bool, **kwargs: Any) -> Action:
     """Create a self-signed root CA."""
     spec = _spec(kwargs, "3650d")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> CARecord:
-        return await create_root(services, spec)
+    async def action(services: Services) -> None:
+        _print_created(await create_root(services, spec), as_json)
 
-    _print_created(run(with_services(settings, action)), as_json)
+    return action
 
 
-@ca_group.command("create-intermediate")
+@kms_command(ca_group, "create-intermediate", json=True)
 @click.option("--parent", required=True, help="Id or name of the signing CA.")
 @_ca_options
-@settings_options
-@json_option
-def create_intermediate_command(
-    parent: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-    **kwargs: Any,
-) -> None:
+def create_intermediate_command(parent: str, as_json: bool, **kwargs: Any) -> Action:
     """Create an intermediate CA signed by --parent (pathLen 0)."""
     spec = _spec(kwargs, "1825d")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> CARecord:
-        return await create_intermediate(services, spec, parent)
+    async def action(services: Services) -> None:
+        _print_created(await create_intermediate(services, spec, parent), as_json)
 
-    _print_created(run(with_services(settings, action)), as_json)
+    return action

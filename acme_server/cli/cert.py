@@ -19,23 +19,19 @@ from acme_server.cli.cert_lifecycle import (
     renew_command,
 )
 from acme_server.cli.common import (
+    Action,
     CLIError,
-    build_settings,
     emit_fields,
     emit_json,
     emit_table,
-    json_option,
-    run,
-    settings_options,
-    with_services,
+    kms_command,
     write_out,
 )
-from acme_server.services.certificates import export_pem, export_pkcs12, find_certificate
+from acme_server.services.certificates.enrollment import EnrollRequest, enroll
+from acme_server.services.certificates.export import export_pem, export_pkcs12, find_certificate
+from acme_server.services.certificates.revocation import revoke
 from acme_server.services.context import Services
-from acme_server.services.enrollment import Enrollment, EnrollRequest, enroll
-from acme_server.services.revocation import revoke
 from pki_types.model import CertificateStatus, RevocationReason
-from store import CertificateRecord
 
 
 @click.group("cert")
@@ -49,7 +45,7 @@ cert_group.add_command(delete_command)
 cert_group.add_command(metadata_command)
 
 
-@cert_group.command("list")
+@kms_command(cert_group, "list", json=True)
 @click.option("--status", type=click.Choice([s.value for s in CertificateStatus]), default=None)
 @click.option("--profile", "profile_id", default=None, help="Profile id.")
 @click.option("--ca", "ca_id", default=None, help="Issuing CA id.")
@@ -57,8 +53,6 @@ cert_group.add_command(metadata_command)
 @click.option("--meta", multiple=True, help="Metadata filter key=value (repeatable).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
-@settings_options
-@json_option
 def list_command(
     status: str | None,
     profile_id: str | None,
@@ -67,14 +61,10 @@ def list_command(
     meta: tuple[str, ...],
     limit: int,
     offset: int,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
     as_json: bool,
-) -> None:
+) -> Action:
     """List certificates, newest first."""
     metadata = parse_pairs(meta, "--meta")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
     filters: dict[str, Any] = {
         "status": status,
         "profile_id": profile_id,
@@ -83,42 +73,29 @@ def list_command(
         "metadata": metadata or None,
     }
 
-    async def action(services: Services) -> tuple[list[CertificateRecord], int]:
+    async def action(services: Services) -> None:
         rows = await services.store.list_certificates(**filters, limit=limit, offset=offset)
-        return rows, await services.store.count_certificates(**filters)
+        total = await services.store.count_certificates(**filters)
+        if as_json:
+            emit_json({"certificates": [certificate_json(c) for c in rows], "totalCount": total})
+            return
+        emit_table(
+            f"Certificates ({len(rows)} of {total})",
+            ["ID", "Common name", "Serial", "Status", "Not after (UTC)"],
+            [
+                [c.id, c.common_name, c.serial_hex, c.status, f"{c.not_after:%Y-%m-%d %H:%M}"]
+                for c in rows
+            ],
+        )
 
-    rows, total = run(with_services(settings, action))
-    if as_json:
-        emit_json({"certificates": [certificate_json(c) for c in rows], "totalCount": total})
-        return
-    emit_table(
-        f"Certificates ({len(rows)} of {total})",
-        ["ID", "Common name", "Serial", "Status", "Not after (UTC)"],
-        [
-            [c.id, c.common_name, c.serial_hex, c.status, f"{c.not_after:%Y-%m-%d %H:%M}"]
-            for c in rows
-        ],
-    )
+    return action
 
 
-@cert_group.command("show")
+@kms_command(cert_group, "show", json=True)
 @click.argument("ref")
-@settings_options
-@json_option
-def show_command(
-    ref: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def show_command(services: Services, ref: str, as_json: bool) -> None:
     """Show a certificate by id or serial."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> CertificateRecord:
-        return await find_certificate(services, ref)
-
-    cert = run(with_services(settings, action))
+    cert = await find_certificate(services, ref)
     data = certificate_json(cert)
     if as_json:
         emit_json({**data, "certificate": cert.certificate_pem, "certificateChain": cert.chain_pem})
@@ -134,7 +111,7 @@ def show_command(
     )
 
 
-@cert_group.command("issue")
+@kms_command(cert_group, "issue", json=True)
 @click.option(
     "--profile",
     "profile_ref",
@@ -165,8 +142,6 @@ def show_command(
     default=None,
     help="Write PEM bundle here.",
 )
-@settings_options
-@json_option
 def issue_command(
     profile_ref: str | None,
     common_name: str,
@@ -184,11 +159,8 @@ def issue_command(
     extended_key_usages: tuple[str, ...],
     meta: tuple[str, ...],
     out: Path | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
     as_json: bool,
-) -> None:
+) -> Action:
     """Issue a certificate from a CSR or with a server-generated key (the profile's policy
     applies, as over the REST API)."""
     metadata = parse_pairs(meta, "--meta")
@@ -210,29 +182,27 @@ def issue_command(
         extended_key_usages=extended_key_usages or None,
         metadata=metadata,
     )
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> tuple[Enrollment, str]:
-        enrollment = await enroll(services, request)
-        await audit_cli(services, "certificate.issue", enrollment.issued.record)
-        return enrollment, export_pem(services, enrollment.issued.record)
+    async def action(services: Services) -> None:
+        issued = (await enroll(services, request)).issued
+        await audit_cli(services, "certificate.issue", issued.record)
+        bundle = export_pem(services, issued.record)
+        if out is not None:
+            write_out(out, bundle)
+        if as_json:
+            emit_json(certificate_json(issued.record))
+        else:
+            click.echo(
+                f"Issued {issued.record.serial_hex} ({issued.record.id})"
+                f" until {issued.record.not_after:%Y-%m-%d}"
+            )
+            if out is None:
+                click.echo(bundle, nl=False)
 
-    enrollment, bundle = run(with_services(settings, action))
-    issued = enrollment.issued
-    if out is not None:
-        write_out(out, bundle)
-    if as_json:
-        emit_json(certificate_json(issued.record))
-    else:
-        click.echo(
-            f"Issued {issued.record.serial_hex} ({issued.record.id})"
-            f" until {issued.record.not_after:%Y-%m-%d}"
-        )
-        if out is None:
-            click.echo(bundle, nl=False)
+    return action
 
 
-@cert_group.command("export")
+@kms_command(cert_group, "export")
 @click.argument("ref")
 @click.option(
     "--format", "fmt", type=click.Choice(["pem", "pkcs12"]), default="pem", show_default=True
@@ -251,26 +221,16 @@ def issue_command(
 )
 @click.option("--alias", default="", help="PKCS#12 friendly name.")
 @click.option("--no-key", is_flag=True, help="Leave the private key out of a PEM export.")
-@settings_options
 def export_command(
-    ref: str,
-    fmt: str,
-    out: Path | None,
-    password: str | None,
-    alias: str,
-    no_key: bool,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-) -> None:
+    ref: str, fmt: str, out: Path | None, password: str | None, alias: str, no_key: bool
+) -> Action:
     """Export a certificate, its chain and (when held) its key as PEM or PKCS#12."""
     if fmt == "pkcs12" and not password:
         raise CLIError("PKCS#12 export needs --password (or KMS_EXPORT_PASSWORD)")
     if fmt == "pkcs12" and out is None:
         raise CLIError("PKCS#12 is binary: give --out FILE")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> bytes:
+    async def action(services: Services) -> None:
         record = await find_certificate(services, ref)
         if fmt == "pkcs12":
             assert password is not None
@@ -279,17 +239,16 @@ def export_command(
             data = export_pem(services, record, include_key=not no_key).encode()
         if record.encrypted_private_key is not None and not (fmt == "pem" and no_key):
             await audit_cli(services, "certificate.export", record)
-        return data
+        if out is None:
+            click.echo(data.decode(), nl=False)
+            return
+        write_out(out, data)
+        click.echo(f"Wrote {out}", err=True)
 
-    data = run(with_services(settings, action))
-    if out is None:
-        click.echo(data.decode(), nl=False)
-        return
-    write_out(out, data)
-    click.echo(f"Wrote {out}", err=True)
+    return action
 
 
-@cert_group.command("revoke")
+@kms_command(cert_group, "revoke", json=True)
 @click.argument("ref")
 @click.option(
     "--reason",
@@ -297,26 +256,11 @@ def export_command(
     default="UNSPECIFIED",
     show_default=True,
 )
-@settings_options
-@json_option
-def revoke_command(
-    ref: str,
-    reason: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def revoke_command(services: Services, ref: str, reason: str, as_json: bool) -> None:
     """Revoke a certificate; its CA's CRL is regenerated at once."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> CertificateRecord:
-        record = await find_certificate(services, ref)
-        revoked = await revoke(services, record, RevocationReason(reason.upper()))
-        await audit_cli(services, "certificate.revoke", record, reason=reason.upper())
-        return revoked
-
-    cert = run(with_services(settings, action))
+    record = await find_certificate(services, ref)
+    cert = await revoke(services, record, RevocationReason(reason.upper()))
+    await audit_cli(services, "certificate.revoke", record, reason=reason.upper())
     if as_json:
         emit_json(certificate_json(cert))
     else:

@@ -9,21 +9,12 @@ from typing import Any
 
 import click
 
-from acme_server.cli.common import (
-    CLIError,
-    build_settings,
-    emit_json,
-    json_option,
-    run,
-    settings_options,
-    with_services,
-    write_out,
-)
-from acme_server.services import audit, auto_renewal, inventory
-from acme_server.services.certificates import export_pem, find_certificate
+from acme_server.cli.common import Action, CLIError, emit_json, kms_command, write_out
+from acme_server.services import audit
+from acme_server.services.certificates import auto_renewal, inventory
+from acme_server.services.certificates.export import export_pem, find_certificate
+from acme_server.services.certificates.renewal import renew_now
 from acme_server.services.context import Services
-from acme_server.services.enrollment import Enrollment
-from acme_server.services.renewal import renew_now
 from pki_types.model import RevocationReason
 from store import CertificateRecord
 
@@ -87,7 +78,7 @@ def certificate_json(cert: CertificateRecord) -> dict[str, Any]:
     }
 
 
-@click.command("renew")
+@kms_command(None, "renew", json=True)
 @click.argument("ref")
 @click.option(
     "--out",
@@ -95,29 +86,14 @@ def certificate_json(cert: CertificateRecord) -> dict[str, Any]:
     default=None,
     help="Write the new PEM bundle (certificate, chain, key) here.",
 )
-@settings_options
-@json_option
-def renew_command(
-    ref: str,
-    out: Path | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def renew_command(services: Services, ref: str, out: Path | None, as_json: bool) -> None:
     """Renew a certificate now: same profile and attributes, a fresh key, linked to the old
     one, metadata carried over. Only certificates whose key the server holds."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> tuple[Enrollment, str]:
-        old = await find_certificate(services, ref)
-        enrollment = await renew_now(services, old)
-        new = enrollment.issued.record
-        await audit_cli(services, "certificate.renew", new, renewedFromId=old.id)
-        return enrollment, export_pem(services, new)
-
-    enrollment, bundle = run(with_services(settings, action))
+    old = await find_certificate(services, ref)
+    enrollment = await renew_now(services, old)
     new = enrollment.issued.record
+    await audit_cli(services, "certificate.renew", new, renewedFromId=old.id)
+    bundle = export_pem(services, new)
     if out is not None:
         write_out(out, bundle)
     if as_json:
@@ -129,99 +105,63 @@ def renew_command(
     )
 
 
-@click.command("auto-renew")
+@kms_command(None, "auto-renew", json=True)
 @click.argument("ref")
 @click.argument("state", type=click.Choice(["on", "off"]))
-@settings_options
-@json_option
-def auto_renew_command(
-    ref: str,
-    state: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def auto_renew_command(services: Services, ref: str, state: str, as_json: bool) -> None:
     """Turn server-driven renewal of a certificate on or off. The scheduler renews it when
     it enters its profile's renew-before window; only certificates whose key the server
     holds (CSR- and ACME-issued ones are renewed by their holder)."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
     on = state == "on"
-
-    async def action(services: Services) -> CertificateRecord:
-        cert = await find_certificate(services, ref)
-        await auto_renewal.set_auto_renew(services, cert, on)
-        await audit_cli(services, "certificate.auto_renew.update", cert, autoRenew=on)
-        return cert
-
-    cert = run(with_services(settings, action))
+    cert = await find_certificate(services, ref)
+    await auto_renewal.set_auto_renew(services, cert, on)
+    await audit_cli(services, "certificate.auto_renew.update", cert, autoRenew=on)
     if as_json:
         emit_json({"certificateId": cert.id, "autoRenew": on})
         return
     click.echo(f"Auto-renewal of {cert.serial_hex} ({cert.id}): {state}")
 
 
-@click.command("delete")
+@kms_command(None, "delete")
 @click.argument("ref")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@settings_options
-def delete_command(
-    ref: str,
-    yes: bool,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-) -> None:
+def delete_command(ref: str, yes: bool) -> Action:
     """Remove a certificate from the inventory. This does NOT revoke it (use `kms cert
     revoke` first); a revoked certificate stays until it expires, for its CRL."""
     if not yes:
         click.confirm(
             f"Delete certificate {ref} from the inventory (it is not revoked)?", abort=True
         )
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> CertificateRecord:
+    async def action(services: Services) -> None:
         cert = await find_certificate(services, ref)
         await inventory.delete_certificate(services, cert, datetime.now(UTC))
         await audit_cli(services, "certificate.delete", cert, commonName=cert.common_name)
-        return cert
+        click.echo(f"Deleted {cert.serial_hex} ({cert.id})")
 
-    cert = run(with_services(settings, action))
-    click.echo(f"Deleted {cert.serial_hex} ({cert.id})")
+    return action
 
 
-@click.command("metadata")
+@kms_command(None, "metadata", json=True)
 @click.argument("ref")
 @click.argument("pairs", nargs=-1)
 @click.option("--clear", is_flag=True, help="Remove every pair (give no key=value).")
-@settings_options
-@json_option
-def metadata_command(
-    ref: str,
-    pairs: tuple[str, ...],
-    clear: bool,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+def metadata_command(ref: str, pairs: tuple[str, ...], clear: bool, as_json: bool) -> Action:
     """Replace a certificate's metadata with the given key=value pairs."""
     if not pairs and not clear:
         raise CLIError("give key=value pairs, or --clear to remove all metadata")
     if pairs and clear:
         raise CLIError("--clear takes no key=value pairs")
     metadata = parse_pairs(pairs, "metadata")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> CertificateRecord:
+    async def action(services: Services) -> None:
         cert = await find_certificate(services, ref)
         updated = await inventory.set_metadata(services, cert, metadata)
         await audit_cli(services, "certificate.metadata.update", cert, keys=sorted(metadata))
-        return updated
+        if as_json:
+            emit_json({"certificateId": updated.id, "metadata": updated.metadata})
+            return
+        shown = ", ".join(f"{k}={v}" for k, v in updated.metadata.items()) or "(none)"
+        click.echo(f"Metadata of {updated.serial_hex}: {shown}")
 
-    cert = run(with_services(settings, action))
-    if as_json:
-        emit_json({"certificateId": cert.id, "metadata": cert.metadata})
-        return
-    shown = ", ".join(f"{k}={v}" for k, v in cert.metadata.items()) or "(none)"
-    click.echo(f"Metadata of {cert.serial_hex}: {shown}")
+    return action

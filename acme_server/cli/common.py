@@ -1,13 +1,15 @@
-"""What every `kms` command shares: settings options, running services, errors, output."""
+"""What every `kms` command shares: kms_command (the settings options, the services, the
+errors a user can fix as one line and exit code 2, --json), and the output helpers."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -20,7 +22,6 @@ from acme_server.settings import Settings, SettingsError, load_settings
 from ca_core.errors import CAError
 from store import StoreError
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 USER_ERRORS = (ServiceError, SettingsError, CAError, StoreError, OSError)
@@ -32,55 +33,124 @@ class CLIError(click.ClickException):
     exit_code = 2
 
 
-def settings_options(func: Callable[P, T]) -> Callable[P, T]:
-    """--data-dir, --database and --config, which every command that opens the store takes."""
-    func = click.option(
-        "--config",
-        "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="TOML config file (also KMS_CONFIG).",
-    )(func)
-    func = click.option(
-        "--database",
-        "database_url",
-        default=None,
-        help="sqlite:///path.db or postgresql://user@host:port/db (also KMS_DATABASE_URL).",
-    )(func)
-    func = click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Directory for the SQLite database, the key-encryption key and TLS files "
-        "(also KMS_DATA_DIR; default ./data).",
-    )(func)
-    return func
+Action = Callable[[Services], Awaitable[None]]
+"""What a command does with the open services: look up, change, print."""
 
 
-def build_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    try:
-        return load_settings(overrides, config_file=config_file)
-    except SettingsError as exc:
-        raise CLIError(str(exc)) from None
+def _settings_params() -> list[click.Parameter]:
+    """--data-dir, --database and --config (their environment variables are read by
+    load_settings: KMS_DATA_DIR, KMS_DATABASE_URL, KMS_CONFIG)."""
+    return [
+        click.Option(
+            ["--data-dir"],
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Directory for the SQLite database, the key-encryption key and TLS files "
+            "(also KMS_DATA_DIR; default ./data).",
+        ),
+        click.Option(
+            ["--database", "database_url"],
+            default=None,
+            help="sqlite:///path.db or postgresql://user@host:port/db (also KMS_DATABASE_URL).",
+        ),
+        click.Option(
+            ["--config", "config_file"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="TOML config file (also KMS_CONFIG).",
+        ),
+    ]
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine, turning the errors a user can fix into a one-line message and exit 2."""
-    try:
-        return asyncio.run(coro)
-    except USER_ERRORS as exc:
-        message = str(exc) or type(exc).__name__
-        if isinstance(exc, OSError) and exc.strerror:
-            message = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-        raise CLIError(message) from None
+def _json_param() -> click.Parameter:
+    return click.Option(["--json", "as_json"], is_flag=True, help="Print JSON for scripts.")
 
 
-async def with_services(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
+def user_message(exc: BaseException) -> str:
+    """The one line a user sees for an error they can fix."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        message = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return message
+
+
+async def _with_services(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
     services = await Services.open(settings)
     try:
         return await action(services)
     finally:
         await services.close()
+
+
+def run_with_services(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
+    """Open the services, await the action, close them: for `kms serve`, which must hand
+    over to uvicorn after its event loop has ended. Other commands let kms_command do it."""
+    return asyncio.run(_with_services(settings, action))
+
+
+def kms_command(
+    group: click.Group | None,
+    name: str,
+    *,
+    json: bool = False,
+    settings_first: bool = False,
+    settings_from: Sequence[str] = (),
+    pass_settings: bool = False,
+) -> Callable[[Callable[..., Any]], click.Command]:
+    """Make a `kms` command of a body: the settings options, the services, the errors.
+
+    The command takes --data-dir, --database and --config (after the body's own options,
+    or before them with settings_first) and, with json=True, --json (as the body's
+    `as_json`). Its settings are load_settings of those (and of the body's options named
+    in settings_from, which the body does not receive). It is added to group (None: a
+    command to add elsewhere). The body's docstring is its help.
+
+    An `async def` body is awaited as body(services, **options) with the services open.
+    A plain `def` body runs first, before the data directory or the database is touched
+    (input checks, prompts), as body(**options), or body(settings, **options) with
+    pass_settings; it returns the Action to await with the open services, or None.
+
+    The errors a user can fix (USER_ERRORS) end the command with their one-line message
+    and exit code 2, as CLIError does.
+    """
+
+    def decorate(body: Callable[..., Any]) -> click.Command:
+        own = list(reversed(getattr(body, "__click_params__", [])))
+        params = _settings_params() + own if settings_first else own + _settings_params()
+        if json:
+            params.append(_json_param())
+
+        def callback(
+            data_dir: Path | None,
+            database_url: str | None,
+            config_file: Path | None,
+            **options: Any,
+        ) -> None:
+            overrides = {"data_dir": data_dir, "database_url": database_url}
+            overrides.update({key: options.pop(key) for key in settings_from})
+            try:
+                if inspect.iscoroutinefunction(body):
+                    settings = load_settings(overrides, config_file=config_file)
+                    run_with_services(settings, lambda services: body(services, **options))
+                    return
+                if pass_settings:
+                    settings = load_settings(overrides, config_file=config_file)
+                    action: Action | None = body(settings, **options)
+                else:
+                    action = body(**options)
+                    if action is not None:
+                        settings = load_settings(overrides, config_file=config_file)
+                if action is not None:
+                    run_with_services(settings, action)
+            except USER_ERRORS as exc:
+                raise CLIError(user_message(exc)) from None
+
+        callback.__name__ = body.__name__
+        callback.__doc__ = body.__doc__
+        make = click.command if group is None else group.command
+        return make(name, params=params, help=body.__doc__)(callback)
+
+    return decorate
 
 
 def write_out(path: Path, data: str | bytes) -> None:
@@ -111,7 +181,3 @@ def emit_fields(title: str, pairs: Sequence[tuple[str, Any]]) -> None:
     for key, value in pairs:
         table.add_row(key, "" if value is None else str(value))
     Console(file=sys.stdout, soft_wrap=False).print(table)
-
-
-def json_option(func: Callable[P, T]) -> Callable[P, T]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)

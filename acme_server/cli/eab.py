@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import click
 
-from acme_server import eab
-from acme_server.cli.common import (
-    CLIError,
-    build_settings,
-    emit_json,
-    emit_table,
-    json_option,
-    run,
-    settings_options,
-    with_services,
-)
+from acme_server.cli.common import emit_json, emit_table, kms_command
 from acme_server.services.context import Services
-from acme_server.services.profiles import find_profile
+from acme_server.services.eab_credentials import (
+    HMAC_ALGS,
+    create_credential,
+    list_credentials,
+    revoke_credential,
+)
+from acme_server.services.profiles.lookup import find_profile
 from store import EABKeyRecord
 
 
@@ -28,7 +21,7 @@ def eab_group() -> None:
     """External Account Binding credentials (RFC 8555 7.3.4)."""
 
 
-@eab_group.command("create")
+@kms_command(eab_group, "create", json=True)
 @click.option(
     "--profile",
     "profile_ref",
@@ -39,34 +32,15 @@ def eab_group() -> None:
     "--reusable/--single-use", default=False, show_default=True, help="One account, or many."
 )
 @click.option(
-    "--hmac-alg", type=click.Choice(sorted(eab.HMAC_ALGS)), default="HS256", show_default=True
+    "--hmac-alg", type=click.Choice(sorted(HMAC_ALGS)), default="HS256", show_default=True
 )
-@settings_options
-@json_option
-def create_command(
-    profile_ref: str | None,
-    reusable: bool,
-    hmac_alg: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
+async def create_command(
+    services: Services, profile_ref: str | None, reusable: bool, hmac_alg: str, as_json: bool
 ) -> None:
     """Create a key id and HMAC key; the HMAC key is shown once and stored encrypted."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> tuple[eab.NewEABCredential, str]:
-        profile = await find_profile(services, profile_ref)
-        credential = await eab.create_credential(
-            services.store,
-            services.kek,
-            profile_id=profile.id,
-            reusable=reusable,
-            hmac_alg=hmac_alg,
-        )
-        return credential, f"{settings.base_url}/acme/{profile.slug}/directory"
-
-    credential, directory = run(with_services(settings, action))
+    profile = await find_profile(services, profile_ref)
+    credential = await create_credential(services, profile, reusable=reusable, hmac_alg=hmac_alg)
+    directory = f"{services.settings.base_url}/acme/{profile.slug}/directory"
     if as_json:
         emit_json(
             {
@@ -103,30 +77,17 @@ def _row(key: EABKeyRecord) -> list[str]:
     ]
 
 
-@eab_group.command("list")
+@kms_command(eab_group, "list", json=True)
 @click.option(
     "--profile",
     "profile_ref",
     default=None,
     help="Profile slug or id (default profile if omitted).",
 )
-@settings_options
-@json_option
-def list_command(
-    profile_ref: str | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def list_command(services: Services, profile_ref: str | None, as_json: bool) -> None:
     """List a profile's EAB key ids (never their HMAC keys)."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> list[EABKeyRecord]:
-        profile = await find_profile(services, profile_ref)
-        return await services.store.list_eab_keys(profile.id)
-
-    keys = run(with_services(settings, action))
+    profile = await find_profile(services, profile_ref)
+    keys = await list_credentials(services, profile)
     if as_json:
         emit_json(
             [
@@ -143,18 +104,9 @@ def list_command(
     emit_table("EAB keys", ["Key id", "Kind", "State", "Created (UTC)"], [_row(k) for k in keys])
 
 
-@eab_group.command("revoke")
+@kms_command(eab_group, "revoke")
 @click.argument("kid")
-@settings_options
-def revoke_command(
-    kid: str, data_dir: Path | None, database_url: str | None, config_file: Path | None
-) -> None:
+async def revoke_command(services: Services, kid: str) -> None:
     """Revoke an EAB key id: no new account can bind with it."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> bool:
-        return await services.store.revoke_eab_key(kid, datetime.now(UTC))
-
-    if not run(with_services(settings, action)):
-        raise CLIError(f"EAB key {kid!r} is already revoked")
+    await revoke_credential(services, kid)
     click.echo(f"Revoked {kid}")

@@ -7,23 +7,11 @@ with `kms identity set-role ID member`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from acme_server.cli.common import (
-    CLIError,
-    build_settings,
-    emit_json,
-    emit_table,
-    json_option,
-    run,
-    settings_options,
-    with_services,
-)
-from acme_server.services import identities
+from acme_server.cli.common import CLIError, emit_json, emit_table, kms_command
 from acme_server.services.context import Services
-from store import IdentityRecord
+from acme_server.services.identities import tokens as identities
 
 LOGIN_PATH = "/api/v1/auth/universal-auth/login"
 
@@ -39,7 +27,7 @@ ROLE_HELP = (
 )
 
 
-@identity_group.command("create")
+@kms_command(identity_group, "create", json=True)
 @click.option("--name", required=True, help="A name for the identity (1-255 characters).")
 @click.option(
     "--role",
@@ -48,23 +36,9 @@ ROLE_HELP = (
     show_default=True,
     help=ROLE_HELP,
 )
-@settings_options
-@json_option
-def create_command(
-    name: str,
-    role: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def create_command(services: Services, name: str, role: str, as_json: bool) -> None:
     """Create an identity; its client secret is shown once and stored as a slow hash."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> tuple[IdentityRecord, str]:
-        return await identities.create_identity(services, name, role=role)
-
-    record, secret = run(with_services(settings, action))
+    record, secret = await identities.create_identity(services, name, role=role)
     if as_json:
         emit_json(
             {
@@ -81,18 +55,13 @@ def create_command(
     click.echo(f"Client id:     {record.client_id}")
     click.echo(f"Client secret: {secret}")
     click.echo("The client secret is not shown again.")
-    click.echo(f"Log in with POST {settings.base_url}{LOGIN_PATH}")
+    click.echo(f"Log in with POST {services.settings.base_url}{LOGIN_PATH}")
 
 
-@identity_group.command("list")
-@settings_options
-@json_option
-def list_command(
-    data_dir: Path | None, database_url: str | None, config_file: Path | None, as_json: bool
-) -> None:
+@kms_command(identity_group, "list", json=True)
+async def list_command(services: Services, as_json: bool) -> None:
     """List identities (never their secrets)."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-    found = run(with_services(settings, identities.list_identities))
+    found = await identities.list_identities(services)
     if as_json:
         emit_json(
             [
@@ -125,37 +94,21 @@ def list_command(
     )
 
 
-@identity_group.command("set-role")
+@kms_command(identity_group, "set-role")
 @click.argument("ref")
 @click.argument("role", type=click.Choice(identities.ROLES))
-@settings_options
-def set_role_command(
-    ref: str, role: str, data_dir: Path | None, database_url: str | None, config_file: Path | None
-) -> None:
+async def set_role_command(services: Services, ref: str, role: str) -> None:
     """Give an identity (by id or client id) another role: member or admin. It applies to
     the identity's next request, with the tokens it holds now."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> bool:
-        return await identities.set_role(services, ref, role)
-
-    if not run(with_services(settings, action)):
+    if not await identities.set_role(services, ref, role):
         raise CLIError(f"identity {ref!r} already has the role {role}")
     click.echo(f"{ref} is now {role}")
 
 
-@identity_group.command("disable")
+@kms_command(identity_group, "disable")
 @click.argument("ref")
-@settings_options
-def disable_command(
-    ref: str, data_dir: Path | None, database_url: str | None, config_file: Path | None
-) -> None:
+async def disable_command(services: Services, ref: str) -> None:
     """Disable an identity (by id or client id): its logins and tokens stop working."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> bool:
-        return await identities.disable_identity(services, ref)
-
-    if not run(with_services(settings, action)):
+    if not await identities.disable_identity(services, ref):
         raise CLIError(f"identity {ref!r} is already disabled")
     click.echo(f"Disabled {ref}")

@@ -1,5 +1,5 @@
 """`kms policy create|list|show|update|delete`: certificate policies, through the same
-service layer as the REST API (services/policy_admin.py), audited as actor "cli"."""
+service layer as the REST API (services/policies/admin.py), audited as actor "cli"."""
 
 from __future__ import annotations
 
@@ -11,19 +11,16 @@ from typing import ParamSpec, TypeVar
 import click
 
 from acme_server.cli.common import (
+    Action,
     CLIError,
-    build_settings,
     emit_fields,
     emit_json,
     emit_table,
-    json_option,
-    run,
-    settings_options,
-    with_services,
+    kms_command,
 )
-from acme_server.services import policy_admin
 from acme_server.services.audit import ACTOR_CLI, record
 from acme_server.services.context import Services
+from acme_server.services.policies import admin as policy_admin
 from store import UNSET, PolicyRecord, Unset
 
 P = ParamSpec("P")
@@ -79,29 +76,23 @@ def policy_group() -> None:
     """Certificate policies: what certificates may contain."""
 
 
-@policy_group.command("create")
+@kms_command(policy_group, "create", json=True)
 @click.option("--name", required=True, help="Unique name of the policy.")
 @click.option("--description", default="", help="Free text.")
 @_rules_options
-@settings_options
-@json_option
 def create_command(
     name: str,
     description: str,
     rules_file: Path | None,
     rules_json: str | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
     as_json: bool,
-) -> None:
+) -> Action:
     """Create a policy from a JSON rules document (--rules FILE or --rules-json TEXT)."""
     rules = read_rules(rules_file, rules_json)
     if isinstance(rules, Unset):
         raise CLIError("give the rules with --rules FILE or --rules-json TEXT ('{}' allows all)")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> PolicyRecord:
+    async def action(services: Services) -> None:
         policy = await policy_admin.create_policy(
             services, name=name, rules=rules, description=description
         )
@@ -113,25 +104,15 @@ def create_command(
             target_id=policy.id,
             details={"name": policy.name},
         )
-        return policy
+        _show(policy, as_json, f"Created policy {policy.name!r} ({policy.id})")
 
-    policy = run(with_services(settings, action))
-    _show(policy, as_json, f"Created policy {policy.name!r} ({policy.id})")
+    return action
 
 
-@policy_group.command("list")
-@settings_options
-@json_option
-def list_command(
-    data_dir: Path | None, database_url: str | None, config_file: Path | None, as_json: bool
-) -> None:
+@kms_command(policy_group, "list", json=True)
+async def list_command(services: Services, as_json: bool) -> None:
     """List policies."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> list[PolicyRecord]:
-        return await services.store.list_policies()
-
-    policies = run(with_services(settings, action))
+    policies = await services.store.list_policies()
     if as_json:
         emit_json([policy_admin.policy_document(p) for p in policies])
         return
@@ -142,51 +123,32 @@ def list_command(
     )
 
 
-@policy_group.command("show")
+@kms_command(policy_group, "show", json=True)
 @click.argument("policy_ref")
-@settings_options
-@json_option
-def show_command(
-    policy_ref: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def show_command(services: Services, policy_ref: str, as_json: bool) -> None:
     """Show one policy (by id or name) with its rules."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> PolicyRecord:
-        return await policy_admin.find_policy(services, policy_ref)
-
-    _show(run(with_services(settings, action)), as_json)
+    _show(await policy_admin.find_policy(services, policy_ref), as_json)
 
 
-@policy_group.command("update")
+@kms_command(policy_group, "update", json=True)
 @click.argument("policy_ref")
 @click.option("--name", default=None, help="A new name.")
 @click.option("--description", default=None, help="A new description.")
 @_rules_options
-@settings_options
-@json_option
 def update_command(
     policy_ref: str,
     name: str | None,
     description: str | None,
     rules_file: Path | None,
     rules_json: str | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
     as_json: bool,
-) -> None:
+) -> Action:
     """Change a policy's name, description or rules (the rules are replaced whole)."""
     rules = read_rules(rules_file, rules_json)
     if name is None and description is None and isinstance(rules, Unset):
         raise CLIError("nothing to change: give --name, --description, --rules or --rules-json")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> PolicyRecord:
+    async def action(services: Services) -> None:
         policy = await policy_admin.find_policy(services, policy_ref)
         updated = await policy_admin.update_policy(
             services,
@@ -208,40 +170,25 @@ def update_command(
             target_id=policy.id,
             details={"name": updated.name, "fields": fields},
         )
-        return updated
+        _show(updated, as_json, f"Updated policy {updated.name!r}")
 
-    policy = run(with_services(settings, action))
-    _show(policy, as_json, f"Updated policy {policy.name!r}")
+    return action
 
 
-@policy_group.command("delete")
+@kms_command(policy_group, "delete", json=True)
 @click.argument("policy_ref")
-@settings_options
-@json_option
-def delete_command(
-    policy_ref: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def delete_command(services: Services, policy_ref: str, as_json: bool) -> None:
     """Delete a policy that no profile uses."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> PolicyRecord:
-        policy = await policy_admin.find_policy(services, policy_ref)
-        await policy_admin.delete_policy(services, policy)
-        await record(
-            services,
-            actor=ACTOR_CLI,
-            action="policy.delete",
-            target_type="policy",
-            target_id=policy.id,
-            details={"name": policy.name},
-        )
-        return policy
-
-    policy = run(with_services(settings, action))
+    policy = await policy_admin.find_policy(services, policy_ref)
+    await policy_admin.delete_policy(services, policy)
+    await record(
+        services,
+        actor=ACTOR_CLI,
+        action="policy.delete",
+        target_type="policy",
+        target_id=policy.id,
+        details={"name": policy.name},
+    )
     if as_json:
         emit_json({"deleted": policy_admin.policy_document(policy)})
     else:

@@ -1,31 +1,28 @@
 """`kms profile create|list|show|update|delete`: certificate profiles, through the same
-service layer as the REST API (services/profile_admin.py), audited as actor "cli"."""
+service layer as the REST API (services/profiles/admin.py), audited as actor "cli"."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
 from acme_server.cli.common import (
+    Action,
     CLIError,
-    build_settings,
     emit_fields,
     emit_json,
     emit_table,
-    json_option,
-    run,
-    settings_options,
-    with_services,
+    kms_command,
 )
-from acme_server.services import profile_admin
 from acme_server.services.audit import ACTOR_CLI, record
 from acme_server.services.context import Services
-from acme_server.services.profile_admin import ProfileChanges, ProfileSpec, profile_document
-from acme_server.services.profile_settings import (
+from acme_server.services.profiles import admin as profile_admin
+from acme_server.services.profiles.admin import ProfileChanges, ProfileSpec, profile_document
+from acme_server.services.profiles.lookup import find_profile
+from acme_server.services.profiles.settings import (
     CHALLENGE_TYPES,
     Defaults,
     EnrollmentConfig,
@@ -202,27 +199,17 @@ def profile_group() -> None:
     """Certificate profiles: policy + issuer + enrollment + defaults."""
 
 
-@profile_group.command("create")
+@kms_command(profile_group, "create", json=True)
 @click.option("--slug", required=True, help="URL name, e.g. web (ACME: /acme/<slug>/directory).")
 @_profile_options
-@settings_options
-@json_option
-def create_command(
-    slug: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-    **opts: Any,
-) -> None:
+def create_command(slug: str, as_json: bool, **opts: Any) -> Action:
     """Create a profile: --policy and either --ca or --self-signed."""
     if opts["policy_ref"] is None:
         raise CLIError("give the policy with --policy (id or name)")
     if (opts["ca_ref"] is None) == (not opts["self_signed"]):
         raise CLIError("give exactly one of --ca CA and --self-signed")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
-    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
+    async def action(services: Services) -> None:
         spec = ProfileSpec(
             slug=slug,
             name=opts["name"] or "",
@@ -239,27 +226,18 @@ def create_command(
             is_default=bool(opts["is_default"]),
         )
         profile = await profile_admin.create_profile(services, spec)
-        return await _audited(services, "profile.create", profile, policyId=profile.policy_id)
+        shown = await _audited(services, "profile.create", profile, policyId=profile.policy_id)
+        if not as_json:
+            click.echo(f"Created profile {profile.slug!r} ({profile.id})")
+        _show(shown, as_json)
 
-    shown = run(with_services(settings, action))
-    if not as_json:
-        click.echo(f"Created profile {shown[1].slug!r} ({shown[1].id})")
-    _show(shown, as_json)
+    return action
 
 
-@profile_group.command("list")
-@settings_options
-@json_option
-def list_command(
-    data_dir: Path | None, database_url: str | None, config_file: Path | None, as_json: bool
-) -> None:
+@kms_command(profile_group, "list", json=True)
+async def list_command(services: Services, as_json: bool) -> None:
     """List profiles."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> list[dict[str, Any]]:
-        return [profile_document(services, p) for p in await services.store.list_profiles()]
-
-    profiles = run(with_services(settings, action))
+    profiles = [profile_document(services, p) for p in await services.store.list_profiles()]
     if as_json:
         emit_json(profiles)
         return
@@ -281,52 +259,28 @@ def list_command(
     )
 
 
-@profile_group.command("show")
+@kms_command(profile_group, "show", json=True)
 @click.argument("profile_ref")
-@settings_options
-@json_option
-def show_command(
-    profile_ref: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def show_command(services: Services, profile_ref: str, as_json: bool) -> None:
     """Show one profile (by slug or id)."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
-        profile = await profile_admin.find_profile_strict(services, profile_ref)
-        return profile_document(services, profile), profile
-
-    _show(run(with_services(settings, action)), as_json)
+    profile = await find_profile(services, profile_ref)
+    _show((profile_document(services, profile), profile), as_json)
 
 
-@profile_group.command("update")
+@kms_command(profile_group, "update", json=True)
 @click.argument("profile_ref")
 @click.option("--slug", default=None, help="A new slug (changes the ACME directory URL).")
 @_profile_options
-@settings_options
-@json_option
-def update_command(
-    profile_ref: str,
-    slug: str | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-    **opts: Any,
-) -> None:
+def update_command(profile_ref: str, slug: str | None, as_json: bool, **opts: Any) -> Action:
     """Change a profile; options not given keep their values."""
     if opts["ca_ref"] is not None and opts["self_signed"]:
         raise CLIError("give at most one of --ca CA and --self-signed")
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
 
     def unset(value: Any) -> Any:
         return UNSET if value is None else value
 
-    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
-        current = await profile_admin.find_profile_strict(services, profile_ref)
+    async def action(services: Services) -> None:
+        current = await find_profile(services, profile_ref)
         enrollment = _enrollment(opts, EnrollmentConfig.from_store(current.enrollment))
         changes = ProfileChanges(
             slug=unset(slug),
@@ -350,34 +304,21 @@ def update_command(
         if changes == ProfileChanges():
             raise CLIError("nothing to change: give at least one option")
         updated = await profile_admin.update_profile(services, current, changes)
-        return await _audited(services, "profile.update", updated)
+        shown = await _audited(services, "profile.update", updated)
+        if not as_json:
+            click.echo(f"Updated profile {updated.slug!r}")
+        _show(shown, as_json)
 
-    shown = run(with_services(settings, action))
-    if not as_json:
-        click.echo(f"Updated profile {shown[1].slug!r}")
-    _show(shown, as_json)
+    return action
 
 
-@profile_group.command("delete")
+@kms_command(profile_group, "delete", json=True)
 @click.argument("profile_ref")
-@settings_options
-@json_option
-def delete_command(
-    profile_ref: str,
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    as_json: bool,
-) -> None:
+async def delete_command(services: Services, profile_ref: str, as_json: bool) -> None:
     """Delete a profile no ACME account, order or EAB key belongs to."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> tuple[dict[str, Any], ProfileRecord]:
-        profile = await profile_admin.find_profile_strict(services, profile_ref)
-        await profile_admin.delete_profile(services, profile)
-        return await _audited(services, "profile.delete", profile)
-
-    data, profile = run(with_services(settings, action))
+    profile = await find_profile(services, profile_ref)
+    await profile_admin.delete_profile(services, profile)
+    data, _ = await _audited(services, "profile.delete", profile)
     if as_json:
         emit_json({"deleted": data})
     else:

@@ -7,53 +7,49 @@ from pathlib import Path
 
 import click
 
-from acme_server.cli.common import (
-    CLIError,
-    build_settings,
-    emit_json,
-    json_option,
-    run,
-    settings_options,
-    with_services,
-)
+from acme_server.cli.common import CLIError, emit_json, kms_command, run_with_services
 from acme_server.logs import configure_logging
-from acme_server.services.authorities import publish_pki_urls
 from acme_server.services.bootstrap import InitReport, ServerTLS, ensure_server_tls, initialise
+from acme_server.services.cas.create import publish_pki_urls
 from acme_server.services.context import Services
 from acme_server.settings import Settings
 
 
-@click.command("init")
-@settings_options
+@kms_command(None, "init", json=True, settings_first=True)
 @click.option("--organization", default="KMS", show_default=True, help="O= of the new CAs.")
-@json_option
-def init_command(
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    organization: str,
-    as_json: bool,
-) -> None:
+async def init_command(services: Services, organization: str, as_json: bool) -> None:
     """Create a root CA, an intermediate, a default policy and profile (once)."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> InitReport:
-        return await initialise(services, organization=organization)
-
-    report = run(with_services(settings, action))
+    report = await initialise(services, organization=organization)
     if as_json:
         emit_json({"created": list(report.created), "defaultProfile": report.profile.slug})
         return
     if not report.created:
         click.echo(
-            f"Already initialised in {settings.data_dir} (default profile {report.profile.slug!r})."
+            f"Already initialised in {services.settings.data_dir}"
+            f" (default profile {report.profile.slug!r})."
         )
     for line in report.created:
         click.echo(f"Created {line}")
 
 
-@click.command("serve")
-@settings_options
+SERVE_SETTINGS = (
+    "host",
+    "port",
+    "workers",
+    "external_url",
+    "public_pki_url",
+    "tls_cert",
+    "tls_key",
+    "plain_http",
+    "http01_port",
+    "tlsalpn01_port",
+    "dns_resolver",
+    "allow_private_validation",
+)
+"""serve's own options: each one a setting (load_settings overrides)."""
+
+
+@kms_command(None, "serve", settings_first=True, settings_from=SERVE_SETTINGS, pass_settings=True)
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8443).")
 @click.option("--workers", type=int, default=None, help="Server processes sharing the database.")
@@ -83,41 +79,8 @@ def init_command(
     default=None,
     help="Let validation reach loopback and private addresses (local trials, internal networks).",
 )
-def serve_command(
-    data_dir: Path | None,
-    database_url: str | None,
-    config_file: Path | None,
-    host: str | None,
-    port: int | None,
-    workers: int | None,
-    external_url: str | None,
-    public_pki_url: str | None,
-    tls_cert: Path | None,
-    tls_key: Path | None,
-    plain_http: bool | None,
-    http01_port: int | None,
-    tlsalpn01_port: int | None,
-    dns_resolver: str | None,
-    allow_private_validation: bool | None,
-) -> None:
+def serve_command(settings: Settings) -> None:
     """Initialise on first use, then serve ACME, the REST API and the PKI files."""
-    settings = build_settings(
-        config_file,
-        data_dir=data_dir,
-        database_url=database_url,
-        host=host,
-        port=port,
-        workers=workers,
-        external_url=external_url,
-        public_pki_url=public_pki_url,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        plain_http=plain_http,
-        http01_port=http01_port,
-        tlsalpn01_port=tlsalpn01_port,
-        dns_resolver=dns_resolver,
-        allow_private_validation=allow_private_validation,
-    )
     configure_logging(settings.log_level, json_lines=settings.log_json)
 
     async def prepare(services: Services) -> tuple[InitReport, ServerTLS | None]:
@@ -129,7 +92,8 @@ def serve_command(
             tls = await ensure_server_tls(services, report.profile)
         return report, tls
 
-    report, tls = run(with_services(settings, prepare))
+    # Not the Action kms_command awaits: uvicorn starts after this event loop has ended.
+    report, tls = run_with_services(settings, prepare)
     for line in report.created:
         click.echo(f"Created {line}", err=True)
     cert_file, key_file = (
@@ -188,19 +152,11 @@ def db_group() -> None:
     """Database maintenance."""
 
 
-@db_group.command("upgrade")
-@settings_options
-def db_upgrade_command(
-    data_dir: Path | None, database_url: str | None, config_file: Path | None
-) -> None:
+@kms_command(db_group, "upgrade")
+async def db_upgrade_command(services: Services) -> None:
     """Apply pending schema migrations."""
-    settings = build_settings(config_file, data_dir=data_dir, database_url=database_url)
-
-    async def action(services: Services) -> str | None:
-        await services.store.migrate()
-        return await services.store.schema_revision()
-
-    revision = run(with_services(settings, action))
+    await services.store.migrate()
+    revision = await services.store.schema_revision()
     if revision is None:
         raise CLIError("migrations ran but the database reports no schema revision")
     click.echo(f"Database is at schema revision {revision}.")

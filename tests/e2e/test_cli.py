@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from store.migrate import head_revision
-from tests.e2e.kms_process import kms, kms_json
+from testkit.kms_process import kms, kms_json
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_create_root_and_intermediate_with_rsa_and_sha512(data_dir: Path, tmp_pa
         "ca", "create-intermediate", "--parent", "Ops Root", "--name", "Ops Issuing", "--ou", "PKI",
         "--key-algorithm", "EC_P384", "--ttl", "20000d", "--data-dir", str(data_dir),
     )  # fmt: skip
-    assert inter["parentId"] == root["id"]
+    assert inter["parentCaId"] == root["id"]
     root_cert = x509.load_pem_x509_certificate(root["certificate"].encode())
     inter_cert = x509.load_pem_x509_certificate(inter["certificate"].encode())
     inter_cert.verify_directly_issued_by(root_cert)

@@ -11,7 +11,7 @@ import pytest
 
 from acme_server.services.context import Services
 from acme_server.settings import Settings
-from tests.e2e.kms_process import kms, kms_json
+from testkit.kms_process import kms, kms_json
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def intermediate(data_dir: Path) -> str:
     cas = kms_json("ca", "list", "--data-dir", str(data_dir))
-    return str(next(ca["id"] for ca in cas if ca["kind"] == "intermediate"))
+    return str(next(ca["id"] for ca in cas if ca["type"] == "intermediate"))
 
 
 def test_policy_and_profile_round_trip_on_each_backend(
@@ -37,7 +37,7 @@ def test_policy_and_profile_round_trip_on_each_backend(
     assert policy["rules"]["sans"]["dns_name"]["allowed"] == ["*.web.test"]
     assert policy["rules"]["maxTtl"] is None  # normalised
 
-    ca_id = next(ca["id"] for ca in kms_json("ca", "list", *d) if ca["kind"] == "intermediate")
+    ca_id = next(ca["id"] for ca in kms_json("ca", "list", *d) if ca["type"] == "intermediate")
     profile = kms_json(
         "profile", "create", "--slug", "web", "--policy", "web", "--ca", ca_id,
         "--ttl", "30d", "--key-algorithm", "EC_P384", "--eab-required",
@@ -187,7 +187,7 @@ def test_profile_update_self_signed_and_default(data_dir: Path) -> None:
             ["profile", "create", "--slug", "default", "--policy", "default", "--self-signed"],
             "already exists",
         ),
-        (["profile", "show", "nope"], "no certificate profile with id or slug 'nope'"),
+        (["profile", "show", "nope"], "no certificate profile with slug or id 'nope'"),
         (["profile", "update", "default"], "nothing to change"),
         (["profile", "update", "nope", "--no-acme"], "no certificate profile"),
         (["profile", "delete", "nope"], "no certificate profile"),

@@ -3,6 +3,7 @@ disable (issuance refused) and enable, delete only while nothing refers to it.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,14 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from acme_server.cli.main import cli
+from acme_server.services.certificates.issuance import IssuedCertificate, IssueSpec, issue
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError
-from acme_server.services.issuance import IssuedCertificate, IssueSpec, issue
 from pki_types.model import HashAlgorithm, KeyAlgorithm, RequestMethod, SubjectAttributes
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client, with_services
 
 CAS = "/api/v1/cert-manager/ca/internal"
@@ -254,3 +257,22 @@ def test_writes_are_audited(http: httpx.Client) -> None:
     entries = http.get("/api/v1/audit-logs", params={"targetId": ca["id"]}).json()["auditLogs"]
     assert sorted(e["action"] for e in entries) == ["ca.create", "ca.delete", "ca.update"]
     assert all(e["targetType"] == "ca" for e in entries)
+
+
+def test_the_cli_prints_the_rest_document(api: AcmeServer, http: httpx.Client) -> None:
+    """`kms ca show/list --json` print what GET /ca/internal/{id} answers (one renderer)."""
+    root = create_ca(http)
+    inter = create_ca(http, type="intermediate", parentCaId=root["id"], name=unique("inter"))
+    database = ["--database", api.settings.database_url] if api.settings.database_url else []
+    where = ["--data-dir", str(api.settings.data_dir), *database]
+
+    def kms_json(*args: str) -> Any:
+        result = CliRunner().invoke(cli, [*args, *where, "--json"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    for ca in (root, inter):
+        rest = http.get(f"{CAS}/{ca['id']}").json()["ca"]
+        assert kms_json("ca", "show", ca["id"]) == rest
+        assert next(c for c in kms_json("ca", "list") if c["id"] == ca["id"]) == rest
+    assert kms_json("ca", "show", inter["id"])["parentCaId"] == root["id"]
