@@ -13,18 +13,18 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from acme_server import maintenance
-from acme_server import subscribers as event_subscribers
-from acme_server.acme_middleware import AcmeHeadersMiddleware
-from acme_server.acme_state import AcmeState
+from acme_server.acme.middleware import AcmeHeadersMiddleware
+from acme_server.acme.state import AcmeState
 from acme_server.errors import EXCEPTION_HANDLERS
+from acme_server.jobs import maintenance
+from acme_server.jobs import subscribers as event_subscribers
+from acme_server.jobs.scheduler import RenewalScheduler
 from acme_server.logs import configure_logging
-from acme_server.ratelimits import RateLimiter
 from acme_server.rest.routes import rest_routes
 from acme_server.routes import acme_routes, public_routes
-from acme_server.scheduler import RenewalScheduler
 from acme_server.services import finalize_recovery
 from acme_server.services.context import Services
+from acme_server.services.ratelimits import RateLimiter
 from acme_server.settings import Settings, load_settings
 from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
 from acme_server.validation.netguard import IPAddress

@@ -1,29 +1,45 @@
 """Exception handlers, registered once for the whole application: every error on an ACME path
 becomes an RFC 8555 problem document, on a REST path a JSON error. SERVICE_ERRORS is the one
-table from a service's error to the REST status and the ACME problem type; ACME handlers
-still catch the errors their RFC 8555 section gives a more specific problem for."""
+table from a service's error to the REST status and the ACME problem type and status; no
+handler catches a service error to translate it itself."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from acme_server.problems import (
+from acme_server.acme.problems import (
+    ACME_ERROR,
     UNAVAILABLE_RETRY_AFTER_S,
     AcmeProblem,
     malformed,
     server_internal,
+    subproblem,
     unavailable,
 )
 from acme_server.rest.common import ApiError
 from acme_server.services.errors import (
+    AlreadyReplacedError,
+    AlreadyRevokedError,
+    BadCsrError,
+    BadPublicKeyError,
+    BadRevocationReasonError,
+    CaaRefusedError,
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
+    InvalidStateError,
+    NotAuthorizedError,
     NotFoundError,
+    NotReadyError,
+    OrderFailedError,
+    RateLimitedError,
+    RejectedIdentifierError,
+    ServiceError,
 )
 from ca_core.errors import CAError
 from policy.errors import PolicyError
@@ -68,28 +84,77 @@ async def on_unavailable(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("temporarily unavailable\n", status_code=503, headers=retry)
 
 
-# (error, REST status, ACME problem type), the more specific first.
-SERVICE_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
-    (ForbiddenError, 403, "unauthorized"),
-    (NotFoundError, 404, "malformed"),
-    (ConflictError, 409, "malformed"),
-    (InvalidRequestError, 400, "malformed"),
-    (PolicyError, 400, "rejectedIdentifier"),
-    (CAError, 400, "malformed"),
-    (InvalidText, 400, "malformed"),  # a NUL in a path or query value: no id or field holds one
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """How one service error is answered: REST status, ACME problem type and status."""
+
+    error: type[Exception]
+    rest_status: int
+    acme_kind: str
+    acme_status: int
+
+
+# The one table from a service's error to its answers, the more specific first.
+SERVICE_ERRORS: tuple[ErrorAnswer, ...] = (
+    ErrorAnswer(ForbiddenError, 403, "unauthorized", 403),
+    ErrorAnswer(NotAuthorizedError, 403, "unauthorized", 403),
+    ErrorAnswer(CaaRefusedError, 403, "caa", 403),  # RFC 8555 6.7 gives none; Boulder/Pebble 403
+    ErrorAnswer(OrderFailedError, 500, "serverInternal", 500),  # answered with its `problem`
+    ErrorAnswer(RateLimitedError, 429, "rateLimited", 429),  # with Retry-After
+    ErrorAnswer(NotFoundError, 404, "malformed", 404),
+    ErrorAnswer(NotReadyError, 409, "orderNotReady", 403),
+    ErrorAnswer(InvalidStateError, 409, "malformed", 403),
+    ErrorAnswer(AlreadyReplacedError, 409, "alreadyReplaced", 409),  # RFC 9773 5
+    ErrorAnswer(AlreadyRevokedError, 409, "alreadyRevoked", 400),
+    ErrorAnswer(ConflictError, 409, "malformed", 409),
+    ErrorAnswer(BadCsrError, 400, "badCSR", 400),
+    ErrorAnswer(BadPublicKeyError, 400, "badPublicKey", 400),
+    ErrorAnswer(RejectedIdentifierError, 400, "rejectedIdentifier", 400),
+    ErrorAnswer(BadRevocationReasonError, 400, "badRevocationReason", 400),
+    ErrorAnswer(InvalidRequestError, 400, "malformed", 400),
+    ErrorAnswer(PolicyError, 400, "rejectedIdentifier", 400),
+    ErrorAnswer(CAError, 400, "malformed", 400),
+    ErrorAnswer(InvalidText, 400, "malformed", 400),  # a NUL in a path or query value
 )
+
+
+def mapping_of(exc: Exception) -> ErrorAnswer:
+    return next(m for m in SERVICE_ERRORS if isinstance(exc, m.error))
 
 
 def _detail(exc: Exception) -> str:
     return "the request holds a NUL character" if isinstance(exc, InvalidText) else str(exc)
 
 
+def acme_problem_of(exc: Exception) -> AcmeProblem:
+    """The RFC 8555 problem document of a service error (subproblems from its `names`)."""
+    if isinstance(exc, OrderFailedError):
+        stored = exc.problem
+        return AcmeProblem(
+            str(stored.get("type", "")).removeprefix(ACME_ERROR) or "serverInternal",
+            str(stored.get("detail", exc)),
+            int(stored.get("status", 500)),
+        )
+    found = mapping_of(exc)
+    names = exc.names if isinstance(exc, ServiceError) else ()
+    subs = [subproblem(n.kind, n.detail, n.identifier) for n in names]
+    return AcmeProblem(
+        found.acme_kind, _detail(exc), found.acme_status, subproblems=subs, headers=_headers(exc)
+    )
+
+
+def _headers(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, RateLimitedError):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
 async def on_service_error(request: Request, exc: Exception) -> Response:
-    status, kind = next((s, k) for cls, s, k in SERVICE_ERRORS if isinstance(exc, cls))
     if _is_acme(request):
-        return AcmeProblem(kind, _detail(exc), status).response()
+        return acme_problem_of(exc).response()
     details = {"permission": exc.permission} if isinstance(exc, ForbiddenError) else None
-    return ApiError(status, _detail(exc), details=details).response()
+    status = mapping_of(exc).rest_status
+    return ApiError(status, _detail(exc), details=details, headers=_headers(exc)).response()
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
@@ -107,7 +172,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     AcmeProblem: on_problem,
     ApiError: on_api_error,
-    **{error: on_service_error for error, _, _ in SERVICE_ERRORS},
+    **{m.error: on_service_error for m in SERVICE_ERRORS},
     Unavailable: on_unavailable,
     HTTPException: on_http_error,
     Exception: on_unexpected,

@@ -1,8 +1,8 @@
 """JOSE without ACME: base64url (RFC 7515 section 2), the flattened JWS serialization, its
 payload, the signature algorithm allow-list (no `none`, no MACs) and signature checks.
 
-Neutral ground for the ACME layer (`acme_server.jws`, `acme_server.jwk`, `acme_server.eab`)
-and the services (`services/cert_proof.py`, `services/ari.py`): nothing here knows ACME
+Neutral ground for the ACME layer (`acme/jws.py`, `acme/jwk.py`, `acme/eab.py`) and the
+services (`services/identities/proof.py`, `services/ari.py`): nothing here knows ACME
 problem documents. A refusal is a `JoseError` whose `kind` says which RFC 8555 problem the
 ACME layer answers with (`malformed` or `badSignatureAlgorithm`); other callers use its
 message as is.

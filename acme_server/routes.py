@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from acme_server.handlers import accounts, certificates, directory, orders, renewal_info
-from acme_server.web import health, pki
+from acme_server.acme.handlers import (
+    accounts,
+    authorizations,
+    certificates,
+    challenges,
+    directory,
+    orders,
+    renewal_info,
+)
+from acme_server.public import health, pki
 
 P = "/acme/{profile}"
 
@@ -16,11 +24,11 @@ def acme_routes() -> list[BaseRoute]:
     # Starlette tries routes in order: the ones every issuance polls come first.
     return [
         Route(f"{P}/order/{{order_id}}", orders.order, methods=post),
-        Route(f"{P}/authz/{{authz_id}}", orders.authorization, methods=post),
-        Route(f"{P}/chall/{{challenge_id}}", orders.challenge, methods=post),
+        Route(f"{P}/authz/{{authz_id}}", authorizations.authorization, methods=post),
+        Route(f"{P}/chall/{{challenge_id}}", challenges.challenge, methods=post),
         Route(f"{P}/new-nonce", directory.new_nonce, methods=["GET", "HEAD"]),
         Route(f"{P}/new-order", orders.new_order, methods=post),
-        Route(f"{P}/order/{{order_id}}/finalize", certificates.finalize, methods=post),
+        Route(f"{P}/order/{{order_id}}/finalize", orders.finalize, methods=post),
         Route(f"{P}/cert/{{certificate_id}}", certificates.certificate, methods=post),
         Route(f"{P}/directory", directory.directory, methods=["GET"]),
         Route("/acme/directory", directory.directory, methods=["GET"]),

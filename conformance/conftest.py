@@ -35,8 +35,8 @@ from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder
 from cryptography.x509.verification import Store as TrustStore
 
-from acme_server.acme.eab import NewEABCredential, create_credential
 from acme_server.services.context import Services
+from acme_server.services.eab_credentials import NewEABCredential, create_credential
 from acme_server.settings import Settings, load_settings
 from ca_core.serials import serial_to_hex
 from store import AccountRecord, AuthorizationRecord, CertificateRecord, ProfileRecord, Store
@@ -181,9 +181,7 @@ class KmsServer:
             return {"kid": created["kid"], "hmacKey": created["hmacKey"]}
 
         async def create(services: Services) -> NewEABCredential:
-            return await create_credential(
-                services.store, services.kek, profile_id=self.eab_profile.id, reusable=False
-            )
+            return await create_credential(services, self.eab_profile, reusable=False)
 
         made = run_async(lambda: self._with_services(create))
         return {"kid": made.record.id, "hmacKey": made.hmac_key_b64}

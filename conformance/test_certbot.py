@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from acme_server.acme import eab
 from acme_server.cli.main import cli
+from acme_server.services import eab_credentials as eab
 from conformance.certbot_cli import Certbot
 from conformance.conftest import (
     CONTACT,

@@ -15,10 +15,10 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from acme_server.acme import eab
 from acme_server.app import create_app
 from acme_server.services.bootstrap import initialise
 from acme_server.services.context import Services
+from acme_server.services.eab_credentials import create_credential
 from acme_server.services.events import CertificateEvent
 from acme_server.settings import Settings
 from testkit.dns_server import DNSServer
@@ -54,12 +54,8 @@ class AcmeServer:
             services = await Services.open(self.settings, migrate=False)
             try:
                 record = await services.store.get_profile_by_slug(profile)
-                made = await eab.create_credential(
-                    services.store,
-                    services.kek,
-                    profile_id=record.id,
-                    reusable=reusable,
-                    hmac_alg=hmac_alg,
+                made = await create_credential(
+                    services, record, reusable=reusable, hmac_alg=hmac_alg
                 )
                 return made.record.id, made.hmac_key_b64
             finally:

@@ -1,23 +1,15 @@
-"""Shared fixtures: a `store` on each backend, and the PostgreSQL reachability check.
+"""Shared fixtures: a `store` on each backend, and PostgreSQL URLs and schemas.
 
-PostgreSQL is found at $KMS_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/test).
-When it cannot be reached, tests that need it are skipped with the reason, except in CI
-(CI=true or CI=1), where they fail: CI must never pass by skipping the production backend.
+Where PostgreSQL is found, and when its absence skips or fails a test, is testkit.postgres's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
-import os
 import secrets
 import shutil
-import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import asyncpg
 import hypothesis  # noqa: F401  - imported before any test starts a thread: CPython 3.11.7's
@@ -26,72 +18,8 @@ import pytest  # ast.parse can fail ("recursion depth mismatch") when pytest rew
 from store import Store, open_store
 from store.db import Sql
 from store.schema import metadata
-
-PG_URL_ENV = "KMS_TEST_PG_URL"
-PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-PG_PROBE_TIMEOUT_S = 3.0
-T = TypeVar("T")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1")
-
-
-def _asyncpg_dsn(url: str) -> str:
-    """asyncpg takes postgresql:// (or postgres://) but not SQLAlchemy's +asyncpg."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def _connect_error(url: str) -> str | None:
-    try:
-        conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=PG_PROBE_TIMEOUT_S)
-    except (OSError, TimeoutError, asyncpg.PostgresError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}".strip()
-    try:
-        await conn.fetchval("SELECT 1")
-    finally:
-        await conn.close()
-    return None
-
-
-def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine to completion on its own thread and event loop, so sync code (and
-    session fixtures) can call it even while a test's event loop is running."""
-    outcome: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            outcome.append(asyncio.run(make()))
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return outcome[0]
-
-
-@functools.cache
-def _probe(url: str) -> str | None:
-    """None if PostgreSQL at `url` answers, else why not. Once per URL per session."""
-    return run_async(lambda: _connect_error(url))
-
-
-def postgres_url() -> str:
-    """The test PostgreSQL URL; skips the calling test if it is unreachable (fails in CI)."""
-    url = os.environ.get(PG_URL_ENV) or PG_DEFAULT_URL
-    reason = _probe(url)
-    if reason is None:
-        return url
-    parts = urlsplit(_asyncpg_dsn(url))
-    message = f"PostgreSQL not reachable at {parts.hostname}:{parts.port or 5432}: {reason}"
-    if in_ci():
-        pytest.fail(f"{message} (CI is set, so this fails instead of skipping)", pytrace=False)
-    pytest.skip(message)
+from testkit.event_loop import run_async
+from testkit.postgres import BACKENDS, PG_PROBE_TIMEOUT_S, asyncpg_dsn, postgres_url
 
 
 @pytest.fixture
@@ -101,7 +29,7 @@ def pg_url() -> str:
 
 
 async def _create_schema(url: str, name: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=PG_PROBE_TIMEOUT_S)
+    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=PG_PROBE_TIMEOUT_S)
     try:
         await conn.execute(f'CREATE SCHEMA "{name}"')
     finally:
@@ -109,7 +37,7 @@ async def _create_schema(url: str, name: str) -> None:
 
 
 async def _drop_schema(url: str, name: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=PG_PROBE_TIMEOUT_S)
+    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=PG_PROBE_TIMEOUT_S)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     finally:

@@ -32,22 +32,20 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "acme_server": frozenset({"pki_types", "policy", "ca_core", "store", "agent"}),
     # Talks to the server over HTTP only: no server package at all.
     "agent": frozenset(),
-    # Drivers of a running server: may use its code for setup, never the tests.
-    "bench": frozenset({"pki_types", "policy", "ca_core", "store", "acme_server", "agent"}),
-    "conformance": frozenset({"pki_types", "policy", "ca_core", "store", "acme_server", "agent"}),
+    # Support shared by the three below (client, servers, databases): uses our code, never them.
+    "testkit": frozenset({"pki_types", "policy", "ca_core", "store", "acme_server", "agent"}),
+    # Drivers of a running server: may use its code for setup and testkit, never the tests.
+    "bench": frozenset(
+        {"pki_types", "policy", "ca_core", "store", "acme_server", "agent", "testkit"}
+    ),
+    "conformance": frozenset(
+        {"pki_types", "policy", "ca_core", "store", "acme_server", "agent", "testkit"}
+    ),
     # Tests may import anything of ours, but nothing imports them (see PACKAGES).
-    "tests": frozenset({"pki_types", "policy", "ca_core", "store", "acme_server", "agent"}),
+    "tests": frozenset(
+        {"pki_types", "policy", "ca_core", "store", "acme_server", "agent", "testkit"}
+    ),
 }
-
-# Imports the table refuses that are known and still to be removed (issue 14: the support
-# bench/ and conformance/ take from tests/ is to move to a package all three may import).
-# Each entry must still occur, so a fixed one has to leave this table.
-PENDING: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("bench", "tests"),
-        ("conformance", "tests"),
-    }
-)
 
 PACKAGES = tuple(MAY_IMPORT)
 
@@ -98,16 +96,12 @@ def test_every_package_of_the_project_is_in_the_table() -> None:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_package_imports_only_what_design_allows(package: str) -> None:
     assert _files(package), f"no .py files in {package}/"
-    refused = [(top, where) for top, where in _violations(package) if (package, top) not in PENDING]
+    refused = _violations(package)
     assert not refused, "\n".join(f"{where} imports {top}" for top, where in refused)
 
 
-@pytest.mark.parametrize(("package", "imported"), sorted(PENDING))
-def test_pending_exceptions_are_still_needed(package: str, imported: str) -> None:
-    assert imported not in MAY_IMPORT[package] | {package}
-    assert any(top == imported for top, _ in _violations(package)), (
-        f"{package} no longer imports {imported}: remove the entry from PENDING"
-    )
+def test_nothing_imports_the_tests() -> None:
+    assert [package for package, allowed in MAY_IMPORT.items() if "tests" in allowed] == []
 
 
 def test_the_checker_sees_lazy_imports(tmp_path: Path) -> None:

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from acme_server.services import inventory
-from acme_server.services.certificates import find_certificate, no_certificate
+from acme_server.services.certificates import inventory
+from acme_server.services.certificates.export import find_certificate, no_certificate
 from acme_server.services.context import Services
 from acme_server.services.errors import ForbiddenError, NotFoundError
-from acme_server.services.identities import Principal, find_identity
+from acme_server.services.identities.tokens import Principal, find_identity
 from store import CertificateRecord, CertificateRequestRecord, IdentityRecord
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from acme_server.jose import b64url_decode
-from acme_server.services.auto_renewal import renew_at
+from acme_server.services.certificates.auto_renewal import renew_at
 from acme_server.services.context import Services
 from acme_server.services.errors import InvalidRequestError, NotFoundError
 from ca_core.serials import MAX_SERIAL_OCTETS, serial_to_hex

@@ -16,9 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from acme_server.private_files import write_private
-from acme_server.services.authorities import CASpec, create_intermediate, create_root
+from acme_server.services.cas.create import CASpec, create_intermediate, create_root
+from acme_server.services.certificates.issuance import IssueSpec, issue
 from acme_server.services.context import Services
-from acme_server.services.issuance import IssueSpec, issue
 from ca_core.export import certificates_pem
 from pki_types.model import (
     ExtendedKeyUsage,

@@ -28,7 +28,9 @@ class Services:
     kek: KeyEncryptionKey
     ca_cache: dict[str, CAMaterial] = field(default_factory=dict)
     key_blocklist: KeyBlocklist = EMPTY_BLOCKLIST  # settings.key_blocklist_file, read once
-    events: EventBus = field(default_factory=EventBus)  # subscribers: acme_server/subscribers.py
+    events: EventBus = field(
+        default_factory=EventBus
+    )  # subscribers: acme_server/jobs/subscribers.py
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Services:

@@ -1,6 +1,6 @@
 """Domain events: what happened to a certificate, published by the services once it is stored.
 
-    bus.subscribe(CertificateRevoked, on_revoked)      # at app start (acme_server/subscribers.py)
+    bus.subscribe(CertificateRevoked, on_revoked)      # at app start (jobs/subscribers.py)
     services.events.publish(CertificateRevoked.of(record, reason=..., revoked_at=...))
 
 Who publishes what (every interface -- ACME, REST, CLI, the scheduler -- goes through these
@@ -10,7 +10,7 @@ services, so each emits the same events):
   to the one it renews). ACME finalize, REST and CLI enrollment, renewals, the server's own
   TLS certificate and identity certificates all issue there.
 - `CertificateRenewed`: services/renewal.renew_now, after the successor's CertificateIssued;
-  `automatic` when the renewal scheduler renewed it (services/auto_renewal.py).
+  `automatic` when the renewal scheduler renewed it (services/certificates/auto_renewal.py).
 - `RenewalFailed`: services/auto_renewal, once the failure and its next attempt are recorded.
 - `CertificateExpiring`: services/auto_renewal, once per certificate entering its
   renew-before window (after the warning is marked in the store).

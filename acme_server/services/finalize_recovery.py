@@ -1,4 +1,4 @@
-"""Finish the finalizes that outlived their lease (store/queries_finalize_recovery.py).
+"""Finish the finalizes that outlived their lease (store/queries/finalize_recovery.py).
 
 A finalize holds its order `processing` for at most `finalize_timeout_seconds`. The lease is
 five sixths of that, and a sweep runs every sixth (a process runs one at its start too), so
@@ -12,7 +12,7 @@ no order stays processing longer than the setting:
   have been signed, is revoked so that its serial reaches the CRL.
 
 A finalize still running when its lease ends (slower than the setting) finds its order
-invalid when it completes, and revokes what it issued (handlers/certificates.py).
+invalid when it completes, and revokes what it issued (services/orders.py).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from acme_server.problems import AcmeProblem
+from acme_server.services.certificates.revocation import revoke
 from acme_server.services.context import Services
-from acme_server.services.errors import ConflictError
-from acme_server.services.revocation import revoke
+from acme_server.services.errors import ConflictError, OrderFailedError, stored_problem
 from pki_types.model import CertificateStatus, RevocationReason
 from store import CertificateRecord, StaleFinalization, StoreError
 
@@ -35,8 +35,14 @@ BATCH = 100
 INTERRUPTED = "the certificate could not be issued (issuance was interrupted); finalize a new order"
 
 
-def interrupted_problem() -> AcmeProblem:
-    return AcmeProblem("serverInternal", INTERRUPTED, 500)
+def interrupted_problem() -> dict[str, Any]:
+    """The RFC 8555 problem document an interrupted order keeps as its error."""
+    return stored_problem("serverInternal", INTERRUPTED, 500)
+
+
+def interrupted_order_error(stored: dict[str, Any] | None) -> OrderFailedError:
+    """What a finalize that outlived its lease answers: the error its order was given."""
+    return OrderFailedError(stored or interrupted_problem())
 
 
 def lease_of(services: Services) -> timedelta:
@@ -74,7 +80,7 @@ async def _finish(
             )
             return "completed"
         return None
-    if not await store.fail_order(order_id, error=interrupted_problem().to_dict(), now=now):
+    if not await store.fail_order(order_id, error=interrupted_problem(), now=now):
         return None
     for row in rows:
         if row.certificate_id is not None and row.certificate_status == "pending":

@@ -31,9 +31,9 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from acme_server.problems import server_internal
-from acme_server.ratelimits import RateLimiter
 from acme_server.services.context import Services
+from acme_server.services.errors import stored_problem
+from acme_server.services.ratelimits import RateLimiter
 from acme_server.validation.challenges import VALIDATORS, Attempt
 from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
@@ -221,7 +221,9 @@ class ValidationWorker:
                 await store.record_validation(
                     job.challenge_id,
                     valid=False,
-                    error=server_internal().to_dict(),
+                    error=stored_problem(
+                        "serverInternal", "the server could not process the request", 500
+                    ),
                     now=datetime.now(UTC),
                 )
                 self.waiters.done(job.challenge_id)

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient
-from tests.acme.harness import AcmeServer, acme_server
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import fresh_postgres_database
+from testkit.acme_client import AcmeClient
+from testkit.in_process_server import AcmeServer, acme_server
+from testkit.postgres import BACKENDS, fresh_postgres_database
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from tests.acme.client import AcmeClient, b64, flattened, jwk_of
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient, b64, flattened, jwk_of
+from testkit.in_process_server import AcmeServer
 
 ERR = "urn:ietf:params:acme:error:"
 

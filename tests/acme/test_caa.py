@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import authorize, make_csr, poll
-from tests.acme.harness import AcmeServer, acme_server
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import authorize, make_csr, poll
+from testkit.in_process_server import AcmeServer, acme_server
+from testkit.postgres import BACKENDS, fresh_postgres_database
 from tests.acme.test_bad_input import problem
 from tests.acme.test_dns01 import make_profile
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import fresh_postgres_database
 
 IDENTITIES = "ca.kms.test, kms-alias.test"
 SETTINGS: dict[str, Any] = {"caa_identities": IDENTITIES, "caa_cache_seconds": 0}
@@ -168,7 +167,7 @@ def test_ip_identifiers_have_no_caa(server: AcmeServer, account: AcmeClient) -> 
 def test_caa_lookups_that_never_finish_refuse_issuance(
     server: AcmeServer, account: AcmeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from acme_server.handlers import caa
+    from acme_server.services import caa
 
     monkeypatch.setattr(caa, "CAA_TIMEOUT_S", 0.5)  # the server runs in this process
     server.dns.add("www.silent.caa.test", "A", "127.0.0.1")

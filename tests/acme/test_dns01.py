@@ -11,10 +11,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from acme_server.services.context import Services
-from acme_server.services.profile_settings import EnrollmentConfig
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import authorize, dns01_value, issue, make_csr, poll
-from tests.acme.harness import AcmeServer
+from acme_server.services.profiles.settings import EnrollmentConfig
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import authorize, dns01_value, issue, make_csr, poll
+from testkit.in_process_server import AcmeServer
 from tests.acme.test_bad_input import problem
 
 
@@ -193,7 +193,7 @@ def test_a_reused_pending_authorization_keeps_the_profile_types(profiles: AcmeSe
 def test_reuse_only_what_the_profile_could_have_created() -> None:
     from datetime import UTC, datetime
 
-    from acme_server.handlers.orders import _reusable
+    from acme_server.services.orders import reusable as _reusable
     from store import AuthorizationRecord, ChallengeRecord
 
     now = datetime.now(UTC)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient, eab_binding, jwk_of
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient, eab_binding, jwk_of
+from testkit.in_process_server import AcmeServer
 from tests.acme.test_bad_input import problem
 
 

@@ -10,9 +10,9 @@ from acme_server.services.context import Services
 from acme_server.services.events import CertificateIssued, CertificateRevoked
 from pki_types.model import RequestMethod, RevocationReason
 from store import CertificateRecord, ProfileRecord
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import issue
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import issue
+from testkit.in_process_server import AcmeServer
 
 
 def _stored(server: AcmeServer, cert_id: str) -> tuple[CertificateRecord, ProfileRecord]:

@@ -10,9 +10,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import authorize, make_csr, poll
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import authorize, make_csr, poll
+from testkit.in_process_server import AcmeServer
 from tests.acme.test_bad_input import problem
 
 

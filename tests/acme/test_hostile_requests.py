@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from acme_server.services.enrollment import EnrollRequest, enroll
-from tests.acme.client import AcmeClient, b64, flattened, jwk_of
-from tests.acme.harness import AcmeServer
+from acme_server.services.certificates.enrollment import EnrollRequest, enroll
+from testkit.acme_client import AcmeClient, b64, flattened, jwk_of
+from testkit.in_process_server import AcmeServer
 from tests.acme.test_bad_input import problem
 
 

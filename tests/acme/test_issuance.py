@@ -11,10 +11,10 @@ import httpx
 import pytest
 from cryptography import x509
 
-from acme_server.handlers.accounts import ORDERS_PAGE_SIZE
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import authorize, issue, make_csr, poll
-from tests.acme.harness import AcmeServer
+from acme_server.acme.handlers.accounts import ORDERS_PAGE_SIZE
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import authorize, issue, make_csr, poll
+from testkit.in_process_server import AcmeServer
 
 
 def test_s7_1_1_directory_has_every_resource_and_meta(

@@ -10,9 +10,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tests.acme.client import AcmeClient, b64, flattened, jwk_of
-from tests.acme.flows import authorize, issue, make_csr, poll
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient, b64, flattened, jwk_of
+from testkit.flows import authorize, issue, make_csr, poll
+from testkit.in_process_server import AcmeServer
 from tests.acme.test_bad_input import problem
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from acme_server.maintenance import sweep
-from tests.acme.client import AcmeClient
-from tests.acme.harness import AcmeServer
+from acme_server.jobs.maintenance import sweep
+from testkit.acme_client import AcmeClient
+from testkit.in_process_server import AcmeServer
 
 
 def test_s6_5_expired_nonces_are_purged_and_stale_orders_expire(

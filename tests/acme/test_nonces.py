@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from acme_server.nonces import NONCE_LENGTH, NonceService
-from acme_server.problems import AcmeProblem
+from acme_server.acme.nonces import NONCE_LENGTH, NonceService
+from acme_server.acme.problems import AcmeProblem
 from ca_core.kek import KeyEncryptionKey
 
 KEK = KeyEncryptionKey(b"k" * 32)

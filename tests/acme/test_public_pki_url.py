@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from acme_server.services.authorities import publish_pki_urls
 from acme_server.services.bootstrap import initialise
+from acme_server.services.cas.create import publish_pki_urls
+from acme_server.services.certificates.enrollment import EnrollRequest, enroll
 from acme_server.services.context import Services
-from acme_server.services.enrollment import EnrollRequest, enroll
 from acme_server.settings import Settings, SettingsError, load_settings
-from tests.e2e.kms_process import kms, kms_json, running_server
+from testkit.kms_process import kms, kms_json, running_server
 
 
 @pytest.mark.parametrize(

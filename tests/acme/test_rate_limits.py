@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient
-from tests.acme.flows import poll
-from tests.acme.harness import AcmeServer, acme_server
+from testkit.acme_client import AcmeClient
+from testkit.flows import poll
+from testkit.in_process_server import AcmeServer, acme_server
 from tests.acme.test_bad_input import problem
 
 

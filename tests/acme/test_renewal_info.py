@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from acme_server.services.context import Services
 from pki_types.model import RevocationReason
 from store import CertificateRecord
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import authorize, issue, make_csr, poll
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import authorize, issue, make_csr, poll
+from testkit.in_process_server import AcmeServer
 
 T = TypeVar("T")
 ERR = "urn:ietf:params:acme:error:"

@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from acme_server.services.context import Services
-from tests.acme.client import AcmeClient
-from tests.acme.flows import issue
-from tests.acme.harness import AcmeServer, acme_server
-from tests.e2e.kms_process import kms, kms_json
+from testkit.acme_client import AcmeClient
+from testkit.flows import issue
+from testkit.in_process_server import AcmeServer, acme_server
+from testkit.kms_process import kms, kms_json
 from tests.rest.conftest import LOGIN_PATH, create_identity, with_services
 from tests.rest.test_certificates_support import CERTS
 from tests.support.loopback import loopback_client

@@ -7,10 +7,10 @@ from typing import Any
 
 from cryptography import x509
 
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import make_csr, poll
-from tests.acme.harness import AcmeServer
-from tests.support.tlsalpn_responder import challenge_certificate
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import make_csr, poll
+from testkit.in_process_server import AcmeServer
+from testkit.tlsalpn_responder import challenge_certificate
 
 
 def _order(client: AcmeClient, *names: str) -> tuple[str, dict[str, Any]]:

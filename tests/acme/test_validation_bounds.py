@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient
-from tests.acme.flows import poll
-from tests.acme.harness import AcmeServer, acme_server
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import fresh_postgres_database
-from tests.support.http01_responder import CHALLENGE_PATH, Reply, SeenRequest, most_at_once
+from testkit.acme_client import AcmeClient
+from testkit.flows import poll
+from testkit.http01_responder import CHALLENGE_PATH, Reply, SeenRequest, most_at_once
+from testkit.in_process_server import AcmeServer, acme_server
+from testkit.postgres import BACKENDS, fresh_postgres_database
 
 SLOW_ANSWER = 0.4
 

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ca_core import goodkey
 from ca_core.goodkey import spki_sha256
-from tests.acme.client import AcmeClient, b64, flattened
-from tests.acme.flows import authorize, make_csr, poll
-from tests.acme.harness import AcmeServer, acme_server
+from testkit.acme_client import AcmeClient, b64, flattened
+from testkit.flows import authorize, make_csr, poll
+from testkit.in_process_server import AcmeServer, acme_server
 from tests.acme.test_bad_input import problem
 from tests.rest.conftest import bearer_client
 from tests.rest.test_certificates_support import CERTS, count_certificates, count_requests
@@ -102,7 +102,7 @@ def test_s6_2_off_curve_account_key_is_bad_public_key(server: AcmeServer) -> Non
 def test_s7_3_5_key_change_to_a_weak_key_is_refused(account: AcmeClient) -> None:
     new_key = weak_keys.roca_key()
     url = account.directory["keyChange"]
-    from tests.acme.client import jwk_of
+    from testkit.acme_client import jwk_of
 
     inner = flattened(
         {"alg": "RS256", "jwk": jwk_of(new_key), "url": url},

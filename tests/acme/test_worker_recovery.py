@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.acme.client import AcmeClient
-from tests.acme.flows import poll
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient
+from testkit.flows import poll
+from testkit.in_process_server import AcmeServer
 
 
 def test_s7_5_1_job_of_a_crashed_worker_is_resumed_by_another(

@@ -34,12 +34,13 @@ import httpx
 from acme_server.services.bootstrap import initialise
 from acme_server.services.context import Services
 from acme_server.settings import Settings
-from tests.acme.harness import BackgroundLoop, server_settings
+from testkit.dns_server import DNSServer
+from testkit.event_loop import BackgroundLoop
+from testkit.http01_responder import HTTP01Responder
+from testkit.in_process_server import server_settings
+from testkit.kms_process import KMS, free_port
 from tests.chaos.census import Census, take_postgres, take_sqlite
 from tests.chaos.load import Load
-from tests.e2e.kms_process import KMS, free_port
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
 from tests.support.pg_cluster import pg_cluster
 
 KILL_INTERVAL_S = 1.0

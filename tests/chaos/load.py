@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import make_csr
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
+from testkit.acme_client import AcmeClient, b64
+from testkit.dns_server import DNSServer
+from testkit.flows import make_csr
+from testkit.http01_responder import HTTP01Responder
 
 POLL_SECONDS = 20.0
 

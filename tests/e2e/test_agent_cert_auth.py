@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from agent.keys import key_matches, key_pem, load_key
-from tests.e2e.kms_process import RunningServer, kms, kms_json, running_server
+from testkit.kms_process import RunningServer, kms, kms_json, running_server
 
 PERIODS = {"KMS_IDENTITY_CERT_WARNING_PERIOD": "1d", "KMS_IDENTITY_CERT_EXPIRY_PERIOD": "1h"}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from acme_server.services.auto_renewal import CANNOT_AUTO_RENEW
-from tests.e2e.kms_process import kms, kms_json
+from acme_server.services.certificates.auto_renewal import CANNOT_AUTO_RENEW
+from testkit.kms_process import kms, kms_json
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.e2e.kms_process import kms, kms_json
+from testkit.kms_process import kms, kms_json
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from store import Unavailable
 from store.db import Sql
 from store.db_postgres import PostgresDatabase
-from tests.acme.client import AcmeClient
-from tests.acme.flows import issue
-from tests.acme.harness import AcmeServer, acme_server
-from tests.conftest import in_ci
+from testkit.acme_client import AcmeClient
+from testkit.flows import issue
+from testkit.in_process_server import AcmeServer, acme_server
+from testkit.postgres import in_ci
 from tests.support import pg_cluster
 
 PROBLEM = "application/problem+json"

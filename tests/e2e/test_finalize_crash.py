@@ -24,14 +24,14 @@ from acme_server.services.bootstrap import initialise
 from acme_server.services.context import Services
 from acme_server.settings import Settings
 from store import ORDER_METADATA_KEY
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import authorize, make_csr, poll
-from tests.acme.harness import AcmeServer, BackgroundLoop, server_settings
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import fresh_postgres_database
-from tests.e2e.kms_process import KMS, free_port
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
+from testkit.acme_client import AcmeClient, b64
+from testkit.dns_server import DNSServer
+from testkit.event_loop import BackgroundLoop
+from testkit.flows import authorize, make_csr, poll
+from testkit.http01_responder import HTTP01Responder
+from testkit.in_process_server import AcmeServer, server_settings
+from testkit.kms_process import KMS, free_port
+from testkit.postgres import BACKENDS, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 FINALIZE_TIMEOUT = 3  # seconds: the bound under test (the default is 60)

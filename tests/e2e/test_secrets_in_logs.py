@@ -18,12 +18,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient, b64, eab_binding
-from tests.acme.flows import make_csr
-from tests.acme.harness import BackgroundLoop
-from tests.e2e.kms_process import kms, running_server
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
+from testkit.acme_client import AcmeClient, b64, eab_binding
+from testkit.dns_server import DNSServer
+from testkit.event_loop import BackgroundLoop
+from testkit.flows import make_csr
+from testkit.http01_responder import HTTP01Responder
+from testkit.kms_process import kms, running_server
 
 LOGIN = "/api/v1/auth/universal-auth/login"
 CERTS = "/api/v1/cert-manager/certificates"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from tests.e2e.kms_process import free_port, kms, kms_json, running_server
+from testkit.kms_process import free_port, kms, kms_json, running_server
 
 
 def _crl_url(cert: x509.Certificate) -> str:
@@ -36,8 +36,8 @@ def test_first_start_initialises_and_serves_https(tmp_path: Path, database_args:
     assert (data_dir / "kek.key").stat().st_mode & 0o077 == 0
     assert (data_dir / "tls" / "server-key.pem").stat().st_mode & 0o077 == 0
     cas = kms_json("ca", "list", "--data-dir", str(data_dir), *database_args)
-    assert sorted(ca["kind"] for ca in cas) == ["intermediate", "root"]
-    root = next(ca for ca in cas if ca["kind"] == "root")
+    assert sorted(ca["type"] for ca in cas) == ["intermediate", "root"]
+    root = next(ca for ca in cas if ca["type"] == "root")
     bundle = x509.load_pem_x509_certificates((data_dir / "ca-bundle.pem").read_bytes())
     assert [c.subject.rfc4514_string() for c in bundle] == [root["subject"]]
 
@@ -143,7 +143,7 @@ def test_serve_with_an_operator_supplied_certificate(tmp_path: Path) -> None:
     key_file.chmod(0o600)
     # The trust anchor the test client uses (the server writes no bundle for operator certs):
     roots = [
-        ca for ca in kms_json("ca", "list", "--data-dir", str(data_dir)) if ca["kind"] == "root"
+        ca for ca in kms_json("ca", "list", "--data-dir", str(data_dir)) if ca["type"] == "root"
     ]
     (data_dir / "ca-bundle.pem").write_text(roots[0]["certificate"])
     with (

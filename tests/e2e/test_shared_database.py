@@ -6,9 +6,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient
-from tests.e2e.conftest import fresh_postgres_database
-from tests.e2e.kms_process import free_port, kms, running_server
+from testkit.acme_client import AcmeClient
+from testkit.kms_process import free_port, kms, running_server
+from testkit.postgres import fresh_postgres_database
 
 
 def test_s6_5_nonce_from_one_process_is_accepted_once_by_another(tmp_path: Path) -> None:

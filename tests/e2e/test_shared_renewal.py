@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from acme_server.scheduler import LEASE_NAME
+from acme_server.jobs.scheduler import LEASE_NAME
 from pki_types.model import CertificateStatus
 from store import AuditRecord, CertificateRecord, open_store
-from tests.acme.harness import BackgroundLoop
-from tests.e2e.conftest import fresh_postgres_database
-from tests.e2e.kms_process import RunningServer, free_port, kms, kms_json, running_server
+from testkit.event_loop import BackgroundLoop
+from testkit.kms_process import RunningServer, free_port, kms, kms_json, running_server
+from testkit.postgres import fresh_postgres_database
 from tests.support.webhook_receiver import Receiver, receiver
 
 CERTIFICATES = 4

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.acme.client import AcmeClient, b64, flattened, jwk_of
-from tests.acme.flows import make_csr
+from testkit.acme_client import AcmeClient, b64, flattened, jwk_of
+from testkit.flows import make_csr
 from tests.fuzz.strategies import JSON, KEYED_JSON, examples, mutated, mutated_jws
 from tests.fuzz.world import World, assert_problem, fuzz_world
 

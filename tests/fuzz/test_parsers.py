@@ -13,14 +13,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acme_server.jwk import account_key_from_jwk
-from acme_server.jws import decode_payload, parse_flattened
-from acme_server.problems import AcmeProblem
-from acme_server.rest.certificates_body import enroll_request
+from acme_server.acme.jwk import account_key_from_jwk
+from acme_server.acme.jws import decode_payload, parse_flattened
+from acme_server.acme.problems import AcmeProblem
+from acme_server.rest.certificates.bodies import enroll_request
 from acme_server.rest.common import ApiError
 from ca_core.csr import csr_facts, load_csr
 from ca_core.errors import CAError
-from tests.acme.client import flattened, jwk_of
+from testkit.acme_client import flattened, jwk_of
 from tests.fuzz.strategies import JSON, KEYED_JSON, examples, mutated, mutated_jws
 
 _EC = ec.generate_private_key(ec.SECP256R1())

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import fresh_postgres_database
+from testkit.postgres import fresh_postgres_database
 from tests.fuzz.conftest import fuzz_profile_active
 from tests.fuzz.wire import RUNS, Tally
 from tests.fuzz.wire_areas import acme_requests, known_hostile, public_requests, rest_requests

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from starlette.routing import Route
 
 from acme_server.rest.routes import rest_routes
-from tests.acme.client import EMPTY, flattened, jwk_of
+from testkit.acme_client import EMPTY, flattened, jwk_of
 from tests.fuzz.strategies import ACME_KEYS, JSON, KEYED_JSON, REST_KEYS, mutated_jws
 from tests.fuzz.wire_bodies import RestBodies
 from tests.fuzz.wire_parts import (
@@ -111,7 +111,7 @@ def _jws_body(draw: st.DrawFn, world: WireWorld, url: str) -> bytes:
 
 def _signed_url(draw: st.DrawFn, world: WireWorld, path: bytes, search: bytes) -> str:
     """The URL the server takes the request for (its decoded path, the query as sent, as
-    acme_server/jws.py compares them); one time in ten the path as sent instead."""
+    acme_server/acme/jws.py compares them); one time in ten the path as sent instead."""
     sent = path.decode("latin-1")
     decoded = sent if draw(st.integers(0, 9)) == 0 else unquote(sent)
     return world.base_url + decoded + search.decode("latin-1")

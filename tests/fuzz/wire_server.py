@@ -1,8 +1,8 @@
-"""The test server of tests/acme/harness.py with the uvicorn options `kms serve` uses and a
-choice of HTTP parser: what the wire fuzz talks to.
+"""The test server of testkit/in_process_server.py with the uvicorn options `kms serve` uses
+and a choice of HTTP parser: what the wire fuzz talks to.
 
-tests.acme.harness.acme_server runs uvicorn with its defaults; this one passes `http=<impl>`,
-proxy headers trusted from loopback (the harness serves plain HTTP, as `kms serve
+testkit.in_process_server.acme_server runs uvicorn with its defaults; this one passes
+`http=<impl>`, proxy headers trusted from loopback (the harness serves plain HTTP, as `kms serve
 --plain-http` does) and no Server header (acme_server/cli/server.py `_serve`).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.acme.harness import AcmeServer, acme_server
+from testkit.in_process_server import AcmeServer, acme_server
 
 
 @contextmanager

@@ -20,9 +20,9 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient
-from tests.acme.flows import issue
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient
+from testkit.flows import issue
+from testkit.in_process_server import AcmeServer
 from tests.fuzz.wire import Outcome, Tally, exchange
 from tests.fuzz.wire_parts import RawRequest
 from tests.fuzz.wire_server import wire_server

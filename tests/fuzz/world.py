@@ -15,9 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tests.acme.client import AcmeClient, b64
-from tests.acme.flows import authorize, issue, poll
-from tests.acme.harness import AcmeServer, acme_server
+from testkit.acme_client import AcmeClient, b64
+from testkit.flows import authorize, issue, poll
+from testkit.in_process_server import AcmeServer, acme_server
 
 # Nonces are the one table a refused request may still write: RFC 8555 6.5 lets a request
 # that fails after its signature verified use its nonce up (the problem carries a new one).

@@ -19,13 +19,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from acme_server.services import identity_certificates
+from acme_server.services.identities import client_certs as identity_certificates
 from agent.cert_auth import sign_proof
 from agent.keys import PrivateKey
 from ca_core.serials import serial_to_hex
 from store import CertificateRecord
-from tests.acme.harness import AcmeServer, acme_server
-from tests.e2e.conftest import fresh_postgres_database
+from testkit.in_process_server import AcmeServer, acme_server
+from testkit.postgres import fresh_postgres_database
 from tests.rest.conftest import with_services
 
 LOGIN = identity_certificates.LOGIN_PATH

@@ -17,12 +17,11 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from acme_server.services import identities
 from acme_server.services.context import Services
+from acme_server.services.identities import tokens as identities
 from store import IdentityRecord
-from tests.acme.harness import AcmeServer, acme_server
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import fresh_postgres_database
+from testkit.in_process_server import AcmeServer, acme_server
+from testkit.postgres import BACKENDS, fresh_postgres_database
 
 T = TypeVar("T")
 LOGIN_PATH = "/api/v1/auth/universal-auth/login"

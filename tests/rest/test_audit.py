@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from acme_server.cli.main import cli
-from acme_server.services import audit, identities
+from acme_server.services import audit
 from acme_server.services.errors import InvalidRequestError
-from tests.acme.harness import AcmeServer
+from acme_server.services.identities import tokens as identities
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import LOGIN_PATH, bearer_client, create_identity, login, with_services
 
 AUDIT_PATH = "/api/v1/audit-logs"

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from acme_server.rest.common import MAX_JSON_BYTES
-from acme_server.services import identities
 from acme_server.services.context import Services
+from acme_server.services.identities import tokens as identities
 from store.columns import utc_now
-from tests.acme.harness import AcmeServer, acme_server
+from testkit.in_process_server import AcmeServer, acme_server
 from tests.rest.conftest import LOGIN_PATH, bearer_client, create_identity, login, with_services
 
 AUDIT_PATH = "/api/v1/audit-logs"

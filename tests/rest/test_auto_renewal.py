@@ -17,12 +17,17 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from acme_server.scheduler import LEASE_NAME, RenewalScheduler
-from acme_server.services.auto_renewal import CANNOT_AUTO_RENEW, PassReport, renew_at, run_pass
+from acme_server.jobs.scheduler import LEASE_NAME, RenewalScheduler
+from acme_server.services.certificates.auto_renewal import (
+    CANNOT_AUTO_RENEW,
+    PassReport,
+    renew_at,
+    run_pass,
+)
 from acme_server.services.context import Services
 from pki_types.model import CertificateStatus, IssuerType, RevocationReason
 from store import CertificateRecord, ProfileRecord
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client, with_services
 from tests.rest.test_certificates_support import CERTS, certificate_of, issue, openssl_csr
 

@@ -18,13 +18,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
 from acme_server.cli.main import cli
-from acme_server.services import identities, revocation
-from acme_server.services.enrollment import EnrollRequest, enroll
+from acme_server.services.certificates import revocation
+from acme_server.services.certificates.enrollment import EnrollRequest, enroll
+from acme_server.services.identities import tokens as identities
 from acme_server.settings import SettingsError, load_settings
 from agent.cert_auth import sign_proof
 from pki_types.model import RevocationReason
-from tests.acme.harness import AcmeServer
-from tests.conftest import BACKENDS
+from testkit.in_process_server import AcmeServer
+from testkit.postgres import BACKENDS
 from tests.rest.cert_auth_support import (
     EXPIRING_TTL,
     LOGIN,

@@ -12,9 +12,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from acme_server.services import identity_certificates
-from tests.acme.harness import AcmeServer
-from tests.conftest import BACKENDS
+from acme_server.services.identities import client_certs as identity_certificates
+from testkit.in_process_server import AcmeServer
+from testkit.postgres import BACKENDS
 from tests.rest.cert_auth_support import (
     LOGIN,
     ROTATE,

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from acme_server.rest.common import MAX_JSON_BYTES
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client
 from tests.rest.test_certificates_support import (
     CERTS,

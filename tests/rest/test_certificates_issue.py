@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from policy import messages
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client
 from tests.rest.test_certificates_support import (
     CERTS,

@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from acme_server.services.renewal import CANNOT_RENEW
-from tests.acme.harness import AcmeServer
+from acme_server.services.certificates.renewal import CANNOT_RENEW
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client
 from tests.rest.test_certificates_support import (
     CERTS,

@@ -15,7 +15,7 @@ from cryptography import x509
 from acme_server.services.context import Services
 from pki_types.model import IssuerType
 from store import ProfileRecord
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import with_services
 
 CERTS = "/api/v1/cert-manager/certificates"

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme.client import AcmeClient, eab_binding
-from tests.acme.harness import AcmeServer
+from testkit.acme_client import AcmeClient, eab_binding
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client
 
 PROFILES = "/api/v1/cert-manager/certificate-profiles"

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from acme_server.jobs.webhooks import webhook_message
 from acme_server.services.events import (
     CertificateDeleted,
     CertificateEvent,
@@ -17,9 +18,8 @@ from acme_server.services.events import (
     CertificateRenewed,
     CertificateRevoked,
 )
-from acme_server.webhooks import webhook_message
 from pki_types.model import CertificateStatus, RequestMethod, RevocationReason
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client, with_services
 from tests.rest.test_certificates_support import CERTS, issue
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import LOGIN_PATH, create_identity
 
 

@@ -17,11 +17,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 
-from acme_server.services import identities
+from acme_server.services.identities import tokens as identities
 from ca_core.serials import serial_to_hex
 from store import IdentityRecord
-from tests.acme.harness import AcmeServer
-from tests.conftest import BACKENDS
+from testkit.in_process_server import AcmeServer
+from testkit.postgres import BACKENDS
 from tests.rest.cert_auth_support import (
     LOGIN,
     OK_TTL,

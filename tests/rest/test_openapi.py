@@ -13,8 +13,8 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from acme_server.app import create_app
-from acme_server.services import identities
-from tests.acme.harness import AcmeServer
+from acme_server.services.identities import tokens as identities
+from testkit.in_process_server import AcmeServer
 
 OPENAPI = "/api/openapi.json"
 _PARAM = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client
 
 POLICIES = "/api/v1/cert-manager/certificate-policies"

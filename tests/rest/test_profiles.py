@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from store import ProfileRecord
-from tests.acme.harness import AcmeServer
+from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client, with_services
 
 POLICIES = "/api/v1/cert-manager/certificate-policies"

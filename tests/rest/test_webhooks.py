@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from acme_server.services.auto_renewal import run_pass
+from acme_server.jobs.webhooks import WebhookNotifier
+from acme_server.services.certificates.auto_renewal import run_pass
 from acme_server.services.context import Services
-from acme_server.webhooks import WebhookNotifier
-from tests.acme.harness import AcmeServer
-from tests.e2e.kms_process import free_port
+from testkit.in_process_server import AcmeServer
+from testkit.kms_process import free_port
 from tests.rest.conftest import bearer_client, with_services
 from tests.rest.test_auto_renewal import RULES, auto_profile, get, in_window
 from tests.rest.test_certificates_support import CERTS, issue, openssl_csr

@@ -72,7 +72,7 @@ async def test_s6_5_purge_deletes_only_expired_nonces(store: Store) -> None:
     assert await store.purge_nonces(NOW) == 0
     assert await store.use_nonce("fresh", LATER) is False  # still remembered as used
     assert await store.use_nonce("expired-1", LATER) is True  # purged: the caller's expiry
-    # check (acme_server/nonces.py) is what refuses it from then on
+    # check (acme_server/acme/nonces.py) is what refuses it from then on
 
 
 async def test_s7_3_4_eab_key_round_trip(store: Store) -> None:

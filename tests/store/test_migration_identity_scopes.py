@@ -12,7 +12,8 @@ from alembic import command
 
 from store import Store, open_store
 from store.migrate import alembic_config
-from tests.conftest import BACKENDS, fresh_pg_schema, postgres_url
+from testkit.postgres import BACKENDS, postgres_url
+from tests.conftest import fresh_pg_schema
 from tests.store.factories import NOW, issue, make_profile
 from tests.store.test_migrations import schema_diff, sqlalchemy_connection
 

@@ -23,7 +23,8 @@ from store import Store, StoreError, Unavailable, open_store
 from store.engine import create_engine
 from store.migrate import alembic_config, head_revision
 from store.schema import metadata
-from tests.conftest import BACKENDS, fresh_pg_schema, postgres_url
+from testkit.postgres import BACKENDS, postgres_url
+from tests.conftest import fresh_pg_schema
 from tests.store.factories import make_ca
 
 

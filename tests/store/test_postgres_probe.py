@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.conftest import PG_URL_ENV, postgres_url
+from testkit.postgres import PG_URL_ENV, postgres_url
 
 
 @pytest.fixture

@@ -1,1 +1,2 @@
-"""Loopback servers for tests: an authoritative DNS server and an HTTP-01 responder."""
+"""Support only the tests use (a crashing server, a PostgreSQL cluster of their own, a webhook
+receiver, weak keys, ...); what bench/ and conformance/ share with them is in testkit/."""

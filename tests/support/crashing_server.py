@@ -23,9 +23,9 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
+from acme_server.acme.handlers import orders
 from acme_server.app import create_app
-from acme_server.handlers import certificates
-from acme_server.services import issuance
+from acme_server.services.certificates import issuance
 from acme_server.settings import load_settings
 from store import Store
 
@@ -43,7 +43,7 @@ async def _finalize(request: Request) -> Response:
     return await _FINALIZE(request)
 
 
-_FINALIZE = certificates.finalize
+_FINALIZE = orders.finalize
 
 
 def _async_wrap(method: Callable[..., Any], *, after: bool) -> Callable[..., Any]:
@@ -71,7 +71,7 @@ def _sync_wrap(function: Callable[..., Any], *, after: bool) -> Callable[..., An
 
 
 def arm(point: str) -> None:
-    certificates.finalize = _finalize  # type: ignore[assignment]
+    orders.finalize = _finalize  # type: ignore[assignment]
     if point == "after_begin":
         Store.reserve_certificate = _async_wrap(Store.reserve_certificate, after=False)  # type: ignore[method-assign]
     elif point in ("before_signing", "after_signing"):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.kms_process import free_port
+from testkit.kms_process import free_port
 
 
 def _bin_dir() -> Path | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.kms_process import free_port
+from testkit.kms_process import free_port
 
 
 @dataclass

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
+from testkit.dns_server import DNSServer
+from testkit.http01_responder import HTTP01Responder
 from tests.support.loopback_guard import only_loopback
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from acme_server.validation.config import ValidationConfig
 from acme_server.validation.http01 import validate_http01
 from acme_server.validation.resolver import Resolver
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
+from testkit.dns_server import DNSServer
+from testkit.http01_responder import HTTP01Responder
 
 # RFC 8555 section 8.1: token "." base64url(SHA-256 JWK thumbprint).
 TOKEN = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"

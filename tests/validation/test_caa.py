@@ -8,7 +8,7 @@ from acme_server.validation.caa import check_caa, parse_issue_value, permits, tr
 from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.resolver import CAARecord, Resolver
-from tests.support.dns_server import DNSServer
+from testkit.dns_server import DNSServer
 
 CA = "ca.example"
 ACCOUNT = "https://ca.example/acme/default/account/abc"

@@ -12,7 +12,7 @@ from acme_server.validation.config import ValidationConfig
 from acme_server.validation.dns01 import txt_value, validate_dns01
 from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.resolver import Resolver
-from tests.support.dns_server import DNSServer
+from testkit.dns_server import DNSServer
 from tests.validation.helpers import KEY_AUTHORIZATION, TOKEN
 
 EXPECTED = (

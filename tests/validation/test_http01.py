@@ -11,8 +11,8 @@ from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.http01 import USER_AGENT, new_session, validate_http01
 from acme_server.validation.resolver import Resolver
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder, Reply
+from testkit.dns_server import DNSServer
+from testkit.http01_responder import HTTP01Responder, Reply
 from tests.validation.helpers import (
     CHALLENGE_PATH,
     KEY_AUTHORIZATION,

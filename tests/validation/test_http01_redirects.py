@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from acme_server.validation.errors import ValidationFailure
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder, Reply
+from testkit.dns_server import DNSServer
+from testkit.http01_responder import HTTP01Responder, Reply
 from tests.validation.helpers import (
     CHALLENGE_PATH,
     KEY_AUTHORIZATION,

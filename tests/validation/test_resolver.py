@@ -11,7 +11,7 @@ import pytest
 from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.resolver import CAARecord, Resolver
-from tests.support.dns_server import DNSServer
+from testkit.dns_server import DNSServer
 
 
 def resolver_for(dns: DNSServer, timeout: float = 5.0) -> Resolver:

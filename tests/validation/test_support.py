@@ -9,7 +9,7 @@ import dns.message
 import dns.rcode
 import pytest
 
-from tests.support.dns_server import DNSServer
+from testkit.dns_server import DNSServer
 from tests.support.loopback_guard import refusal
 
 
@@ -80,7 +80,7 @@ async def test_dns_server_cname_loop_stops(dns_server: DNSServer) -> None:
 async def test_dns_server_applies_rfc2136_updates(dns_server: DNSServer) -> None:
     import asyncio
 
-    from tests.support.dns_server import send_update
+    from testkit.dns_server import send_update
 
     name = "_acme-challenge.upd.test"
 

@@ -14,9 +14,9 @@ from acme_server.validation.config import ValidationConfig
 from acme_server.validation.errors import ValidationFailure
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.tlsalpn01 import validate_tlsalpn01
-from tests.support.dns_server import DNSServer
-from tests.support.http01_responder import HTTP01Responder
-from tests.support.tlsalpn_responder import (
+from testkit.dns_server import DNSServer
+from testkit.http01_responder import HTTP01Responder
+from testkit.tlsalpn_responder import (
     TLSALPNResponder,
     acme_identifier_value,
     challenge_certificate,

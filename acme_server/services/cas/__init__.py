@@ -1,0 +1,1 @@
+"""Certificate authorities: creation, administration and their CRLs."""

@@ -1,0 +1,1 @@
+"""Certificate policies: a profile's policy and what a request breaks, administration."""

@@ -1,0 +1,1 @@
+"""Certificate profiles: lookup, typed settings and defaults, administration."""
