@@ -7,6 +7,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.requests import Request
@@ -35,16 +39,42 @@ async def _ca(request: Request) -> CARecord | None:
 
 
 async def crl(request: Request) -> Response:
+    """The CA's current CRL. It is regenerated at every revocation, which no cache can
+    foresee, so caches must revalidate each time (`no-cache`); the ETag (a digest of the
+    DER) and Last-Modified (its thisUpdate) make that a 304 while it is unchanged."""
     ca = await _ca(request)
     if ca is None:
         return _not_found("CRL")
     record = await current_crl(services_of(request), ca.id)
-    max_age = max(0, int((record.next_update - record.this_update).total_seconds() / 2))
-    return Response(
-        record.der,
-        media_type="application/pkix-crl",
-        headers={"Cache-Control": f"public, max-age={min(max_age, 3600)}"},
-    )
+    etag = '"' + hashlib.sha256(record.der).hexdigest()[:32] + '"'
+    headers = {
+        "Cache-Control": "public, no-cache",
+        "ETag": etag,
+        "Last-Modified": format_datetime(record.this_update.astimezone(UTC), usegmt=True),
+    }
+    if _unchanged(request, etag, record.this_update):
+        return Response(status_code=304, headers=headers)
+    return Response(record.der, media_type="application/pkix-crl", headers=headers)
+
+
+def _unchanged(request: Request, etag: str, modified: datetime) -> bool:
+    """RFC 9110 13.1.2/13.1.3: If-None-Match decides when present, else If-Modified-Since."""
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return etag in tags or "*" in tags
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # an unparsable date is ignored (RFC 9110 13.1.3)
+    if when.tzinfo is None:
+        return False
+    # Strictly earlier: a CRL remade within the same second (a revocation) must not look
+    # unchanged to a client that validates by date alone.
+    return modified.replace(microsecond=0) < when
 
 
 async def ca_certificate(request: Request) -> Response:

@@ -31,7 +31,7 @@ import ipaddress
 import socket
 from typing import Final
 
-from acme_server.validation.config import IPNetwork, ValidationConfig
+from acme_server.validation.config import PRIVATE_NETWORKS, IPNetwork, ValidationConfig
 from acme_server.validation.errors import ValidationFailure
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -107,9 +107,15 @@ def check_address(ip: IPAddress, config: ValidationConfig) -> None:
         why = own_address_reason(ip, config)
     if why is None:
         return
+    hint = ""
+    if is_allowed(ip, PRIVATE_NETWORKS):
+        hint = (
+            "; a trial or private deployment allows loopback and private networks with "
+            "`kms serve --allow-private-validation` (setting allow_private_validation)"
+        )
     raise ValidationFailure(
         "rejectedIdentifier",
-        f"refusing to contact {ip}: {why} address, not in the allowed networks",
+        f"refusing to contact {ip}: {why} address, not in the allowed networks{hint}",
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from acme_server.validation.config import LOOPBACK_NETWORKS, PRIVATE_NETWORKS, ValidationConfig
 from acme_server.validation.errors import ValidationFailure
-from acme_server.validation.netguard import IPAddress, check_address, forbidden_reason
+from acme_server.validation.netguard import IPAddress, check_address, forbidden_reason, is_allowed
 
 CLOSED = ValidationConfig()
 EVERYTHING = ValidationConfig(
@@ -91,7 +91,10 @@ def test_special_addresses_refused_by_default(text: str, why: str) -> None:
     assert caught.value.problem == "rejectedIdentifier"
     assert caught.value.detail.startswith(f"refusing to contact {address}: ")
     assert why in caught.value.detail
-    assert caught.value.detail.endswith("address, not in the allowed networks")
+    assert "address, not in the allowed networks" in caught.value.detail
+    # a refusal the private-validation setting would lift says how (issue 15, first hour 4)
+    hint = "`kms serve --allow-private-validation` (setting allow_private_validation)"
+    assert (hint in caught.value.detail) == is_allowed(address, PRIVATE_NETWORKS)
 
 
 @pytest.mark.parametrize(
