@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from acme_server.cli.ca import ca_group
 from acme_server.cli.cert import cert_group
@@ -34,4 +37,21 @@ cli.add_command(cert_manager_group)
 
 
 def main() -> None:
-    cli()
+    """Run `kms`. A usage error (an unknown option, a missing argument) is one line naming
+    the command and its --help, exit code 2, like every other wrong input."""
+    try:
+        code = cli.main(prog_name="kms", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # a bare group: its help, as click gives it
+        click.echo(exc.format_message(), err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "kms"
+        click.echo(f"Error: {where}: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
