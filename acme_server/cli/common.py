@@ -166,6 +166,13 @@ def emit_json(data: Any) -> None:
 
 
 def emit_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table for a person at a terminal; piped or redirected, tab-separated lines (a
+    header, then one line a row, never wrapped) for cut, awk and sort."""
+    if not sys.stdout.isatty():
+        for line in (columns, *rows):
+            cells = ("" if v is None else " ".join(str(v).split()) for v in line)
+            sys.stdout.write("\t".join(cells) + "\n")
+        return
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")

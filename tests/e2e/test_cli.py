@@ -105,6 +105,12 @@ def test_issue_list_show_export_and_revoke(data_dir: Path, tmp_path: Path) -> No
     listed = kms_json("cert", "list", "--meta", "team=payments", "--meta", "env=prod", *common)
     assert [c["id"] for c in listed["certificates"]] == [issued["id"]]
     assert kms_json("cert", "list", "--meta", "team=other", *common)["totalCount"] == 0
+    # piped (not a terminal): a tab-separated header and one unwrapped line per row
+    piped = kms("cert", "list", "--meta", "team=payments", *common).stdout.splitlines()
+    assert piped[0].split("\t") == ["ID", "Common name", "Serial", "Status", "Not after (UTC)"]
+    assert [line.split("\t")[:4] for line in piped[1:]] == [
+        [issued["id"], "api.test", issued["serialNumber"], "active"]
+    ]
 
     shown = kms_json("cert", "show", issued["serialNumber"], *common)
     cert = x509.load_pem_x509_certificate(shown["certificate"].encode())
