@@ -142,6 +142,8 @@ def kms_command(
                         settings = load_settings(overrides, config_file=config_file)
                 if action is not None:
                     run_with_services(settings, action)
+            except BrokenPipeError:
+                raise  # the reader went away (`| head`): not the user's input (cli/main.py)
             except USER_ERRORS as exc:
                 raise CLIError(user_message(exc)) from None
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 from click.exceptions import NoArgsIsHelpError
+from click.utils import PacifyFlushWrapper
 
 from acme_server.cli.ca import ca_group
 from acme_server.cli.cert import cert_group
@@ -53,5 +54,8 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.Abort:
         click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except BrokenPipeError:  # `kms cert list | head -1`: stop quietly, as click would
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

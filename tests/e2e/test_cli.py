@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from store.migrate import head_revision
-from testkit.kms_process import kms, kms_json
+from testkit.kms_process import KMS, kms, kms_json
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,21 @@ def test_wrong_input_is_one_line_and_exit_2(data_dir: Path, args: list[str], mes
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr  # one line
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly(data_dir: Path) -> None:
+    """`kms cert list | head -1`: a closed pipe is no user error (no 'Error:', no exit 2)
+    and no traceback; exit 1, as click's own commands do."""
+    process = subprocess.Popen(
+        [KMS, "cert", "list", "--json", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # long before the command writes (it takes a second to start)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert stderr == b""
 
 
 def test_bad_port_for_serve_exits_2(tmp_path: Path) -> None:
