@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 from click.exceptions import NoArgsIsHelpError
-from click.utils import PacifyFlushWrapper
 
 from acme_server.cli.ca import ca_group
 from acme_server.cli.cert import cert_group
@@ -56,6 +56,8 @@ def main() -> None:
         click.echo("Aborted!", err=True)
         sys.exit(1)
     except BrokenPipeError:  # `kms cert list | head -1`: stop quietly, as click would
-        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        # Python's documented way (library/signal, "Note on SIGPIPE"): point stdout at
+        # /dev/null so the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
