@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from acme_server.acme.problems import (
-    ACME_ERROR,
     UNAVAILABLE_RETRY_AFTER_S,
     AcmeProblem,
     malformed,
@@ -23,6 +22,7 @@ from acme_server.acme.problems import (
 )
 from acme_server.rest.common import ApiError
 from acme_server.services.errors import (
+    ACME_ERROR,
     AlreadyReplacedError,
     AlreadyRevokedError,
     BadCsrError,

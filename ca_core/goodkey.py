@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ca_core.errors import BadKey, KeyBlocklistError
-from ca_core.keys import key_algorithm_of
+from ca_core.keys import key_algorithm_of, spki_der
 
 SMALL_PRIME_BOUND = 3000  # trial division by every prime below this
 FERMAT_ROUNDS = 100  # BR 6.1.1.3 (4): "at least 100 rounds"
@@ -80,8 +79,7 @@ def spki_sha256(
 ) -> str:
     """Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo: the blocklist's key name
     (`openssl pkey -pubin -outform DER | sha256sum` gives the same)."""
-    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
+    return hashlib.sha256(spki_der(key)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import asyncio
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from ca_core.errors import BadKey
 from pki_types.model import KeyAlgorithm
@@ -111,3 +112,11 @@ def _supported(key: object) -> PrivateKey:
 def public_key_matches(private_key: PrivateKey, certificate: x509.Certificate) -> bool:
     """True when the certificate certifies this private key's public half."""
     return private_key.public_key() == certificate.public_key()
+
+
+def spki_der(public_key: CertificatePublicKeyTypes) -> bytes:
+    """A public key's DER SubjectPublicKeyInfo: equal exactly when the keys are, whatever
+    their type (an account key against a CSR's, a certificate's against a JWS's)."""
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )

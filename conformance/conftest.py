@@ -42,6 +42,7 @@ from ca_core.serials import serial_to_hex
 from store import AccountRecord, AuthorizationRecord, CertificateRecord, ProfileRecord, Store
 from testkit.dns_server import DNSServer
 from testkit.event_loop import BackgroundLoop, run_async
+from testkit.flows import crl_distribution_url
 from testkit.kms_process import RunningServer, free_port, kms_json, running_server
 from testkit.postgres import BACKENDS, fresh_postgres_database, in_ci
 
@@ -344,13 +345,6 @@ def check_issued(
         )
         path = verifier.verify(leaf, intermediates)
         assert path[-1] == server.root()
-
-
-def crl_distribution_url(cert: x509.Certificate) -> str:
-    cdp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-    full_name = cdp[0].full_name
-    assert full_name is not None
-    return str(full_name[0].value)
 
 
 def check_revoked(

@@ -107,3 +107,11 @@ def issue(
     chain = client.get(order["certificate"])
     assert chain.status_code == 200, chain.text
     return order, chain.text
+
+
+def crl_distribution_url(cert: x509.Certificate) -> str:
+    """The first CRL distribution point a certificate names (where revocation is checked)."""
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    full_name = points[0].full_name
+    assert full_name is not None
+    return str(full_name[0].value)

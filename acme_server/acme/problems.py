@@ -14,8 +14,8 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from acme_server.jsonutil import FastJSONResponse
+from acme_server.services.errors import ACME_ERROR, stored_problem
 
-ACME_ERROR = "urn:ietf:params:acme:error:"
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -43,7 +43,7 @@ class AcmeProblem(Exception):
         return ACME_ERROR + self.kind
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "detail": self.detail, "status": self.status}
+        body = stored_problem(self.kind, self.detail, self.status)
         if self.subproblems:
             body["subproblems"] = self.subproblems
         body.update(self.extra)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from acme_server.acme.urls import AcmeUrls
 from acme_server.cli.common import emit_json, emit_table, kms_command
 from acme_server.services.context import Services
 from acme_server.services.eab_credentials import (
@@ -40,7 +41,7 @@ async def create_command(
     """Create a key id and HMAC key; the HMAC key is shown once and stored encrypted."""
     profile = await find_profile(services, profile_ref)
     credential = await create_credential(services, profile, reusable=reusable, hmac_alg=hmac_alg)
-    directory = f"{services.settings.base_url}/acme/{profile.slug}/directory"
+    directory = AcmeUrls(services.settings.base_url, profile.slug).directory
     if as_json:
         emit_json(
             {

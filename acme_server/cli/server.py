@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from acme_server.acme.urls import AcmeUrls
 from acme_server.cli.common import CLIError, emit_json, kms_command, run_with_services
 from acme_server.logs import configure_logging
 from acme_server.services.bootstrap import InitReport, ServerTLS, ensure_server_tls, initialise
@@ -101,9 +102,8 @@ def serve_command(settings: Settings) -> None:
     )
     click.echo(f"Serving {settings.base_url} (database: {_redacted(settings.database)})", err=True)
     click.echo(f"CRLs and CA certificates: {settings.pki_base_url}/pki/", err=True)
-    click.echo(
-        f"ACME directory: {settings.base_url}/acme/{report.profile.slug}/directory", err=True
-    )
+    directory = AcmeUrls(settings.base_url, report.profile.slug).directory
+    click.echo(f"ACME directory: {directory}", err=True)
     if tls is not None:
         click.echo(f"CA bundle: {tls.ca_bundle_path.resolve()}", err=True)
         click.echo(

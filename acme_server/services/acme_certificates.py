@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from acme_server.services.certificates.revocation import revoke
 from acme_server.services.context import Services
 from acme_server.services.errors import NotAuthorizedError, NotFoundError
-from acme_server.services.order_names import spki_der
 from acme_server.services.ownership import account_may_act_on
 from ca_core.errors import CAError
+from ca_core.keys import spki_der
 from ca_core.serials import serial_to_hex
 from pki_types.model import RevocationReason
 from store import CertificateRecord, NotFound

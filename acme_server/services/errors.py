@@ -125,6 +125,10 @@ class RateLimitedError(ServiceError):
         self.retry_after = retry_after
 
 
+ACME_ERROR = "urn:ietf:params:acme:error:"  # RFC 8555 6.7: the type of every ACME error
+
+
 def stored_problem(kind: str, detail: str, status: int) -> dict[str, Any]:
-    """The RFC 8555 problem document an order or a challenge keeps as its error."""
-    return {"type": "urn:ietf:params:acme:error:" + kind, "detail": detail, "status": status}
+    """The RFC 8555 problem document (RFC 7807) of an ACME error: what an order or a
+    challenge keeps as its error, and what an AcmeProblem answers (acme/problems.py)."""
+    return {"type": ACME_ERROR + kind, "detail": detail, "status": status}

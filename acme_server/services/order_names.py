@@ -1,9 +1,7 @@
 """What a finalize's CSR must ask for (RFC 8555 7.4): exactly the order's identifiers, a
-common name among them (or none), and a key that is not the account's."""
+common name among them (or none)."""
 
 from __future__ import annotations
-
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from acme_server.services.errors import BadCsrError
 from ca_core.csr import CsrFacts
@@ -11,11 +9,6 @@ from pki_types.model import SanType
 from store import OrderRecord
 
 MAX_CN_LENGTH = 64  # RFC 5280 ub-common-name
-
-
-def spki_der(public_key: object) -> bytes:
-    """A public key's SubjectPublicKeyInfo (DER), to compare keys of any type."""
-    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined,no-any-return]
 
 
 def check_csr_names(facts: CsrFacts, order: OrderRecord) -> None:

@@ -31,7 +31,7 @@ from acme_server.services.errors import (
 )
 from acme_server.services.finalize_recovery import interrupted_order_error, revoke_orphan
 from acme_server.services.identifiers import Identifier
-from acme_server.services.order_names import check_csr_names, common_name_for, spki_der
+from acme_server.services.order_names import check_csr_names, common_name_for
 from acme_server.services.policies.check import load_policy, policy_violations
 from acme_server.services.profiles.defaults import profile_defaults
 from acme_server.services.profiles.settings import EnrollmentConfig
@@ -42,6 +42,7 @@ from acme_server.validation.resolver import Resolver
 from acme_server.validation.waiters import ValidationWaiters
 from ca_core.csr import CsrFacts
 from ca_core.errors import CAError
+from ca_core.keys import spki_der
 from ca_core.ttl import parse_ttl
 from pki_types.model import RequestMethod, SubjectAttributes
 from policy.evaluate import check_identifiers

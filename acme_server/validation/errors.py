@@ -9,9 +9,10 @@ ValidationFailure(problem, detail)
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-ACME_ERROR_URN: Final = "urn:ietf:params:acme:error:"
+from acme_server.services.errors import ACME_ERROR, stored_problem
+
 # RFC 8555 section 6.7 (table of error types). Validation itself produces caa, connection,
 # dns, incorrectResponse, rejectedIdentifier, tls and unauthorized; the rest are accepted so
 # a caller can report, e.g., "malformed" through the same path.
@@ -60,11 +61,11 @@ class ValidationFailure(Exception):
     @property
     def type(self) -> str:
         """The full problem type URN."""
-        return ACME_ERROR_URN + self.problem
+        return ACME_ERROR + self.problem
 
-    def to_problem(self) -> dict[str, object]:
+    def to_problem(self) -> dict[str, Any]:
         """The RFC 7807 problem document for the challenge's `error` field."""
-        return {"type": self.type, "detail": self.detail, "status": PROBLEM_STATUS}
+        return stored_problem(self.problem, self.detail, PROBLEM_STATUS)
 
     def __repr__(self) -> str:
         return f"ValidationFailure({self.problem!r}, {self.detail!r})"

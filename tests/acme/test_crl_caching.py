@@ -13,15 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from testkit.acme_client import AcmeClient, b64
-from testkit.flows import issue
+from testkit.flows import crl_distribution_url, issue
 from testkit.in_process_server import AcmeServer
-
-
-def _crl_url(leaf: x509.Certificate) -> str:
-    points = leaf.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-    name = points[0].full_name
-    assert name is not None
-    return str(name[0].value)
 
 
 def test_the_crl_revalidates_and_changes_with_each_revocation(
@@ -29,7 +22,7 @@ def test_the_crl_revalidates_and_changes_with_each_revocation(
 ) -> None:
     _, pem = issue(server, account, "crl-cache.acme.test")
     leaf = x509.load_pem_x509_certificates(pem.encode())[0]
-    url = _crl_url(leaf)
+    url = crl_distribution_url(leaf)
     with httpx.Client(timeout=30) as http:
         first = http.get(url)
         assert first.status_code == 200

@@ -31,7 +31,6 @@ from acme_server.services.errors import (
 )
 from acme_server.services.events import CertificateIssued, CertificateRevoked
 from acme_server.services.identifiers import Identifier
-from acme_server.services.order_names import spki_der
 from acme_server.services.orders import (
     FinalizeRequest,
     OrderRequest,
@@ -45,6 +44,7 @@ from acme_server.validation.resolver import Resolver
 from acme_server.validation.waiters import ValidationWaiters
 from ca_core.csr import csr_facts, load_csr
 from ca_core.goodkey import EMPTY_BLOCKLIST
+from ca_core.keys import spki_der
 from pki_types.model import RevocationReason
 from store import AccountRecord, OrderRecord, ProfileRecord
 from testkit.dns_server import DNSServer

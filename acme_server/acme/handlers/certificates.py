@@ -20,8 +20,8 @@ from acme_server.services.acme_certificates import (
     ordered_certificate,
     revoke_presented,
 )
-from acme_server.services.order_names import spki_der
 from ca_core.export import certificates_pem
+from ca_core.keys import spki_der
 from pki_types.model import RevocationReason
 from store import CertificateRecord
 

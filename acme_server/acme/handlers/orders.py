@@ -14,7 +14,6 @@ from acme_server.acme.identifiers import parse_identifiers
 from acme_server.acme.messages import order_json
 from acme_server.acme.problems import bad_csr, bad_public_key, malformed
 from acme_server.jose import b64url_decode
-from acme_server.services.order_names import spki_der
 from acme_server.services.orders import (
     FinalizeRequest,
     OrderRequest,
@@ -28,6 +27,7 @@ from acme_server.services.profiles.settings import EnrollmentConfig
 from ca_core.csr import CsrFacts, csr_facts, load_csr
 from ca_core.errors import BadCSR, BadKey, CAError
 from ca_core.goodkey import KeyBlocklist
+from ca_core.keys import spki_der
 
 
 async def new_order(request: Request) -> JSONResponse:
