@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
-import hypothesis  # noqa: F401  - imported before any test starts a thread: CPython 3.11.7's
-import pytest  # ast.parse can fail ("recursion depth mismatch") when pytest rewrites it later
+import pytest
 
 from store import Store, open_store
 from store.db import Sql
