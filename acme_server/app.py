@@ -26,7 +26,13 @@ from acme_server.services import finalize_recovery
 from acme_server.services.context import Services
 from acme_server.services.ratelimits import RateLimiter
 from acme_server.settings import Settings, load_settings
-from acme_server.validation.config import PRIVATE_NETWORKS, ValidationConfig, parse_nameserver
+from acme_server.validation.config import (
+    LOOPBACK_NETWORKS,
+    PRIVATE_NETWORKS,
+    IPNetwork,
+    ValidationConfig,
+    parse_nameserver,
+)
 from acme_server.validation.netguard import IPAddress
 from acme_server.validation.resolver import Resolver
 from acme_server.validation.worker import ValidationWorker
@@ -38,13 +44,21 @@ def validation_config(settings: Settings) -> ValidationConfig:
     return ValidationConfig(
         http01_port=settings.http01_port,
         tlsalpn01_port=settings.tlsalpn01_port,
-        allowed_networks=PRIVATE_NETWORKS if settings.allow_private_validation else (),
+        allowed_networks=allowed_networks(settings),
         own_addresses=own_addresses(settings),
         nameservers=(parse_nameserver(settings.dns_resolver),) if settings.dns_resolver else (),
         max_concurrent=settings.validation_max_concurrent,
         max_concurrent_per_account=settings.validation_max_concurrent_per_account,
         caa_cache_seconds=settings.caa_cache_seconds,
     )
+
+
+def allowed_networks(settings: Settings) -> tuple[IPNetwork, ...]:
+    """The loopback and private networks validation may contact: those the operator allows,
+    loopback alone in trial mode (the trial DNS answers nothing else), else none."""
+    if settings.allow_private_validation:
+        return PRIVATE_NETWORKS
+    return LOOPBACK_NETWORKS if settings.trial else ()
 
 
 def own_addresses(settings: Settings) -> tuple[IPAddress, ...]:

@@ -9,6 +9,7 @@ public_pki_url, plain http by default (as the CA/B Forum Baseline Requirements w
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from acme_server.trial_dns import parse_zones
 from acme_server.validation.config import parse_nameserver
 from ca_core.errors import InvalidTTL
 from ca_core.ttl import parse_ttl
@@ -63,6 +65,11 @@ class Settings:
     http01_port: int = 80  # RFC 8555 8.3 says 80; a test or local-trial setting moves it
     dns_resolver: str = ""  # HOST:PORT of the nameserver validation uses; empty: the system's
     allow_private_validation: bool = False  # allow loopback/private validation targets
+    # `kms serve --trial`: a DNS answerer on loopback says every name under trial_zones is
+    # 127.0.0.1/::1, validation may reach loopback (only), HTTP-01 goes to port 5002 unless
+    # http01_port says otherwise. For trying the server on one machine, never for real use.
+    trial: bool = False
+    trial_zones: str = "test,localhost"  # comma-separated
     tlsalpn01_port: int = 443  # RFC 8737 section 3 says 443; a test setting moves it
     validation_max_concurrent: int = 32  # validations in flight per server process
     validation_max_concurrent_per_account: int = 4  # of those, per ACME account
@@ -212,11 +219,18 @@ def load_settings(
     *,
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
+    fallback: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Merge defaults < config file < environment < overrides (None values are ignored)."""
+    """Merge defaults < fallback < config file < environment < overrides (None values are
+    ignored). The fallback is what `kms serve` recorded of its own URL settings
+    (acme_server/served.py), for the other commands' URLs to match the server's."""
     env = os.environ if env is None else env
     known = {f.name: f.type for f in fields(Settings)}
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {
+        name: _coerce(name, raw, known[name])
+        for name, raw in (fallback or {}).items()
+        if name in known and raw is not None
+    }
     config_path = config_file or (
         Path(env[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in env else None
     )
@@ -308,6 +322,7 @@ def _validate(settings: Settings) -> None:
             parse_nameserver(settings.dns_resolver)
         except ValueError as exc:
             raise SettingsError(f"setting 'dns_resolver': {exc}") from None
+    _validate_trial(settings)
     if settings.key_blocklist_file is not None and not settings.key_blocklist_file.is_file():
         raise SettingsError(
             f"setting 'key_blocklist_file': {settings.key_blocklist_file} is not a readable file"
@@ -317,6 +332,24 @@ def _validate(settings: Settings) -> None:
     ):
         raise SettingsError(
             "setting 'database_url': use sqlite:///path/to/file.db or postgresql://user@host:port/db"
+        )
+
+
+def _validate_trial(settings: Settings) -> None:
+    try:
+        parse_zones(settings.trial_zones)
+    except ValueError as exc:
+        raise SettingsError(f"setting 'trial_zones': {exc}") from None
+    if not settings.trial:
+        return
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        raise SettingsError(
+            f"setting 'trial': a trial serves this machine only, so 'host' must be a loopback "
+            f"address such as 127.0.0.1 (got {settings.host!r})"
         )
 
 

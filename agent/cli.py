@@ -36,11 +36,11 @@ class AgentConfigError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-def _load(path: Path | None) -> AgentConfig:
+def _load(path: Path | None, *, read_secrets: bool = True) -> AgentConfig:
     if path is None:
         raise AgentConfigError("give the agent configuration with --config agent.yaml")
     try:
-        return load_config(path)
+        return load_config(path, read_secrets=read_secrets)
     except ConfigError as exc:
         raise AgentConfigError(f"{path}: {exc}") from None
 
@@ -81,7 +81,8 @@ def agent_group(ctx: click.Context, config_path: Path | None, once: bool) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status_command(config_path: Path | None, as_json: bool) -> None:
     """Each certificate's state, expiry and next renewal (from the disk, not the server)."""
-    rows = certificate_status(_load(config_path))
+    # local state only: no client secret, client certificate or PKCS#12 password needed
+    rows = certificate_status(_load(config_path, read_secrets=False))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:

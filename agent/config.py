@@ -25,6 +25,8 @@ SUBJECT_KEYS = {
 }
 ENV_CLIENT_ID = "KMS_AGENT_CLIENT_ID"
 ENV_CLIENT_SECRET = "KMS_AGENT_CLIENT_SECRET"  # noqa: S105 (a variable name)
+SECRET_NOT_READ = "<not read>"  # noqa: S105 (a placeholder, never a secret)
+"""A secret's value in a configuration read for local state only (`agent status`)."""
 
 
 class ConfigError(Exception):

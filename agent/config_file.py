@@ -3,6 +3,7 @@ with the key at fault (`certificates[0].key-algorithm: ...`), so the CLI prints 
 
     config = load_config(Path("agent.yaml"))   # ConfigError on any mistake
     check_paths(config)                         # ConfigError when an output is not writable
+    local = load_config(path, read_secrets=False)   # for `agent status`: no credentials
 
 Secrets (client secret, EAB HMAC key, PKCS#12 password) may be given inline or as the name
 of an environment variable (`client-secret-env: KMS_AGENT_SECRET`); the client id and
@@ -126,17 +127,33 @@ def _retry(section: Section | None) -> RetryConfig:
     return RetryConfig(initial_delay=initial, max_delay=most, attempts=attempts)
 
 
-def parse_config(data: object, path: Path, env: Mapping[str, str] | None = None) -> AgentConfig:
+def parse_config(
+    data: object,
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    read_secrets: bool = True,
+) -> AgentConfig:
     """The agent configuration from parsed YAML; relative paths are relative to `path`'s
-    directory."""
+    directory.
+
+    read_secrets=False reads it for what is on this host's disk alone (`agent status`):
+    the auth section is not read (auth is None: no client id, secret or client
+    certificate is needed, nor its files), and a PKCS#12 password or EAB HMAC key the
+    file gives is SECRET_NOT_READ, its environment variable never looked up. Such a
+    configuration must not be run."""
     env = os.environ if env is None else env
     base = path.resolve().parent
-    top = Section(data, "", env)
+    top = Section(data, "", env, read_secrets=read_secrets)
     server_section = top.section("server")
     if server_section is None:
         raise ConfigError("server: is required (url, and ca-bundle for a private CA)")
     server = _server(server_section, base)
-    auth = _auth(top.section("auth"), env, "auth", base)
+    if read_secrets:
+        auth = _auth(top.section("auth"), env, "auth", base)
+    else:
+        top.raw("auth")  # known, not read
+        auth = None
     state_dir = top.path("state-dir", base) or base / ".kms-agent"
     check_interval = top.duration("check-interval", timedelta(hours=1))
     retry = _retry(top.section("retry"))
@@ -149,13 +166,14 @@ def parse_config(data: object, path: Path, env: Mapping[str, str] | None = None)
     certificates: list[CertificateConfig] = []
     names: set[str] = set()
     for index, item in enumerate(raw_certs):
-        cert = certificate_config(Section(item, f"certificates[{index}]", env), base)
+        where = f"certificates[{index}]"
+        cert = certificate_config(Section(item, where, env, read_secrets=read_secrets), base)
         if cert.name in names:
             raise ConfigError(f"certificates[{index}].name: {cert.name!r} is used twice")
         names.add(cert.name)
         certificates.append(cert)
     top.done()
-    if auth is None:
+    if auth is None and read_secrets:
         needing = [c for c in certificates if c.enrollment != "acme"]
         if needing:
             raise ConfigError(
@@ -182,7 +200,9 @@ def parse_config(data: object, path: Path, env: Mapping[str, str] | None = None)
     )
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> AgentConfig:
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, *, read_secrets: bool = True
+) -> AgentConfig:
     try:
         text = path.read_text()
     except OSError as exc:
@@ -194,7 +214,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> AgentConfig
         at = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}: not valid YAML{at}: {problem}") from None
-    return parse_config(data, path, env)
+    return parse_config(data, path, env, read_secrets=read_secrets)
 
 
 def _writable_dir(directory: Path) -> bool:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.config import ConfigError
+from agent.config import SECRET_NOT_READ, ConfigError
 from agent.durations import parse_duration
 
 
@@ -16,12 +16,15 @@ class Section:
     """A YAML mapping being read: typed getters that name the key, and a final check that
     no unknown key is left."""
 
-    def __init__(self, data: object, where: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, data: object, where: str, env: Mapping[str, str], *, read_secrets: bool = True
+    ) -> None:
         if not isinstance(data, dict):
             raise ConfigError(f"{where or 'the file'}: must be a mapping of keys to values")
         self.data: dict[str, Any] = data
         self.where = where
         self.env = env
+        self.read_secrets = read_secrets  # False: secret() looks nothing up (agent status)
         self.seen: set[str] = set()
 
     def key(self, name: str) -> str:
@@ -96,14 +99,20 @@ class Section:
 
     def section(self, name: str) -> Section | None:
         value = self.raw(name)
-        return None if value is None else Section(value, self.key(name), self.env)
+        if value is None:
+            return None
+        return Section(value, self.key(name), self.env, read_secrets=self.read_secrets)
 
     def secret(self, name: str, *, fallback_env: str | None = None) -> str | None:
-        """`name` inline, or `name-env` naming an environment variable, or fallback_env."""
+        """`name` inline, or `name-env` naming an environment variable, or fallback_env.
+        Without read_secrets, SECRET_NOT_READ for one the file gives (its variable need not
+        be set), None for one it does not."""
         inline = self.text(name)
         env_name = self.text(f"{name}-env")
         if inline is not None and env_name is not None:
             raise ConfigError(f"{self.key(name)}: give {name} or {name}-env, not both")
+        if not self.read_secrets:
+            return None if inline is None and env_name is None else SECRET_NOT_READ
         if inline is not None:
             return inline
         if env_name is not None:

@@ -65,6 +65,14 @@ FILE_NAMES = {
 _VERSION = re.compile(r"v([0-9]{1,9})")
 
 
+def serial_text(n: int) -> str:
+    """A serial as `openssl x509 -noout -serial` and the server show it: upper-case hex of
+    even length, no colons (255 -> "FF", 256 -> "0100"). The server's lookups accept any
+    spelling, so older meta.json files and revoke markers in lower case keep working."""
+    digits = format(n, "X")
+    return digits if len(digits) % 2 == 0 else "0" + digits
+
+
 @dataclass(frozen=True, slots=True)
 class Material:
     """A certificate as the server handed it over, with its private key."""
@@ -94,7 +102,7 @@ class Installed:
 
     @property
     def serial_hex(self) -> str:
-        return format(self.leaf.serial_number, "x")
+        return serial_text(self.leaf.serial_number)
 
     @property
     def certificate_id(self) -> str | None:
@@ -284,7 +292,7 @@ class CertificateFiles:
             data = pkcs12_bytes(key, leaf, chain, files.pkcs12.password, self.cert.name)
             write_file(staging / FILE_NAMES["pkcs12"], data, KEY_MODE, ids)
         meta = {
-            "serialNumber": format(leaf.serial_number, "x"),
+            "serialNumber": serial_text(leaf.serial_number),
             "certificateId": material.certificate_id,
             "notBefore": leaf.not_valid_before_utc.isoformat(),
             "notAfter": leaf.not_valid_after_utc.isoformat(),

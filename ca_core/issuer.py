@@ -46,14 +46,41 @@ class LeafRequest:
     crl_urls: tuple[str, ...] = ()
     aia_issuer_urls: tuple[str, ...] = ()
     policy_oids: tuple[str, ...] = ()  # certificatePolicies, e.g. 2.23.140.1.2.1 (BR DV)
+    # The moment the validity counts from: the issuance time, when not_before is backdated
+    # before it; None: not_before itself.
+    validity_start: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LeafValidity:
+    """The notAfter a leaf gets, and the one it asked for: `cut` when the issuer's own
+    notAfter came first."""
+
+    not_after: datetime
+    requested_not_after: datetime
+
+    @property
+    def cut(self) -> bool:
+        return self.not_after < self.requested_not_after
+
+
+def leaf_validity(request: LeafRequest, issuer_cert: x509.Certificate | None) -> LeafValidity:
+    """validity_start (default not_before) + validity, clamped to the issuer's notAfter
+    (None: self-signed, never clamped)."""
+    if request.validity <= timedelta(0):
+        raise CAError(f"validity must be positive, got {request.validity}")
+    start = request.not_before if request.validity_start is None else request.validity_start
+    end = as_utc(start) + request.validity
+    if issuer_cert is None:
+        return LeafValidity(not_after=end, requested_not_after=end)
+    return LeafValidity(
+        not_after=min(end, issuer_cert.not_valid_after_utc), requested_not_after=end
+    )
 
 
 def compute_not_after(request: LeafRequest, issuer_cert: x509.Certificate | None) -> datetime:
-    """not_before + validity, clamped to the issuer's notAfter (None: self-signed)."""
-    if request.validity <= timedelta(0):
-        raise CAError(f"validity must be positive, got {request.validity}")
-    end = as_utc(request.not_before) + request.validity
-    return end if issuer_cert is None else min(end, issuer_cert.not_valid_after_utc)
+    """The leaf's notAfter (leaf_validity)."""
+    return leaf_validity(request, issuer_cert).not_after
 
 
 def issue_leaf(request: LeafRequest, issuer: CAMaterial) -> x509.Certificate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cryptography import x509
 
 from ca_core.errors import CAError
+from pki_types.serials import serial_text
 
 MAX_SERIAL_OCTETS = 20  # RFC 5280 section 4.1.2.2
 
@@ -15,15 +16,16 @@ def new_serial() -> int:
 
 
 def serial_to_hex(n: int) -> str:
-    """Lowercase hex of even length without "0x", e.g. 255 -> "ff", 256 -> "0100"."""
+    """The form openssl prints (pki_types.serials): upper-case hex of even length without
+    "0x" or colons, e.g. 255 -> "FF", 256 -> "0100"."""
     if n <= 0:
         raise CAError(f"a serial number must be positive, got {n}")
-    text = format(n, "x")
-    return text if len(text) % 2 == 0 else "0" + text
+    return serial_text(n)
 
 
 def serial_from_hex(s: str) -> int:
-    """Parse hex written by `serial_to_hex` (also accepts "0x", upper case and colons)."""
+    """Parse a serial in any spelling: `serial_to_hex`'s, and also "0x", lower case,
+    colons, odd length and leading zeros ("e85d", "0E:85:DD", "0x0e85dd")."""
     text = s.strip().lower().replace(":", "").removeprefix("0x")
     if not text or any(c not in "0123456789abcdef" for c in text):
         raise CAError(f"invalid serial number {s!r}: expected hexadecimal digits")

@@ -58,6 +58,7 @@ from policy.names import KIND_OF_SAN, NameKind, check_patterns
 __all__ = [
     "ALL_SAN_TYPES",
     "MAX_SANS_LIMIT",
+    "RULE_KEYS",
     "AttributeRule",
     "CertificatePolicy",
     "NameRules",
@@ -178,7 +179,7 @@ def _validate(policy: CertificatePolicy) -> None:
 
 # --- the JSON document ------------------------------------------------------------------
 
-_TOP_KEYS = (
+RULE_KEYS = (
     "commonName",
     "sans",
     "allowedSanTypes",
@@ -192,11 +193,12 @@ _TOP_KEYS = (
     "extendedKeyUsages",
     "maxTtl",
 )
+"""The top-level keys of the policy document: one a rule kind (docs/policies.md)."""
 
 
 def policy_from_dict(document: object) -> CertificatePolicy:
     """Read a policy document; PolicyError naming the bad key or value, never anything else."""
-    top = read_object(document, "policy", _TOP_KEYS)
+    top = read_object(document, "policy", RULE_KEYS)
     kwargs: dict[str, Any] = {}
     if cn := read_object(top.get("commonName"), "commonName", ("allowed", "denied", "required")):
         kwargs["common_name"] = _name_rules(cn, "commonName")

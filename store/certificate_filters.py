@@ -6,7 +6,7 @@ passes (status, ids, the name needle, instants, metadata pairs) is a bound param
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,8 @@ class CertificateFilters:
     expires_after: not_after at or after this instant (aware UTC), e.g. "not yet expired".
     metadata: the certificate has every one of these key=value pairs (and maybe more).
     owner_identity_id: the certificate belongs to this machine identity.
+    profile_ids: the certificate's profile is one of these (empty: none matches); the
+    reach of a caller granted some profiles (acme_server/services/access.py).
     """
 
     status: CertificateStatus | str | None = None
@@ -46,6 +48,16 @@ class CertificateFilters:
     expires_after: datetime | None = None
     metadata: Mapping[str, str] | None = None
     owner_identity_id: str | None = None
+    profile_ids: Collection[str] | None = None
+
+
+def in_clause(column: str, values: Collection[str], prefix: str) -> tuple[str, dict[str, Any]]:
+    """`column IN (:p0, :p1, ...)` with its parameters; a clause no row meets when
+    `values` is empty."""
+    if not values:
+        return "1 = 0", {}
+    params = {f"{prefix}{i}": value for i, value in enumerate(sorted(values))}
+    return f"{column} IN ({', '.join(':' + name for name in params)})", params
 
 
 def contains_pattern(needle: str) -> str:
@@ -76,6 +88,10 @@ def filter_sql(filters: CertificateFilters) -> tuple[str, dict[str, Any]]:
     if filters.owner_identity_id is not None:
         clauses.append("certificates.owner_identity_id = :f_owner_identity_id")
         params["f_owner_identity_id"] = filters.owner_identity_id
+    if filters.profile_ids is not None:
+        clause, values = in_clause("certificates.profile_id", filters.profile_ids, "f_pid")
+        clauses.append(clause)
+        params.update(values)
     if filters.name_contains:
         # lower() on both sides: LIKE is case-sensitive on PostgreSQL.
         clauses.append(

@@ -10,6 +10,7 @@ from store.base import insert_sql
 from store.db import Row, Sql, Tx, dynamic, in_list
 from store.records import CertificateRecord
 from store.schema import certificate_metadata as cert_meta
+from store.values import shown_serial
 
 _INSERT_METADATA: Sql = insert_sql(cert_meta)
 _METADATA_OF_ONE = Sql(
@@ -23,7 +24,7 @@ def certificate_record(row: Row, metadata: Mapping[str, str]) -> CertificateReco
     key = row["encrypted_private_key"]
     return CertificateRecord(
         id=row["id"],
-        serial_hex=row["serial_hex"],
+        serial_hex=shown_serial(row["serial_hex"]),
         status=CertificateStatus(row["status"]),
         profile_id=row["profile_id"],
         ca_id=row["ca_id"],
@@ -55,6 +56,7 @@ def certificate_record(row: Row, metadata: Mapping[str, str]) -> CertificateReco
         next_renewal_at=row["next_renewal_at"],
         expiry_warned_at=row["expiry_warned_at"],
         owner_identity_id=row["owner_identity_id"],
+        internal=bool(row["internal"]),
     )
 
 

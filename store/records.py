@@ -1,7 +1,9 @@
 """Frozen rows as the store hands them out. Every datetime is timezone-aware UTC.
 
 Enum-valued fields hold the `pki_types.model` StrEnum members, which compare equal to their
-string values ("active" == CertificateStatus.ACTIVE).
+string values ("active" == CertificateStatus.ACTIVE). Every `serial_hex` is in the form
+openssl prints (pki_types.serials: "0E85DF..."), whatever the column holds (the lookup key,
+values.normalise_serial).
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ class CertificateRecord:
     # The machine identity it belongs to: the one whose REST request issued it, or the one
     # it is bound to as a client certificate. None: issued by ACME or the CLI (admins only).
     owner_identity_id: str | None = None
+    # The server's own certificate (its TLS certificate): its key never leaves the server.
+    internal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,9 +280,11 @@ class IdentityRecord:
     secret_hash: str
     disabled: bool
     created_at: datetime
-    # "admin" (every certificate and identity) or "member" (its own certificates and
-    # itself only): acme_server/services/access.py decides what each may do.
+    # admin | issuer | reader | auditor: acme_server/services/roles.py says what each may
+    # do, acme_server/services/access.py checks it.
     role: str
+    # The profile ids an issuer or reader reaches; None: every profile.
+    profile_grants: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -225,6 +226,8 @@ certificates = Table(
     # The machine identity it belongs to (0005); no foreign key: identities are disabled,
     # never deleted. NULL for ACME and CLI certificates, which only admins see over REST.
     Column("owner_identity_id", String(ID), nullable=True),
+    # The server's own certificates (0006: its TLS certificate): the key never leaves it.
+    Column("internal", Boolean, nullable=False, server_default=false()),
     created_column(),
     updated_column(),
     UniqueConstraint("serial_hex", name="uq_certificates_serial_hex"),

@@ -252,9 +252,13 @@ machine_identities = Table(
     Column("secret_hash", Text, nullable=False),
     Column("disabled", Boolean, nullable=False),
     created_column(),
-    # admin | member (acme_server/services/access.py). The default is for the rows made
-    # before roles (0005), which keep doing everything; the store always writes a role.
+    # admin | issuer | reader | auditor (acme_server/services/roles.py). The default is for
+    # the rows made before roles (0005), which keep doing everything; the store always
+    # writes a role.
     Column("role", String(16), nullable=False, server_default="admin"),
+    # The profiles an issuer or reader reaches (0006): a JSON array of profile ids; NULL
+    # for every profile.
+    Column("profile_grants", Text, nullable=True),
     UniqueConstraint("client_id", name="uq_machine_identities_client_id"),
 )
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
 
+from pki_types.serials import serial_text
+
 METADATA_KEY_MAX = 255  # schema: certificate_metadata.key
 METADATA_VALUE_MAX = 1024  # schema: certificate_metadata.value
 SLUG_MAX = 64  # schema: certificate_profiles.slug
@@ -35,6 +37,7 @@ def normalise_serial(serial_hex: str) -> str:
     """Lowercase hex of the serial's integer value: no separators, no leading zeros.
 
     "00:AB:cd" and "abcd" name the same serial, so they are stored (and looked up) alike.
+    This is the key in the serial_hex columns, never shown: records carry `shown_serial`.
     """
     digits = serial_hex.replace(":", "").strip().lower()
     if not _HEX.fullmatch(digits):
@@ -43,6 +46,13 @@ def normalise_serial(serial_hex: str) -> str:
     if len(digits) > SERIAL_HEX_MAX:
         raise ValueError(f"serial is longer than 20 octets: {serial_hex!r}")
     return digits
+
+
+def shown_serial(stored: str) -> str:
+    """A serial_hex column's value (any spelling normalise_serial accepts) in the form
+    records carry and everything shows: openssl's, upper case, even length
+    ("e85dff" -> "E85DFF", "e85df" -> "0E85DF"; pki_types.serials)."""
+    return serial_text(int(normalise_serial(stored), 16))
 
 
 def check_slug(slug: str) -> str:

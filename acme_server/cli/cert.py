@@ -8,6 +8,13 @@ from typing import Any
 
 import click
 
+from acme_server.cli.cert_files import (
+    OutputFiles,
+    check_outputs,
+    echo_warnings,
+    output_options,
+    write_outputs,
+)
 from acme_server.cli.cert_lifecycle import (
     REASONS,
     audit_cli,
@@ -27,8 +34,14 @@ from acme_server.cli.common import (
     kms_command,
     write_out,
 )
+from acme_server.services.certificates.bundles import issued_bundle
 from acme_server.services.certificates.enrollment import EnrollRequest, enroll
-from acme_server.services.certificates.export import export_pem, export_pkcs12, find_certificate
+from acme_server.services.certificates.export import (
+    export_pem,
+    export_pkcs12,
+    find_certificate,
+    require_exportable,
+)
 from acme_server.services.certificates.revocation import revoke
 from acme_server.services.context import Services
 from pki_types.model import CertificateStatus, RevocationReason
@@ -136,12 +149,7 @@ async def show_command(services: Services, ref: str, as_json: bool) -> None:
 @click.option("--key-usage", "key_usages", multiple=True, help="e.g. digital_signature.")
 @click.option("--eku", "extended_key_usages", multiple=True, help="e.g. server_auth.")
 @click.option("--meta", multiple=True, help="Metadata key=value (repeatable).")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write PEM bundle here.",
-)
+@output_options
 def issue_command(
     profile_ref: str | None,
     common_name: str,
@@ -159,11 +167,18 @@ def issue_command(
     extended_key_usages: tuple[str, ...],
     meta: tuple[str, ...],
     out: Path | None,
+    chain_out: Path | None,
+    fullchain_out: Path | None,
+    key_out: Path | None,
     as_json: bool,
 ) -> Action:
     """Issue a certificate from a CSR or with a server-generated key (the profile's policy
-    applies, as over the REST API)."""
+    applies, as over the REST API). The certificate goes to --out (or stdout), the chain
+    to --chain-out, both to --fullchain-out, a server-generated key only to --key-out
+    (0600; '-' for stdout). A notAfter cut to the issuing CA's is warned about on stderr."""
     metadata = parse_pairs(meta, "--meta")
+    files = OutputFiles(out, chain_out, fullchain_out, key_out)
+    check_outputs(files, csr=csr_file is not None, as_json=as_json)
     csr_pem = csr_file.read_text() if csr_file else None
     request = EnrollRequest(
         profile_ref=profile_ref,
@@ -186,18 +201,17 @@ def issue_command(
     async def action(services: Services) -> None:
         issued = (await enroll(services, request)).issued
         await audit_cli(services, "certificate.issue", issued.record)
-        bundle = export_pem(services, issued.record)
-        if out is not None:
-            write_out(out, bundle)
+        echo_warnings(issued.warnings)
+        to_stdout = out is None and not as_json
+        write_outputs(files, issued_bundle(issued), certificate_to_stdout=to_stdout)
         if as_json:
-            emit_json(certificate_json(issued.record))
-        else:
-            click.echo(
-                f"Issued {issued.record.serial_hex} ({issued.record.id})"
-                f" until {issued.record.not_after:%Y-%m-%d}"
-            )
-            if out is None:
-                click.echo(bundle, nl=False)
+            emit_json({**certificate_json(issued.record), "warnings": list(issued.warnings)})
+            return
+        click.echo(  # on stderr when stdout carries the PEM
+            f"Issued {issued.record.serial_hex} ({issued.record.id})"
+            f" until {issued.record.not_after:%Y-%m-%d %H:%M:%S} UTC",
+            err=to_stdout,
+        )
 
     return action
 
@@ -232,6 +246,8 @@ def export_command(
 
     async def action(services: Services) -> None:
         record = await find_certificate(services, ref)
+        if fmt == "pkcs12" or not no_key:
+            await require_exportable(services, record)  # internal, or allowKeyExport false
         if fmt == "pkcs12":
             assert password is not None
             data = export_pkcs12(services, record, password=password, alias=alias)

@@ -9,10 +9,19 @@ from typing import Any
 
 import click
 
-from acme_server.cli.common import Action, CLIError, emit_json, kms_command, write_out
+from acme_server.cli.cert_files import (
+    STDOUT,
+    OutputFiles,
+    check_outputs,
+    echo_warnings,
+    output_options,
+    write_outputs,
+)
+from acme_server.cli.common import Action, CLIError, emit_json, kms_command
 from acme_server.services import audit
 from acme_server.services.certificates import auto_renewal, inventory
-from acme_server.services.certificates.export import export_pem, find_certificate
+from acme_server.services.certificates.bundles import issued_bundle
+from acme_server.services.certificates.export import find_certificate
 from acme_server.services.certificates.renewal import renew_now
 from acme_server.services.context import Services
 from pki_types.model import RevocationReason
@@ -80,28 +89,37 @@ def certificate_json(cert: CertificateRecord) -> dict[str, Any]:
 
 @kms_command(None, "renew", json=True)
 @click.argument("ref")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the new PEM bundle (certificate, chain, key) here.",
-)
-async def renew_command(services: Services, ref: str, out: Path | None, as_json: bool) -> None:
+@output_options
+async def renew_command(
+    services: Services,
+    ref: str,
+    out: Path | None,
+    chain_out: Path | None,
+    fullchain_out: Path | None,
+    key_out: Path | None,
+    as_json: bool,
+) -> None:
     """Renew a certificate now: same profile and attributes, a fresh key, linked to the old
-    one, metadata carried over. Only certificates whose key the server holds."""
+    one, metadata carried over. Only certificates whose key the server holds. The new
+    certificate goes to --out, its chain to --chain-out, both to --fullchain-out, its key
+    to --key-out (0600; '-' for stdout); nothing is printed but the summary otherwise."""
+    files = OutputFiles(out, chain_out, fullchain_out, key_out)
+    check_outputs(files, csr=False, as_json=as_json)
     old = await find_certificate(services, ref)
     enrollment = await renew_now(services, old)
-    new = enrollment.issued.record
+    issued = enrollment.issued
+    new = issued.record
     await audit_cli(services, "certificate.renew", new, renewedFromId=old.id)
-    bundle = export_pem(services, new)
-    if out is not None:
-        write_out(out, bundle)
+    echo_warnings(issued.warnings)
+    if files.named() or key_out is not None:
+        write_outputs(files, issued_bundle(issued), certificate_to_stdout=False)
     if as_json:
-        emit_json(certificate_json(new))
+        emit_json({**certificate_json(new), "warnings": list(issued.warnings)})
         return
     click.echo(
         f"Renewed {new.renewed_from_id} as {new.serial_hex} ({new.id})"
-        f" until {new.not_after:%Y-%m-%d}"
+        f" until {new.not_after:%Y-%m-%d %H:%M:%S} UTC",
+        err=key_out == STDOUT,
     )
 
 

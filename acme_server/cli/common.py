@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from acme_server.private_files import write_private
+from acme_server.served import served_settings
 from acme_server.services.context import Services
 from acme_server.services.errors import ServiceError
 from acme_server.settings import Settings, SettingsError, load_settings
@@ -74,6 +75,22 @@ def user_message(exc: BaseException) -> str:
     return message
 
 
+def command_settings(
+    overrides: dict[str, Any], config_file: Path | None, *, served: bool = True
+) -> Settings:
+    """load_settings for a command; with `served`, over what the last `kms serve` on the
+    data directory recorded of its URL settings (acme_server/served.py), so the URLs the
+    command prints are the server's, whatever host and port it was told."""
+    settings = load_settings(overrides, config_file=config_file)
+    recorded = served_settings(settings.data_dir) if served else {}
+    if not recorded:
+        return settings
+    try:
+        return load_settings(overrides, config_file=config_file, fallback=recorded)
+    except SettingsError:  # a damaged record: the command's own settings alone
+        return settings
+
+
 async def _with_services(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
     services = await Services.open(settings)
     try:
@@ -96,13 +113,15 @@ def kms_command(
     settings_first: bool = False,
     settings_from: Sequence[str] = (),
     pass_settings: bool = False,
+    served: bool = True,
 ) -> Callable[[Callable[..., Any]], click.Command]:
     """Make a `kms` command of a body: the settings options, the services, the errors.
 
     The command takes --data-dir, --database and --config (after the body's own options,
     or before them with settings_first) and, with json=True, --json (as the body's
     `as_json`). Its settings are load_settings of those (and of the body's options named
-    in settings_from, which the body does not receive). It is added to group (None: a
+    in settings_from, which the body does not receive), over the URL settings the last
+    `kms serve` recorded unless served=False (command_settings). It is added to group (None: a
     command to add elsewhere). The body's docstring is its help.
 
     An `async def` body is awaited as body(services, **options) with the services open.
@@ -130,16 +149,16 @@ def kms_command(
             overrides.update({key: options.pop(key) for key in settings_from})
             try:
                 if inspect.iscoroutinefunction(body):
-                    settings = load_settings(overrides, config_file=config_file)
+                    settings = command_settings(overrides, config_file, served=served)
                     run_with_services(settings, lambda services: body(services, **options))
                     return
                 if pass_settings:
-                    settings = load_settings(overrides, config_file=config_file)
+                    settings = command_settings(overrides, config_file, served=served)
                     action: Action | None = body(settings, **options)
                 else:
                     action = body(**options)
                     if action is not None:
-                        settings = load_settings(overrides, config_file=config_file)
+                        settings = command_settings(overrides, config_file, served=served)
                 if action is not None:
                     run_with_services(settings, action)
             except BrokenPipeError:

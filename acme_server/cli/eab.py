@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from acme_server.acme.urls import AcmeUrls
 from acme_server.cli.common import emit_json, emit_table, kms_command
+from acme_server.render.eab import render_new_credential
 from acme_server.services.context import Services
 from acme_server.services.eab_credentials import (
     HMAC_ALGS,
@@ -41,18 +41,11 @@ async def create_command(
     """Create a key id and HMAC key; the HMAC key is shown once and stored encrypted."""
     profile = await find_profile(services, profile_ref)
     credential = await create_credential(services, profile, reusable=reusable, hmac_alg=hmac_alg)
-    directory = AcmeUrls(services.settings.base_url, profile.slug).directory
+    document = render_new_credential(credential)
     if as_json:
-        emit_json(
-            {
-                "kid": credential.record.id,
-                "hmacKey": credential.hmac_key_b64,
-                "hmacAlg": credential.record.hmac_alg,
-                "reusable": credential.record.reusable,
-                "directory": directory,
-            }
-        )
+        emit_json(document)  # what REST answers to POST .../eab-credentials
         return
+    directory = document["directory"]
     click.echo(f"Key id:    {credential.record.id}")
     click.echo(f"HMAC key:  {credential.hmac_key_b64}")
     click.echo(f"Directory: {directory}")

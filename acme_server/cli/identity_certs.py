@@ -19,6 +19,7 @@ from acme_server.cli.identity import identity_group
 from acme_server.render.identities import render_identity
 from acme_server.services.context import Services
 from acme_server.services.identities import client_certs as certs
+from acme_server.services.identities import grants
 
 
 def _read(path: Path, what: str) -> str:
@@ -78,7 +79,7 @@ async def certs_command(services: Services, ref: str, as_json: bool) -> None:
     """An identity's client certificates: notAfter, status and ok/warning/expiring."""
     identity, found = await certs.list_credentials(services, ref)
     if as_json:
-        emit_json(render_identity(identity, found))
+        emit_json(render_identity(identity, await grants.reach_of(services, identity), found))
         return
     emit_table(
         f"Client certificates of {identity.name} ({identity.id})",

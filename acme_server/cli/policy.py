@@ -53,8 +53,41 @@ def _rules_options(func: Callable[P, T]) -> Callable[P, T]:
         "rules_file",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="A file holding the policy JSON document (see policy/rules.py).",
+        help="A file holding the policy JSON document (the rules below).",
     )(func)
+
+
+RULES_HELP = """\b
+The rules: a JSON object; every key is optional, null is its default, {} allows every leaf.
+  commonName           {"allowed": ["*.example.com"], "denied": ["admin.example.com"],
+                        "required": true}  (matched as a DNS name)
+  sans                 {"dns_name": {"allowed": ["*.example.com"], "denied": []},
+                        "ip_address": {"allowed": ["10.0.0.0/8"]},
+                        "email": {"allowed": ["*@example.com"]}, "uri": {...}}
+  allowedSanTypes      ["dns_name", "ip_address"]  (default: all four; []: no SANs)
+  requiredSanTypes     ["dns_name"]
+  allowWildcards       false  (default true)
+  maxSans              10
+  subject              {"organization": {"required": true, "patterns": ["Acme*"]},
+                        "locality": {"allowed": false}}  (also organizational_unit,
+                        country, state, email)
+  keyAlgorithms        ["EC_P256", "RSA_3072"]  (RSA_2048/3072/4096, EC_P256/P384/P521)
+  signatureAlgorithms  ["ECDSA-SHA256", "RSA-SHA256"]  (RSA- or ECDSA- SHA256/384/512)
+  keyUsages            {"allowed": ["digital_signature", "key_encipherment"],
+                        "required": ["digital_signature"]}
+  extendedKeyUsages    {"allowed": ["server_auth", "client_auth"],
+                        "required": ["server_auth"]}
+  maxTtl               "90d"  (s, m, h, d, w or y; or whole seconds)
+
+\b
+Patterns: *.example.com (exactly one whole label), re:REGEX (a full, case-insensitive
+match), an IP address or CIDR network (IP SANs), *@example.com (email), else the exact
+value. Denied beats allowed; an empty allowed list allows any value.
+  kms policy create --name web --rules-json '{"sans": {"dns_name": {"allowed":
+    ["*.example.com"]}}, "allowedSanTypes": ["dns_name"], "maxTtl": "90d"}'
+docs/policies.md has every rule with an example.
+"""
+"""The epilog of `kms policy create --help` and `update --help`."""
 
 
 def _show(policy: PolicyRecord, as_json: bool, headline: str | None = None) -> None:
@@ -107,6 +140,9 @@ def create_command(
         _show(policy, as_json, f"Created policy {policy.name!r} ({policy.id})")
 
     return action
+
+
+create_command.epilog = RULES_HELP
 
 
 @kms_command(policy_group, "list", json=True)
@@ -173,6 +209,9 @@ def update_command(
         _show(updated, as_json, f"Updated policy {updated.name!r}")
 
     return action
+
+
+update_command.epilog = RULES_HELP
 
 
 @kms_command(policy_group, "delete", json=True)

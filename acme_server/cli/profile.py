@@ -103,6 +103,12 @@ def _profile_options(func: Callable[P, T]) -> Callable[P, T]:
         ),
         click.option("--api/--no-api", "api", default=None, help="REST API enrollment."),
         click.option(
+            "--key-export/--no-key-export",
+            "key_export",
+            default=None,
+            help="Managed private keys may be exported (REST and kms cert export).",
+        ),
+        click.option(
             "--auto-renew/--no-auto-renew",
             "auto_renew",
             default=None,
@@ -127,6 +133,7 @@ def _enrollment(opts: dict[str, Any], base: EnrollmentConfig) -> EnrollmentConfi
             ("allow_ip", "allow_ip_identifiers"),
             ("api", "api_enabled"),
             ("caa_check", "caa_check"),
+            ("key_export", "allow_key_export"),
         )
         if opts[key] is not None
     }
@@ -175,6 +182,7 @@ def _show(services_profile: tuple[dict[str, Any], ProfileRecord], as_json: bool)
         ("challengeTypes", ", ".join(acme["challengeTypes"])),
         ("caaCheck", acme["caaCheck"]),
         ("api", "on" if data["enrollment"]["api"]["enabled"] else "off"),
+        ("allowKeyExport", data["enrollment"]["api"]["allowKeyExport"]),
     ]
     flat += [(f"defaults.{k}", v) for k, v in data["defaults"].items()]
     emit_fields(f"Profile {profile.slug}", flat)

@@ -7,6 +7,7 @@ from typing import Any
 
 from acme_server.render.common import iso
 from acme_server.services.identities.client_certs import Standing
+from acme_server.services.identities.grants import Reach
 from store import IdentityCertificateRecord, IdentityRecord
 
 
@@ -24,14 +25,21 @@ def render_credential(binding: IdentityCertificateRecord, standing: Standing) ->
 
 
 def render_identity(
-    identity: IdentityRecord, credentials: list[tuple[IdentityCertificateRecord, Standing]]
+    identity: IdentityRecord,
+    reach: Reach,
+    credentials: list[tuple[IdentityCertificateRecord, Standing]] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The identity; with `credentials`, its client certificates too."""
+    shown: dict[str, Any] = {
         "id": identity.id,
         "name": identity.name,
         "clientId": identity.client_id,
         "disabled": identity.disabled,
         "role": identity.role,
+        "allProfiles": reach.all_profiles,
+        "profiles": list(reach.profiles),
         "createdAt": iso(identity.created_at),
-        "certificates": [render_credential(b, s) for b, s in credentials],
     }
+    if credentials is not None:
+        shown["certificates"] = [render_credential(b, s) for b, s in credentials]
+    return shown

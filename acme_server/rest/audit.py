@@ -6,25 +6,43 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.rest.auth import require_principal
-from acme_server.rest.certificates.bodies import query_int
-from acme_server.rest.common import ApiError, iso, services_of
+from acme_server.rest.common import iso, services_of
+from acme_server.rest.guard import ApiRoute
+from acme_server.rest.query import Param, declares, parse_query, query
 from acme_server.services import audit
+from acme_server.services.roles import Permission
 from store import AuditRecord
 
 DEFAULT_LIMIT = 100
 FILTER_MAX = 255  # the longest audit_log column a filter compares with
-
-
-def _text_param(request: Request, name: str) -> str | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if len(raw) > FILTER_MAX:
-        raise ApiError(400, f"{name} must be at most {FILTER_MAX} characters")
-    return raw
+MAX_OFFSET = 2**31 - 1
+AUDIT_LIST_QUERY = query(
+    Param(
+        "limit",
+        "integer",
+        "Page size",
+        minimum=1,
+        maximum=audit.LIST_LIMIT_MAX,
+        default=DEFAULT_LIMIT,
+    ),
+    Param(
+        "offset",
+        "integer",
+        "Entries skipped before the page",
+        minimum=0,
+        maximum=MAX_OFFSET,
+        default=0,
+    ),
+    Param(
+        "targetType",
+        description="Only entries about this kind of object (certificate, ca, ...)",
+        max_length=FILTER_MAX,
+    ),
+    Param("targetId", description="Only entries about this object (id)", max_length=FILTER_MAX),
+    Param("actor", description="Only entries by this actor", max_length=FILTER_MAX),
+)
 
 
 def render_entry(entry: AuditRecord) -> dict[str, Any]:
@@ -39,14 +57,20 @@ def render_entry(entry: AuditRecord) -> dict[str, Any]:
     }
 
 
+@declares(AUDIT_LIST_QUERY)
 async def list_audit_logs(request: Request) -> Response:
-    await require_principal(request)
-    limit = query_int(request, "limit", DEFAULT_LIMIT, 1, audit.LIST_LIMIT_MAX)
-    offset = query_int(request, "offset", 0, 0, 2**31 - 1)
+    """GET /api/v1/audit-logs -- the audit log, newest first.
+
+    Paged by offset and limit; the filters (targetType, targetId, actor) must all match.
+    Response 200: {"auditLogs": [{id, at, actor, action, targetType, targetId, details}],
+    "totalCount"}.
+    """
+    given = parse_query(AUDIT_LIST_QUERY, request)
+    limit, offset = given["limit"], given["offset"]
     filters = {
-        "target_type": _text_param(request, "targetType"),
-        "target_id": _text_param(request, "targetId"),
-        "actor": _text_param(request, "actor"),
+        "target_type": given["targetType"],
+        "target_id": given["targetId"],
+        "actor": given["actor"],
     }
     services = services_of(request)
     entries = await audit.list_entries(services, limit=limit, offset=offset, **filters)
@@ -55,4 +79,4 @@ async def list_audit_logs(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/api/v1/audit-logs", list_audit_logs, methods=["GET"])]
+    return [ApiRoute("/api/v1/audit-logs", list_audit_logs, ["GET"], Permission.AUDIT_READ)]

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from acme_server.render.cas import render_ca
-from acme_server.rest.auth import require_principal
 from acme_server.rest.body import Field, Values, body, names_of, parse
 from acme_server.rest.common import ApiError, read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
+from acme_server.services import access
 from acme_server.services.audit import record
 from acme_server.services.cas import admin as ca_admin
 from acme_server.services.cas.create import CASpec, create_intermediate, create_root, find_ca
 from acme_server.services.errors import InvalidRequestError, NotFoundError
 from acme_server.services.profiles.defaults import parse_enum, parse_validity
+from acme_server.services.roles import Permission
 from ca_core.errors import CAError
 from ca_core.names import subject_to_name
 from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
@@ -113,7 +115,7 @@ def _spec(values: Values, default_ttl: str) -> CASpec:
 
 async def create_ca(request: Request) -> Response:
     """Create a root or an intermediate certificate authority."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     values = parse(CREATE_REQUEST, await read_json(request))
     kind: str = values["type"]
     parent_ref: str | None = values.get("parentCaId")
@@ -143,22 +145,23 @@ async def create_ca(request: Request) -> Response:
 
 
 async def list_cas(request: Request) -> Response:
-    """List the internal certificate authorities, oldest first."""
-    await require_principal(request)
-    cas = await services_of(request).store.list_cas()
+    """List the internal certificate authorities, oldest first (those issuing for the
+    profiles the caller is granted, and the CAs above them)."""
+    services = services_of(request)
+    seen = await access.visible(services, principal_of(request), "ca")
+    cas = [ca for ca in await services.store.list_cas() if seen is None or ca.id in seen]
     return JSONResponse({"cas": [render_ca(ca, full=False) for ca in cas]})
 
 
 async def get_ca(request: Request) -> Response:
     """Get one certificate authority (by id or name) with its certificate and chain."""
-    await require_principal(request)
-    ca = await find_ca(services_of(request), request.path_params["ca_id"])
+    ca = await access.ca(services_of(request), principal_of(request), request.path_params["ca_id"])
     return JSONResponse({"ca": render_ca(ca, full=True)})
 
 
 async def update_ca(request: Request) -> Response:
     """Enable or disable a certificate authority."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     status: str = parse(UPDATE_REQUEST, await read_json(request))["status"]
     services = services_of(request)
     ca = await find_ca(services, request.path_params["ca_id"])
@@ -177,7 +180,7 @@ async def update_ca(request: Request) -> Response:
 
 async def delete_ca(request: Request) -> Response:
     """Delete a certificate authority that nothing refers to (else 409: disable it)."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     ca = await find_ca(services, request.path_params["ca_id"])
     await ca_admin.delete_ca(services, ca)
@@ -195,9 +198,9 @@ async def delete_ca(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     one = f"{BASE}/{{ca_id}}"
     return [
-        Route(BASE, create_ca, methods=["POST"]),
-        Route(BASE, list_cas, methods=["GET"]),
-        Route(one, get_ca, methods=["GET"]),
-        Route(one, update_ca, methods=["PATCH"]),
-        Route(one, delete_ca, methods=["DELETE"]),
+        ApiRoute(BASE, create_ca, ["POST"], Permission.CA_MANAGE),
+        ApiRoute(BASE, list_cas, ["GET"], Permission.CA_READ),
+        ApiRoute(one, get_ca, ["GET"], Permission.CA_READ),
+        ApiRoute(one, update_ca, ["PATCH"], Permission.CA_MANAGE),
+        ApiRoute(one, delete_ca, ["DELETE"], Permission.CA_MANAGE),
     ]

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from acme_server.rest.common import ApiError, iso, services_of
+from acme_server.rest.guard import PUBLIC, ApiRoute
 from acme_server.services.identities import client_certs as certs
 from acme_server.services.identities.proof import MAX_PROOF_BYTES, CertAuthError
 
@@ -100,6 +101,6 @@ async def rotate(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route(certs.LOGIN_PATH, login, methods=["POST"]),
-        Route(certs.ROTATE_PATH, rotate, methods=["POST"]),
+        ApiRoute(certs.LOGIN_PATH, login, ["POST"], PUBLIC),
+        ApiRoute(certs.ROTATE_PATH, rotate, ["POST"], PUBLIC),
     ]

@@ -3,7 +3,8 @@
 
     POST   .../eab-credentials        {"reusable"?: false, "hmacAlgorithm"?: "HS256"}
                                       -> {"kid", "hmacKey", "hmacAlgorithm", "reusable",
-                                          "directoryUrl", "createdAt"}; the key is shown
+                                          "directory", "createdAt"} (render/eab.py, as
+                                          `kms eab create --json`); the key is shown
                                           this once and stored only encrypted
     GET    .../eab-credentials        list (never the key)
     DELETE .../eab-credentials/{kid}  revoke: no new account binds with it (409 if it was)
@@ -15,15 +16,16 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.acme.urls import AcmeUrls
-from acme_server.rest.auth import require_principal
+from acme_server.render.eab import render_new_credential
 from acme_server.rest.body import Field, body, parse
 from acme_server.rest.common import iso, read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.services import eab_credentials as eab
 from acme_server.services.audit import record
 from acme_server.services.profiles.lookup import find_profile
+from acme_server.services.roles import Permission
 from store import EABKeyRecord
 
 BASE = "/api/v1/cert-manager/certificate-profiles/{profile_id}/eab-credentials"
@@ -58,7 +60,7 @@ def render_key(key: EABKeyRecord) -> dict[str, Any]:
 
 async def create_credential(request: Request) -> Response:
     """Create an EAB credential for the profile; the HMAC key is returned only here."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     values = parse(CREATE_REQUEST, await read_json(request))
     reusable: bool = values["reusable"]
     algorithm: str = values["hmacAlgorithm"]
@@ -74,14 +76,7 @@ async def create_credential(request: Request) -> Response:
         details={"profileId": profile.id, "reusable": reusable, "hmacAlgorithm": algorithm},
     )
     return JSONResponse(
-        {
-            "kid": made.record.id,
-            "hmacKey": made.hmac_key_b64,
-            "hmacAlgorithm": made.record.hmac_alg,
-            "reusable": made.record.reusable,
-            "directoryUrl": AcmeUrls(services.settings.base_url, profile.slug).directory,
-            "createdAt": iso(made.record.created_at),
-        },
+        render_new_credential(made),
         status_code=201,
         headers={"Cache-Control": "no-store"},
     )
@@ -89,7 +84,6 @@ async def create_credential(request: Request) -> Response:
 
 async def list_credentials(request: Request) -> Response:
     """List the profile's EAB credentials (key ids and state, never the HMAC keys)."""
-    await require_principal(request)
     services = services_of(request)
     profile = await find_profile(services, request.path_params["profile_id"])
     keys = await eab.list_credentials(services, profile)
@@ -98,7 +92,7 @@ async def list_credentials(request: Request) -> Response:
 
 async def revoke_credential(request: Request) -> Response:
     """Revoke an EAB credential: no new ACME account can bind with it."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     profile = await find_profile(services, request.path_params["profile_id"])
     kid = request.path_params["kid"]
@@ -116,7 +110,7 @@ async def revoke_credential(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route(BASE, create_credential, methods=["POST"]),
-        Route(BASE, list_credentials, methods=["GET"]),
-        Route(f"{BASE}/{{kid}}", revoke_credential, methods=["DELETE"]),
+        ApiRoute(BASE, create_credential, ["POST"], Permission.EAB_MANAGE),
+        ApiRoute(BASE, list_credentials, ["GET"], Permission.EAB_MANAGE),
+        ApiRoute(f"{BASE}/{{kid}}", revoke_credential, ["DELETE"], Permission.EAB_MANAGE),
     ]

@@ -5,34 +5,38 @@
     POST /api/v1/identities/{id}/certificates  {"csr", "profileId", "ttl"?}: issue and bind;
                                                {"certificate"}: bind one this server issued
 
-Secrets and tokens are never shown. A member identity reads only itself (another is a
-404) and binds certificates only to itself (another is a 403, see
-acme_server/services/access.py): a bound certificate logs in as its identity."""
+Secrets and tokens are never shown. An identity reads itself; another needs
+identity.manage (a 404 otherwise). It binds certificates only to itself (another is a
+403, see acme_server/services/access.py): a bound certificate logs in as its identity.
+Managing identities: acme_server/rest/identity_admin.py."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from acme_server.render.identities import render_credential, render_identity
-from acme_server.rest.auth import require_principal
 from acme_server.rest.common import ApiError, field, read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.services import access
-from acme_server.services.access import Action
 from acme_server.services.identities import client_certs as certs
+from acme_server.services.identities import grants
+from acme_server.services.profiles.lookup import find_profile
+from acme_server.services.roles import Permission
 
 
 async def get_identity(request: Request) -> Response:
     """A machine identity (by id or client id) with its client certificates and their
     standing: ok, warning (inside the warning period) or expiring (logins refused).
-    A member identity reads only itself."""
-    principal = await require_principal(request)
+    Another identity than the caller needs identity.manage."""
+    principal = principal_of(request)
     services = services_of(request)
     ref = request.path_params["identity_id"]
-    found = await access.identity(services, principal, Action.IDENTITY_READ, ref)
+    found = await access.identity(services, principal, Permission.IDENTITY_READ, ref)
     identity, credentials = await certs.list_credentials(services, found.id)
-    return JSONResponse({"identity": render_identity(identity, credentials)})
+    reach = await grants.reach_of(services, identity)
+    return JSONResponse({"identity": render_identity(identity, reach, credentials)})
 
 
 async def add_certificate(request: Request) -> Response:
@@ -42,9 +46,10 @@ async def add_certificate(request: Request) -> Response:
     the profile's policy and bound; with certificate (PEM) an active clientAuth
     certificate this server issued is bound. Either way it logs in through
     POST /api/v1/auth/cert-auth/login from then on, as that identity: so only the identity
-    itself or an admin may do this (403 otherwise), and a member binds only a certificate
-    it owns. The certificate belongs to the identity from then on."""
-    principal = await require_principal(request)
+    itself or an admin may do this (403 otherwise); issuing needs the profile granted
+    (403), and binding reaches only certificates of granted profiles. The certificate
+    belongs to the identity from then on."""
+    principal = principal_of(request)
     body = await read_json(request)
     services = services_of(request)
     ref = request.path_params["identity_id"]
@@ -54,15 +59,20 @@ async def add_certificate(request: Request) -> Response:
         raise ApiError(400, "give either csr (with profileId) or certificate")
     profile: str | None = field(body, "profileId", str, required=csr is not None)
     ttl: str | None = field(body, "ttl", str)
-    identity = await access.identity(services, principal, Action.IDENTITY_BIND, ref)
+    identity = await access.identity(services, principal, Permission.IDENTITY_BIND, ref)
     if pem is not None:
-        owner = access.owner_filter(principal, Action.IDENTITY_BIND)
         binding = await certs.bind_certificate(
-            services, identity.id, pem, actor=principal.actor, owner=owner
+            services,
+            identity.id,
+            pem,
+            actor=principal.actor,
+            profile_ids=access.profile_filter(principal),
         )
         chain = None
     else:
         assert csr is not None and profile is not None
+        found = await find_profile(services, profile)
+        access.require_profile(principal, Permission.CERTIFICATE_ISSUE, found)
         issued = await certs.issue_certificate(
             services, identity.id, profile, csr, ttl=ttl, actor=principal.actor
         )
@@ -75,6 +85,13 @@ async def add_certificate(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/api/v1/identities/{identity_id}", get_identity, methods=["GET"]),
-        Route("/api/v1/identities/{identity_id}/certificates", add_certificate, methods=["POST"]),
+        ApiRoute(
+            "/api/v1/identities/{identity_id}", get_identity, ["GET"], Permission.IDENTITY_READ
+        ),
+        ApiRoute(
+            "/api/v1/identities/{identity_id}/certificates",
+            add_certificate,
+            ["POST"],
+            Permission.IDENTITY_BIND,
+        ),
     ]

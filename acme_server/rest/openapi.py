@@ -5,11 +5,15 @@ route added anywhere appears without touching this module; each operation's summ
 the first sentence of its handler's docstring (a leading "METHOD /path -- " dropped) and
 the whole docstring its description. Request and response bodies are declared in
 openapi_schemas.py and certificates/schemas.py (`OPERATION_BODIES`), request bodies from
-their one declaration next to their parser (acme_server/rest/body.py);
-every other operation is documented with the shared error responses. All operations need
-a Bearer token except the ones in PUBLIC_OPERATIONS. What a token reaches depends on its
-identity's role (acme_server/services/access.py): another identity's objects answer 404,
-as missing ones do; the operations in FORBIDDING_OPERATIONS may answer 403.
+their one declaration next to their parser (acme_server/rest/body.py), and query
+parameters from the `Query` a handler declares with @declares (acme_server/rest/query.py);
+every other operation is documented with the shared error responses. Each operation's
+permission comes from its route (acme_server/rest/guard.py): `x-permission` names it, and
+a 403 answers a token whose role lacks it; public routes need no Bearer token. What a
+permission reaches depends on the identity's grants (acme_server/services/access.py):
+objects of profiles it is not granted answer 404, as missing ones do.
+
+GET /api/docs is an interactive explorer of this document (acme_server/rest/explorer.py).
 """
 
 from __future__ import annotations
@@ -23,26 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from acme_server.rest import openapi_schemas
+from acme_server.rest import explorer, openapi_schemas
 from acme_server.rest.certificates import schemas as certificates_schemas
+from acme_server.rest.guard import PUBLIC, ApiRoute
+from acme_server.rest.query import declared_query
 
 OPENAPI_PATH = "/api/openapi.json"
 API_PREFIX = "/api/v1/"
 API_VERSION = "1.0.0"
-# (method, path template with "{}" for every parameter) of operations without a Bearer token
-PUBLIC_OPERATIONS = frozenset(
-    {
-        ("post", "/api/v1/auth/universal-auth/login"),
-        ("post", "/api/v1/auth/token/revoke"),  # knowing the token is the credential
-        ("post", "/api/v1/auth/cert-auth/login"),  # the proof is the credential
-        ("post", "/api/v1/auth/cert-auth/rotate"),
-    }
-)
-# Operations that may answer 403 (details.permission names the permission missing)
-FORBIDDING_OPERATIONS = {
-    ("post", "/api/v1/identities/{}/certificates"): "Binding a client certificate to another "
-    "identity: only that identity itself or an admin may (identity.certificate.bind)",
-}
 SCHEMAS: dict[str, Any] = {**openapi_schemas.SCHEMAS, **certificates_schemas.SCHEMAS}
 OPERATION_BODIES = {**openapi_schemas.OPERATION_BODIES, **certificates_schemas.OPERATION_BODIES}
 _PARAM = re.compile(r"\{([^}:]+)(?::([^}]+))?\}")
@@ -87,7 +79,7 @@ def _docs(method: str, path: str, route: Route) -> tuple[str, str]:
     return summary, doc
 
 
-def _parameters(path: str) -> list[dict[str, Any]]:
+def _path_parameters(path: str) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
@@ -114,7 +106,9 @@ def _operation(method: str, path: str, route: Route, used_ids: set[str]) -> dict
     op: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag]}
     if description:
         op["description"] = description
-    if parameters := _parameters(path):
+    path_parameters = _path_parameters(path)
+    declared = declared_query(route.endpoint)
+    if parameters := path_parameters + (declared.openapi() if declared else []):
         op["parameters"] = parameters
     request_schema, status, response_schema = OPERATION_BODIES.get(
         (method, template(path)), (None, "200", None)
@@ -128,15 +122,19 @@ def _operation(method: str, path: str, route: Route, used_ids: set[str]) -> dict
     if response_schema is not None:
         ok["content"] = {"application/json": {"schema": _ref(response_schema)}}
     responses: dict[str, Any] = {status: ok, "400": _error("Invalid request")}
-    if (method, template(path)) in PUBLIC_OPERATIONS:
+    permission = route.permission if isinstance(route, ApiRoute) else PUBLIC
+    if permission is PUBLIC:
         op["security"] = []
         if path.endswith(("/login", "/rotate")):
             responses["401"] = _error("Invalid client credentials or proof")
     else:
+        op["x-permission"] = permission.value
         responses["401"] = _error("Missing, invalid or expired Bearer token")
-    if forbidden := FORBIDDING_OPERATIONS.get((method, template(path))):
-        responses["403"] = _error(forbidden)
-    if parameters:
+        responses["403"] = _error(
+            f"The identity's role lacks {permission.value} (details.permission names it), "
+            "or it is not granted the profile it names"
+        )
+    if path_parameters:
         responses["404"] = _error("No such object, or one the caller's identity may not reach")
     if method in ("post", "patch", "put", "delete"):
         responses["409"] = _error("The object's state or references forbid this")
@@ -156,10 +154,11 @@ def build_document(routes: list[BaseRoute], server_url: str) -> dict[str, Any]:
             "title": "kms certificate manager API",
             "version": API_VERSION,
             "description": "Management and enrollment REST API of the kms private CA. "
-            "Obtain a Bearer token with POST /api/v1/auth/universal-auth/login. A member "
-            "identity reaches only the certificates and requests it owns (it issued or "
-            "renewed them, or they are its client certificates) and itself; an admin "
-            "identity reaches all of them.",
+            "Obtain a Bearer token with POST /api/v1/auth/universal-auth/login. Each "
+            "operation needs the permission its x-permission names; roles: admin "
+            "(everything), issuer (issue, renew, revoke, export and edit the certificates "
+            "of its granted profiles), reader (read them; never a private key), auditor "
+            "(the audit log). Objects of profiles an identity is not granted answer 404.",
         },
         "servers": [{"url": server_url}],
         "paths": dict(sorted(paths.items())),
@@ -184,4 +183,7 @@ async def openapi_document(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route(OPENAPI_PATH, openapi_document, methods=["GET"])]
+    return [
+        ApiRoute(OPENAPI_PATH, openapi_document, ["GET"], PUBLIC),
+        *explorer.routes(OPENAPI_PATH),
+    ]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from acme_server.rest import auth, cas, eab, policies, profiles
+from acme_server.rest import auth, cas, eab, identity_admin, policies, profiles
 from acme_server.rest.body import component_schemas, schema
+from acme_server.services.roles import ROLES
 from pki_types.model import (
     ExtendedKeyUsage,
     HashAlgorithm,
@@ -157,6 +158,9 @@ SCHEMAS: dict[str, Any] = {
         profiles.CREATE_REQUEST,
         profiles.UPDATE_REQUEST,
         eab.CREATE_REQUEST,
+        identity_admin.CREATE_REQUEST,
+        identity_admin.UPDATE_REQUEST,
+        identity_admin.GRANT_REQUEST,
     ),
     "Error": obj(
         {"statusCode": INTEGER, "error": STRING, "message": STRING, "details": {}},
@@ -218,12 +222,19 @@ SCHEMAS: dict[str, Any] = {
             "name": STRING,
             "clientId": STRING,
             "disabled": BOOLEAN,
-            "role": {"type": "string", "enum": ["admin", "member"]},
+            "role": {"type": "string", "enum": list(ROLES)},
+            "allProfiles": {**BOOLEAN, "description": "its permissions reach every profile"},
+            "profiles": {**array(STRING), "description": "slugs of the profiles it is granted"},
             "createdAt": DATETIME,
-            "certificates": array(ref("IdentityCredential")),
+            "certificates": {
+                **array(ref("IdentityCredential")),
+                "description": "GET /api/v1/identities/{id} only",
+            },
+            "clientSecret": {"type": "string", "description": "in the creation answer only"},
         }
     ),
     "IdentityResponse": wrapped("identity", "Identity"),
+    "IdentityList": obj({"identities": array(ref("Identity"))}, ("identities",)),
     "IdentityCertificateRequest": obj(
         {
             "csr": {"type": "string", "description": "PEM; issued from profileId"},
@@ -274,11 +285,13 @@ SCHEMAS: dict[str, Any] = {
             "kid": STRING,
             "hmacKey": {"type": "string", "description": "base64url; shown only here"},
             "hmacAlgorithm": STRING,
+            "hmacAlg": {"type": "string", "description": "hmacAlgorithm, under its old name"},
             "reusable": BOOLEAN,
-            "directoryUrl": STRING,
+            "directory": {"type": "string", "description": "the profile's ACME directory URL"},
+            "directoryUrl": {"type": "string", "description": "directory, under its old name"},
             "createdAt": DATETIME,
         },
-        ("kid", "hmacKey", "reusable", "directoryUrl"),
+        ("kid", "hmacKey", "hmacAlgorithm", "reusable", "directory", "createdAt"),
     ),
     "EabCredential": EAB_CREDENTIAL,
     "EabCredentialResponse": wrapped("eabCredential", "EabCredential"),
@@ -296,6 +309,11 @@ OPERATION_BODIES: dict[tuple[str, str], tuple[str | None, str, str | None]] = {
     ("post", "/api/v1/auth/cert-auth/login"): ("CertProof", "200", "CertLoginResponse"),
     ("post", "/api/v1/auth/cert-auth/rotate"): ("CertProof", "201", "CertRotateResponse"),
     ("get", "/api/v1/identities/{}"): (None, "200", "IdentityResponse"),
+    ("post", "/api/v1/identities"): ("IdentityCreateRequest", "201", "IdentityResponse"),
+    ("get", "/api/v1/identities"): (None, "200", "IdentityList"),
+    ("patch", "/api/v1/identities/{}"): ("IdentityUpdateRequest", "200", "IdentityResponse"),
+    ("post", "/api/v1/identities/{}/grants"): ("IdentityGrantRequest", "200", "IdentityResponse"),
+    ("delete", "/api/v1/identities/{}/grants/{}"): (None, "200", "IdentityResponse"),
     ("post", "/api/v1/identities/{}/certificates"): (
         "IdentityCertificateRequest",
         "201",

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.rest.auth import require_principal
 from acme_server.rest.body import Field, body, loosened, parse
 from acme_server.rest.common import read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
+from acme_server.services import access
 from acme_server.services.audit import record
 from acme_server.services.policies import admin as policy_admin
+from acme_server.services.roles import Permission
 from store import UNSET
 
 BASE = "/api/v1/cert-manager/certificate-policies"
@@ -36,7 +38,7 @@ UPDATE_REQUEST = loosened(CREATE_REQUEST, "PolicyUpdateRequest")
 
 async def create_policy(request: Request) -> Response:
     """Create a certificate policy."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     values = parse(CREATE_REQUEST, await read_json(request))
     name: str = values["name"]
     description: str = values["description"]
@@ -57,22 +59,23 @@ async def create_policy(request: Request) -> Response:
 
 
 async def list_policies(request: Request) -> Response:
-    """List certificate policies by name."""
-    await require_principal(request)
-    policies = await services_of(request).store.list_policies()
+    """List certificate policies by name (those of the profiles the caller is granted)."""
+    services = services_of(request)
+    seen = await access.visible(services, principal_of(request), "policy")
+    policies = [p for p in await services.store.list_policies() if seen is None or p.id in seen]
     return JSONResponse({"policies": [policy_admin.policy_document(p) for p in policies]})
 
 
 async def get_policy(request: Request) -> Response:
     """Get one certificate policy (by id or name)."""
-    await require_principal(request)
-    policy = await policy_admin.find_policy(services_of(request), request.path_params["policy_id"])
+    ref = request.path_params["policy_id"]
+    policy = await access.policy(services_of(request), principal_of(request), ref)
     return JSONResponse({"policy": policy_admin.policy_document(policy)})
 
 
 async def update_policy(request: Request) -> Response:
     """Change a certificate policy's name, description or rules (replaced as a whole)."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     body = await read_json(request)
     values = parse(UPDATE_REQUEST, body)
     name = values.get("name", UNSET)
@@ -96,7 +99,7 @@ async def update_policy(request: Request) -> Response:
 
 async def delete_policy(request: Request) -> Response:
     """Delete a certificate policy no profile uses (else 409)."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     policy = await policy_admin.find_policy(services, request.path_params["policy_id"])
     await policy_admin.delete_policy(services, policy)
@@ -114,9 +117,9 @@ async def delete_policy(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     one = f"{BASE}/{{policy_id}}"
     return [
-        Route(BASE, create_policy, methods=["POST"]),
-        Route(BASE, list_policies, methods=["GET"]),
-        Route(one, get_policy, methods=["GET"]),
-        Route(one, update_policy, methods=["PATCH"]),
-        Route(one, delete_policy, methods=["DELETE"]),
+        ApiRoute(BASE, create_policy, ["POST"], Permission.POLICY_MANAGE),
+        ApiRoute(BASE, list_policies, ["GET"], Permission.POLICY_READ),
+        ApiRoute(one, get_policy, ["GET"], Permission.POLICY_READ),
+        ApiRoute(one, update_policy, ["PATCH"], Permission.POLICY_MANAGE),
+        ApiRoute(one, delete_policy, ["DELETE"], Permission.POLICY_MANAGE),
     ]

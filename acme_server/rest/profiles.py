@@ -13,7 +13,7 @@ Body (camelCase; the store keeps the snake_case form acme_state.py reads):
      "enrollment": {"acme": {"enabled", "eabRequired", "allowIpIdentifiers",
                              "challengeTypes": ["http-01", "dns-01", "tls-alpn-01"],
                              "caaCheck"},
-                    "api": {"enabled"}},
+                    "api": {"enabled", "allowKeyExport"}},
      "defaults": {"ttl", "keyAlgorithm", "hashAlgorithm", "keyUsages", "extendedKeyUsages",
                   "certificatePolicies": ["2.23.140.1.2.1", ...]},
      "autoRenew", "renewBeforeDays", "isDefault"}
@@ -30,11 +30,12 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.rest.auth import require_principal
 from acme_server.rest.body import Field, Values, body, loosened, names_of, parse
 from acme_server.rest.common import read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
+from acme_server.services import access
 from acme_server.services.audit import record
 from acme_server.services.profiles import admin as profile_admin
 from acme_server.services.profiles.admin import ProfileChanges, ProfileSpec, profile_document
@@ -47,6 +48,7 @@ from acme_server.services.profiles.settings import (
     choices,
     policy_oids,
 )
+from acme_server.services.roles import Permission
 from pki_types.model import ExtendedKeyUsage, HashAlgorithm, IssuerType, KeyAlgorithm, KeyUsage
 from store import UNSET
 
@@ -73,7 +75,12 @@ ENROLLMENT = Field(
                 Field("challengeTypes", "array", items=_STRINGS),
             ),
         ),
-        Field("api", "object", closed=True, fields=(Field("enabled", "boolean"),)),
+        Field(
+            "api",
+            "object",
+            closed=True,
+            fields=(Field("enabled", "boolean"), Field("allowKeyExport", "boolean")),
+        ),
     ),
 )
 
@@ -139,6 +146,8 @@ def parse_enrollment(given: Values, base: EnrollmentConfig) -> EnrollmentConfig:
     api: Values = given.get("api", {})
     if "enabled" in api:
         changes["api_enabled"] = api["enabled"]
+    if "allowKeyExport" in api:
+        changes["allow_key_export"] = api["allowKeyExport"]
     return replace(base, **changes)
 
 
@@ -164,7 +173,7 @@ def parse_defaults(given: Values, base: Defaults) -> Defaults:
 
 async def create_profile(request: Request) -> Response:
     """Create a certificate profile."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     values = parse(CREATE_REQUEST, await read_json(request))
     spec = ProfileSpec(
         slug=values["slug"],
@@ -193,24 +202,24 @@ async def create_profile(request: Request) -> Response:
 
 
 async def list_profiles(request: Request) -> Response:
-    """List certificate profiles by slug."""
-    await require_principal(request)
+    """List certificate profiles by slug (those the caller is granted)."""
     services = services_of(request)
-    profiles = await services.store.list_profiles()
+    seen = await access.visible(services, principal_of(request), "profile")
+    profiles = [p for p in await services.store.list_profiles() if seen is None or p.id in seen]
     return JSONResponse({"profiles": [profile_document(services, p) for p in profiles]})
 
 
 async def get_profile(request: Request) -> Response:
     """Get one certificate profile (by id or slug)."""
-    await require_principal(request)
     services = services_of(request)
-    profile = await find_profile(services, request.path_params["profile_id"])
+    ref = request.path_params["profile_id"]
+    profile = await access.profile(services, principal_of(request), ref)
     return JSONResponse({"profile": profile_document(services, profile)})
 
 
 async def update_profile(request: Request) -> Response:
     """Change a certificate profile; enrollment and defaults members merge over the current."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     body = await read_json(request)
     values = parse(UPDATE_REQUEST, body)
     services = services_of(request)
@@ -250,7 +259,7 @@ async def update_profile(request: Request) -> Response:
 
 async def delete_profile(request: Request) -> Response:
     """Delete a certificate profile (409 while ACME accounts, orders or EAB keys use it)."""
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     profile = await find_profile(services, request.path_params["profile_id"])
     await profile_admin.delete_profile(services, profile)
@@ -268,9 +277,9 @@ async def delete_profile(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     one = f"{BASE}/{{profile_id}}"
     return [
-        Route(BASE, create_profile, methods=["POST"]),
-        Route(BASE, list_profiles, methods=["GET"]),
-        Route(one, get_profile, methods=["GET"]),
-        Route(one, update_profile, methods=["PATCH"]),
-        Route(one, delete_profile, methods=["DELETE"]),
+        ApiRoute(BASE, create_profile, ["POST"], Permission.PROFILE_MANAGE),
+        ApiRoute(BASE, list_profiles, ["GET"], Permission.PROFILE_READ),
+        ApiRoute(one, get_profile, ["GET"], Permission.PROFILE_READ),
+        ApiRoute(one, update_profile, ["PATCH"], Permission.PROFILE_MANAGE),
+        ApiRoute(one, delete_profile, ["DELETE"], Permission.PROFILE_MANAGE),
     ]

@@ -5,11 +5,13 @@ second start reuses the data directory as it is.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -19,6 +21,9 @@ from acme_server.private_files import write_private
 from acme_server.services.cas.create import CASpec, create_intermediate, create_root
 from acme_server.services.certificates.issuance import IssueSpec, issue
 from acme_server.services.context import Services
+from acme_server.services.errors import ConflictError, InvalidRequestError
+from acme_server.services.policies.admin import check_rules
+from acme_server.services.profiles.settings import EnrollmentConfig
 from ca_core.export import certificates_pem
 from pki_types.model import (
     ExtendedKeyUsage,
@@ -31,6 +36,10 @@ from pki_types.model import (
     SubjectAltName,
     SubjectAttributes,
 )
+from policy.durations import format_ttl_seconds, parse_ttl_seconds
+from policy.errors import PolicyError
+from policy.names import NameKind, check_patterns
+from policy.rules import CertificatePolicy, policy_from_dict
 from store import NotFound, ProfileRecord
 
 log = logging.getLogger(__name__)
@@ -51,18 +60,107 @@ DEFAULT_PROFILE_DEFAULTS = {
 }
 
 
+SECURE_MAX_TTL = "90d"
+OPEN_HINT = (
+    "for trials (`kms init --secure` starts a new data directory with EAB required, allowed "
+    'names and a max TTL; README "Open and secure defaults")'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SecureDefaults:
+    """`kms init --secure`: the default profile requires External Account Binding, and its
+    policy allows DNS names matching `allowed_names` only (in the CN and the SANs; IP, email
+    and URI SANs are refused) for at most `max_ttl`."""
+
+    allowed_names: tuple[str, ...]
+    max_ttl: str = SECURE_MAX_TTL
+
+    def __post_init__(self) -> None:
+        if not self.allowed_names:
+            raise InvalidRequestError("allowed names: give at least one name pattern")
+        try:
+            check_patterns(NameKind.DNS, self.allowed_names, "allowed names")
+            parse_ttl_seconds(self.max_ttl)
+        except PolicyError as exc:
+            where = "" if str(exc).startswith("allowed names") else "max TTL: "
+            raise InvalidRequestError(f"{where}{exc}") from None
+
+    def rules(self) -> dict[str, Any]:
+        """The default policy's document (policy/rules.py)."""
+        patterns = list(self.allowed_names)
+        return {
+            "commonName": {"allowed": patterns},
+            "sans": {SanType.DNS.value: {"allowed": patterns}},
+            "allowedSanTypes": [SanType.DNS.value],
+            "maxTtl": self.max_ttl,
+        }
+
+    def profile_ttl(self) -> str:
+        """The profile's default lifetime: 90 days, or the max TTL if that is shorter."""
+        limit = parse_ttl_seconds(self.max_ttl)
+        default = parse_ttl_seconds(str(DEFAULT_PROFILE_DEFAULTS["ttl"]))
+        return format_ttl_seconds(min(limit, default))
+
+
 @dataclass(frozen=True, slots=True)
 class InitReport:
     created: tuple[str, ...]  # what this call made, for the CLI to print
     profile: ProfileRecord
+    # What the default profile leaves open ("any name", "no EAB", "no max TTL"): () = none
+    open_aspects: tuple[str, ...] = ()
+
+    @property
+    def open_warning(self) -> str | None:
+        """The line `kms serve` and `kms init` print about an open default profile."""
+        if not self.open_aspects:
+            return None
+        aspects = ", ".join(self.open_aspects)
+        return f"Default profile {self.profile.slug!r}: {aspects}; {OPEN_HINT}"
 
 
-async def initialise(services: Services, *, organization: str = "KMS") -> InitReport:
+def open_aspects(policy: CertificatePolicy, enrollment: EnrollmentConfig) -> tuple[str, ...]:
+    """What a profile leaves open: any name (some name in a request is unconstrained: the
+    CN, or a SAN type allowed without allow patterns), ACME accounts without EAB, no max
+    TTL."""
+    names_bound = bool(policy.common_name.allowed) and all(
+        policy.san_rules(san_type).allowed for san_type in policy.allowed_san_types
+    )
+    aspects = [] if names_bound else ["any name"]
+    if enrollment.acme_enabled and not enrollment.eab_required:
+        aspects.append("no EAB")
+    if policy.max_ttl_seconds is None:
+        aspects.append("no max TTL")
+    return tuple(aspects)
+
+
+async def _open_aspects(services: Services, profile: ProfileRecord) -> tuple[str, ...]:
+    try:
+        policy = policy_from_dict((await services.store.get_policy(profile.policy_id)).rules)
+    except (NotFound, PolicyError):
+        return ()  # issuance reports a broken policy; nothing to say about openness
+    return open_aspects(policy, EnrollmentConfig.of(profile))
+
+
+async def initialise(
+    services: Services, *, organization: str = "KMS", secure: SecureDefaults | None = None
+) -> InitReport:
+    """Create what is missing. `secure` shapes the default profile and policy, so it applies
+    only when they are created: an initialised data directory is returned as it is."""
     created: list[str] = []
     store = services.store
     profile = await store.get_default_profile()
     if profile is not None:
-        return InitReport(created=(), profile=profile)
+        return InitReport(
+            created=(), profile=profile, open_aspects=await _open_aspects(services, profile)
+        )
+    if secure is not None:
+        with contextlib.suppress(NotFound):
+            await store.get_policy_by_name(DEFAULT_POLICY_NAME)
+            raise ConflictError(
+                f"a policy named {DEFAULT_POLICY_NAME!r} exists already (a half-initialised "
+                "data directory?): start a secure one in an empty data directory"
+            )
 
     cas = await store.list_cas()
     intermediates = [ca for ca in cas if ca.kind == "intermediate" and ca.status == "active"]
@@ -106,10 +204,16 @@ async def initialise(services: Services, *, organization: str = "KMS") -> InitRe
     except NotFound:
         policy = await store.create_policy(
             name=DEFAULT_POLICY_NAME,
-            description="Permissive starting policy: any names, the profile's defaults",
-            rules={},
+            description="Permissive starting policy: any names, the profile's defaults"
+            if secure is None
+            else f"Secure starting policy: {', '.join(secure.allowed_names)}, "
+            f"at most {secure.max_ttl}",
+            rules={} if secure is None else check_rules(secure.rules()),
         )
         created.append(f"policy {policy.name!r}")
+    defaults = dict(DEFAULT_PROFILE_DEFAULTS)
+    if secure is not None:
+        defaults["ttl"] = secure.profile_ttl()
     profile = await store.create_profile(
         slug=DEFAULT_PROFILE_SLUG,
         name="Default",
@@ -117,14 +221,19 @@ async def initialise(services: Services, *, organization: str = "KMS") -> InitRe
         policy_id=policy.id,
         issuer_type=IssuerType.CA.value,
         ca_id=issuing.id,
-        enrollment={"acme": {"enabled": True, "eab_required": False}, "api": {"enabled": True}},
-        defaults=dict(DEFAULT_PROFILE_DEFAULTS),
+        enrollment={
+            "acme": {"enabled": True, "eab_required": secure is not None},
+            "api": {"enabled": True},
+        },
+        defaults=defaults,
         auto_renew=False,
         renew_before_days=30,
         is_default=True,
     )
     created.append(f"profile {profile.slug!r}")
-    return InitReport(created=tuple(created), profile=profile)
+    return InitReport(
+        created=tuple(created), profile=profile, open_aspects=await _open_aspects(services, profile)
+    )
 
 
 @dataclass(frozen=True, slots=True)

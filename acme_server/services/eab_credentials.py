@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from acme_server.acme.urls import AcmeUrls
 from acme_server.jose import b64url_encode
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -27,6 +28,7 @@ def eab_key_aad(kid: str) -> bytes:
 class NewEABCredential:
     record: EABKeyRecord
     hmac_key_b64: str  # shown once; stored only encrypted under the KEK
+    directory: str  # the profile's ACME directory URL, where the credential is used
 
 
 async def create_credential(
@@ -43,7 +45,8 @@ async def create_credential(
         hmac_alg=hmac_alg,
         reusable=reusable,
     )
-    return NewEABCredential(record=record, hmac_key_b64=b64url_encode(key))
+    directory = AcmeUrls(services.settings.base_url, profile.slug).directory
+    return NewEABCredential(record=record, hmac_key_b64=b64url_encode(key), directory=directory)
 
 
 async def list_credentials(services: Services, profile: ProfileRecord) -> list[EABKeyRecord]:

@@ -59,7 +59,7 @@ class CertificateEvent:
     """What every event says about its certificate: ids, names and dates, never a key."""
 
     certificate_id: str
-    serial: str  # hex, as stored (serial_hex)
+    serial: str  # the record's serial_hex: openssl's form, e.g. "0E85DF..."
     profile_id: str | None
     ca_id: str | None  # the issuing CA; None when self-signed
     common_name: str

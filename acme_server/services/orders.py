@@ -311,6 +311,8 @@ async def finalize_order(
         "issued",
         extra={"order": order.id, "serial": issued.record.serial_hex, "account": order.account_id},
     )
+    for warning in issued.warnings:  # ACME has no place for them in its answer
+        log.warning(warning, extra={"order": order.id, "serial": issued.record.serial_hex})
     # complete_order moved this very order processing -> valid: answer without re-reading it
     return replace(order, status="valid", certificate_id=issued.record.id)
 
@@ -330,12 +332,13 @@ async def _outlived_lease(
 def _order_spec(
     profile: ProfileRecord, order: OrderRecord, facts: CsrFacts, max_ttl_seconds: int | None
 ) -> IssueSpec:
-    """The certificate to sign. Without notAfter in the order, the profile's default TTL,
-    capped at the policy's maximum; with it, exactly what was asked (checked at newOrder)."""
+    """The certificate to sign. Without notAfter in the order, the profile's default TTL
+    from issuance, capped at the policy's maximum; with it, exactly what was asked (checked
+    at newOrder)."""
     validity = profile_defaults(profile).validity
     if max_ttl_seconds is not None:
         validity = min(validity, timedelta(seconds=max_ttl_seconds))
-    if order.not_after is not None:
+    if order.not_after is not None:  # validity: what the policy checks; not_after is used
         validity = order.not_after - (order.not_before or datetime.now(UTC))
     # the CSR's SANs equal the order's identifiers (checked), in the CSR's order
     return csr_spec(
@@ -345,5 +348,6 @@ def _order_spec(
         subject=SubjectAttributes(common_name=common_name_for(facts, order)),
         validity=validity,
         not_before=order.not_before,
+        not_after=order.not_after,
         metadata={"acme.order": order.id, "acme.account": order.account_id},
     )

@@ -11,7 +11,7 @@ from store.db import Row, Sql
 from store.interface import Conflict, NotFound
 from store.records import CAKind, CARecord, CAStatus
 from store.schema import certificate_authorities as cas
-from store.values import check_id, normalise_serial
+from store.values import check_id, normalise_serial, shown_serial
 
 _BY_NAME = Sql("SELECT * FROM certificate_authorities WHERE name = :name")
 _ALL = Sql("SELECT * FROM certificate_authorities ORDER BY created_at, name")
@@ -48,7 +48,7 @@ def ca_record(row: Row) -> CARecord:
         certificate_pem=row["certificate_pem"],
         chain_pem=row["chain_pem"],
         encrypted_key=bytes(row["encrypted_key"]),
-        serial_hex=row["serial_hex"],
+        serial_hex=shown_serial(row["serial_hex"]),
         not_before=row["not_before"],
         not_after=row["not_after"],
         crl_number=int(row["crl_number"]),

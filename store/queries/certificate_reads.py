@@ -7,7 +7,7 @@ metadata in one more.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from pki_types.model import CertificateStatus, RevocationReason
@@ -18,7 +18,7 @@ from store.columns import optional_utc, require_utc, utc_now
 from store.db import Sql, dynamic
 from store.interface import NotFound
 from store.records import CertificateRecord, RevokedRow
-from store.values import normalise_serial
+from store.values import normalise_serial, shown_serial
 
 LIST_LIMIT_MAX = 1000
 
@@ -51,6 +51,7 @@ def _filters(
     expires_after: datetime | None,
     metadata: Mapping[str, str] | None,
     owner_identity_id: str | None,
+    profile_ids: Collection[str] | None,
 ) -> CertificateFilters:
     return CertificateFilters(
         status=status,
@@ -61,6 +62,7 @@ def _filters(
         expires_after=optional_utc(expires_after, "expires_after"),
         metadata=metadata,
         owner_identity_id=owner_identity_id,
+        profile_ids=profile_ids,
     )
 
 
@@ -106,6 +108,7 @@ class CertificateReadQueries(StoreBase):
         expires_after: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
         owner_identity_id: str | None = None,
+        profile_ids: Collection[str] | None = None,
         limit: int = 50,
         offset: int = 0,
         order_by: str = "created_at",
@@ -124,6 +127,7 @@ class CertificateReadQueries(StoreBase):
             expires_after,
             metadata,
             owner_identity_id,
+            profile_ids,
         )
         where, params = filter_sql(filters)
         sql = dynamic(
@@ -146,6 +150,7 @@ class CertificateReadQueries(StoreBase):
         expires_after: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
         owner_identity_id: str | None = None,
+        profile_ids: Collection[str] | None = None,
     ) -> int:
         """How many certificates list_certificates would page through."""
         filters = _filters(
@@ -157,6 +162,7 @@ class CertificateReadQueries(StoreBase):
             expires_after,
             metadata,
             owner_identity_id,
+            profile_ids,
         )
         where, params = filter_sql(filters)
         async with self._read() as tx:
@@ -171,7 +177,7 @@ class CertificateReadQueries(StoreBase):
             rows = await tx.all(_REVOKED_OF_CA, {"ca_id": ca_id, "now": at})
         return [
             RevokedRow(
-                serial_hex=row["serial_hex"],
+                serial_hex=shown_serial(row["serial_hex"]),
                 revoked_at=row["revoked_at"],
                 reason=RevocationReason(row["revocation_reason"]),
             )

@@ -113,6 +113,7 @@ class CertificateQueries(StoreBase):
         renewed_from_id: str | None = None,
         certificate_request_id: str | None = None,
         owner_identity_id: str | None = None,
+        internal: bool = False,
     ) -> CertificateRecord:
         """Insert a `pending` certificate with a new id, before signing.
 
@@ -152,6 +153,7 @@ class CertificateQueries(StoreBase):
             "revocation_reason": None,
             "certificate_request_id": certificate_request_id,
             "owner_identity_id": owner_identity_id,
+            "internal": internal,
             "renewal_status": None,
             "renewal_error": None,
             "renewal_attempts": 0,

@@ -7,6 +7,8 @@ unrevoked and its identity is enabled; `find_access_token` checks all three in o
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +30,9 @@ _IDENTITY_COLUMNS = tuple(column.name for column in identities.columns)
 
 _BY_CLIENT_ID = Sql("SELECT * FROM machine_identities WHERE client_id = :client_id")
 _ALL = Sql("SELECT * FROM machine_identities ORDER BY created_at, id")
-_SET_ROLE = Sql("UPDATE machine_identities SET role = :role WHERE id = :id AND role <> :role")
+_SET_ACCESS = Sql(
+    "UPDATE machine_identities SET role = :role, profile_grants = :profile_grants WHERE id = :id"
+)
 _SET_DISABLED = Sql(
     "UPDATE machine_identities SET disabled = :disabled WHERE id = :id AND disabled <> :disabled"
 )
@@ -48,6 +52,21 @@ _REVOKE_TOKEN = Sql(
 _PURGE_TOKENS = Sql("DELETE FROM access_tokens WHERE expires_at <= :at")
 
 
+def grants_text(profile_grants: Collection[str] | None) -> str | None:
+    """The stored form of a grant list: a JSON array of sorted, distinct profile ids, or
+    NULL for every profile."""
+    if profile_grants is None:
+        return None
+    return json.dumps(sorted(set(profile_grants)))
+
+
+def _grants(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    loaded = json.loads(text)
+    return tuple(str(profile_id) for profile_id in loaded)
+
+
 def identity_record(row: Row) -> IdentityRecord:
     return IdentityRecord(
         id=row["id"],
@@ -57,6 +76,7 @@ def identity_record(row: Row) -> IdentityRecord:
         disabled=bool(row["disabled"]),
         created_at=row["created_at"],
         role=row["role"],
+        profile_grants=_grants(row["profile_grants"]),
     )
 
 
@@ -78,10 +98,17 @@ def _check_length(value: str, limit: int, what: str) -> None:
 
 class IdentityQueries(StoreBase):
     async def create_identity(
-        self, *, name: str, client_id: str, secret_hash: str, role: str = "member"
+        self,
+        *,
+        name: str,
+        client_id: str,
+        secret_hash: str,
+        role: str = "issuer",
+        profile_grants: Collection[str] | None = None,
     ) -> IdentityRecord:
         """Insert an enabled identity with a new id; Conflict if the client id is taken.
-        `role` is not checked here beyond its length (the services know the roles)."""
+        `role` is not checked here beyond its length (the services know the roles);
+        `profile_grants` None reaches every profile."""
         _check_length(name, NAME_MAX, "an identity name")
         _check_length(client_id, CLIENT_ID_MAX, "a client id")
         _check_length(role, ROLE_MAX, "a role")
@@ -95,6 +122,7 @@ class IdentityQueries(StoreBase):
             "disabled": False,
             "created_at": utc_now(),
             "role": role,
+            "profile_grants": grants_text(profile_grants),
         }
         async with self._write() as tx:
             await tx.run(insert_sql(identities), values)
@@ -123,14 +151,16 @@ class IdentityQueries(StoreBase):
                 return False
             return True
 
-    async def set_identity_role(self, identity_id: str, role: str) -> bool:
-        """Change the role; False if it already was this one; NotFound for an unknown id."""
+    async def set_identity_access(
+        self, identity_id: str, *, role: str, profile_grants: Collection[str] | None
+    ) -> IdentityRecord:
+        """Set the role and the profile grants together (None: every profile); the
+        identity as it is now. NotFound for an unknown id."""
         _check_length(role, ROLE_MAX, "a role")
+        values = {"id": identity_id, "role": role, "profile_grants": grants_text(profile_grants)}
         async with self._write() as tx:
-            if await tx.run(_SET_ROLE, {"id": identity_id, "role": role}) == 0:
-                await self._require(tx, identities, identity_id, "identity")
-                return False
-            return True
+            await tx.run(_SET_ACCESS, values)
+            return identity_record(await self._one(tx, identities, identity_id, "identity"))
 
     async def create_access_token(
         self, *, identity_id: str, token_hash: str, expires_at: datetime

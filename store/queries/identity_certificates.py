@@ -21,7 +21,7 @@ from store.queries.identities import identity_record
 from store.records import IdentityCertificateRecord, IdentityRecord
 from store.schema import identity_certificates as bindings
 from store.schema import machine_identities as identities
-from store.values import new_uuid
+from store.values import new_uuid, normalise_serial, shown_serial
 
 STATES = ("active", "pending", "revoked")
 
@@ -63,7 +63,7 @@ def identity_certificate_record(row: Row) -> IdentityCertificateRecord:
         id=row["id"],
         identity_id=row["identity_id"],
         certificate_id=row["certificate_id"],
-        serial_hex=row["serial_hex"],
+        serial_hex=shown_serial(row["serial_hex"]),
         fingerprint_sha256=row["fingerprint_sha256"],
         not_after=row["not_after"],
         state=row["state"],
@@ -98,7 +98,7 @@ class IdentityCertificateQueries(StoreBase):
             "id": new_uuid(),
             "identity_id": identity_id,
             "certificate_id": certificate_id,
-            "serial_hex": serial_hex,
+            "serial_hex": normalise_serial(serial_hex),
             "fingerprint_sha256": fingerprint_sha256,
             "not_after": require_utc(not_after, "not_after"),
             "state": state,

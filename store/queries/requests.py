@@ -6,11 +6,12 @@ A request starts `pending` and ends `issued` (attach_certificate) or `failed`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pki_types.model import RequestMethod
 from store.base import StoreBase, insert_sql
+from store.certificate_filters import in_clause
 from store.columns import utc_now
 from store.db import Row, Sql, dynamic
 from store.interface import Backend
@@ -58,6 +59,7 @@ def _request_filters(
     certificate_id: str | None,
     metadata: Mapping[str, str] | None,
     owner_identity_id: str | None = None,
+    profile_ids: Collection[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """ " WHERE ..." (or "") over certificate_requests and its parameters; only fixed
     column names reach the text, every value is bound."""
@@ -77,6 +79,10 @@ def _request_filters(
     if owner_identity_id is not None:
         clauses.append("certificate_requests.owner_identity_id = :f_owner_identity_id")
         params["f_owner_identity_id"] = owner_identity_id
+    if profile_ids is not None:
+        clause, values = in_clause("certificate_requests.profile_id", profile_ids, "f_pid")
+        clauses.append(clause)
+        params.update(values)
     for i, (key, value) in enumerate(check_metadata(metadata or {}).items()):
         clauses.append(f"{_metadata_member(backend, f'f_mk{i}')} = :f_mv{i}")
         params[f"f_mk{i}"] = _metadata_key(backend, key)
@@ -163,6 +169,7 @@ class RequestQueries(StoreBase):
         certificate_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
         owner_identity_id: str | None = None,
+        profile_ids: Collection[str] | None = None,
         limit: int = 50,
         offset: int = 0,
         descending: bool = True,
@@ -173,7 +180,13 @@ class RequestQueries(StoreBase):
             raise ValueError(f"limit must be 0-{LIST_LIMIT_MAX} and offset >= 0")
         direction = "DESC" if descending else "ASC"
         where, params = _request_filters(
-            self._backend, profile_id, status, certificate_id, metadata, owner_identity_id
+            self._backend,
+            profile_id,
+            status,
+            certificate_id,
+            metadata,
+            owner_identity_id,
+            profile_ids,
         )
         sql = dynamic(
             f"SELECT * FROM certificate_requests{where} "
@@ -192,10 +205,17 @@ class RequestQueries(StoreBase):
         certificate_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
         owner_identity_id: str | None = None,
+        profile_ids: Collection[str] | None = None,
     ) -> int:
         """How many requests list_certificate_requests would page through."""
         where, params = _request_filters(
-            self._backend, profile_id, status, certificate_id, metadata, owner_identity_id
+            self._backend,
+            profile_id,
+            status,
+            certificate_id,
+            metadata,
+            owner_identity_id,
+            profile_ids,
         )
         async with self._read() as tx:
             count = await tx.value(

@@ -39,7 +39,7 @@ def test_finalize_publishes_issued_and_revoke_cert_publishes_revoked(
     [issued] = seen
     assert isinstance(issued, CertificateIssued)
     record, profile = _stored(server, issued.certificate_id)
-    # the stored form has no leading zeros (store.values.normalise_serial)
+    # openssl's form, as the record shows it (pki_types.serials)
     assert issued.serial == record.serial_hex
     assert int(issued.serial, 16) == leaf.serial_number
     assert issued.profile_id == profile.id

@@ -67,6 +67,41 @@ def test_s7_4_not_before_and_not_after_are_honoured(
     assert leaf.not_valid_after_utc == end
 
 
+def _issued_leaf(
+    server: AcmeServer, account: AcmeClient, name: str, **window: str
+) -> tuple[x509.Certificate, datetime, datetime]:
+    response = account.new_order(name, **window)
+    assert response.status_code == 201, response.text
+    order_url, order = response.headers["Location"], response.json()
+    authorize(server, account, order)
+    poll(account, order_url, ("ready",))
+    before = datetime.now(UTC)
+    account.post(order["finalize"], {"csr": b64(make_csr(name))})
+    done = poll(account, order_url, ("valid",))
+    after = datetime.now(UTC)
+    pem = account.get(done["certificate"]).text.encode()
+    return x509.load_pem_x509_certificates(pem)[0], before, after
+
+
+def test_only_not_after_is_honoured_exactly(server: AcmeServer, account: AcmeClient) -> None:
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    leaf, before, after = _issued_leaf(
+        server, account, "end.test", notAfter=end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    assert leaf.not_valid_after_utc == end
+    second = timedelta(seconds=1)
+    assert before - timedelta(minutes=1) - second <= leaf.not_valid_before_utc
+    assert leaf.not_valid_before_utc <= after - timedelta(minutes=1)
+
+
+def test_the_profile_ttl_counts_from_issuance(server: AcmeServer, account: AcmeClient) -> None:
+    """The default profile's 90d from the moment of issuance; notBefore a minute earlier."""
+    leaf, before, after = _issued_leaf(server, account, "ttl.test")
+    ttl, second = timedelta(days=90), timedelta(seconds=1)
+    assert before + ttl - second <= leaf.not_valid_after_utc <= after + ttl
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc == ttl + timedelta(minutes=1)
+
+
 def _ready_order(
     server: AcmeServer, client: AcmeClient, *names: str
 ) -> tuple[str, dict[str, object]]:

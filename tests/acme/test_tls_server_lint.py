@@ -74,7 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeServer]:
 
 @pytest.fixture(scope="module")
 def http(server: AcmeServer) -> Iterator[httpx.Client]:
-    record, secret = create_identity(server)
+    record, secret = create_identity(server, role="admin")  # manages profiles
     with loopback_client(tls_terminated=True, base_url=server.base_url) as client:
         login = {"clientId": record.client_id, "clientSecret": secret}
         response = client.post(LOGIN_PATH, json=login)

@@ -4,6 +4,7 @@ run's leftovers removed, and a key never installed beside a certificate it does 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pwd
 import stat
@@ -18,8 +19,16 @@ from cryptography.x509.oid import NameOID
 
 from agent.config import CertificateConfig
 from agent.config_file import parse_config
-from agent.files import HOOK_PENDING, REVOKE_PENDING, CertificateFiles, Material
+from agent.files import HOOK_PENDING, META, REVOKE_PENDING, CertificateFiles, Material, serial_text
 from agent.keys import PrivateKey, generate_key, key_matches, key_pem, load_key
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [(1, "01"), (0x80, "80"), (256, "0100"), (0xE85DF, "0E85DF"), (0xE85DFF, "E85DFF")],
+)
+def test_serials_are_shown_as_openssl_prints_them(n: int, text: str) -> None:
+    assert serial_text(n) == text
 
 
 def config_for(tmp_path: Path, *, hook: bool = True) -> CertificateConfig:
@@ -114,6 +123,9 @@ def test_install_writes_every_output_as_a_link_into_the_current_version(tmp_path
     )
     assert second.version == first.version + 1
     assert second.marker(REVOKE_PENDING)["serialNumber"] == first.serial_hex
+    # openssl's form (upper case, even length), as the server shows it
+    assert first.serial_hex == serial_text(leaf.serial_number)
+    assert json.loads((first.directory / META).read_text())["serialNumber"] == first.serial_hex
     leaf2 = x509.load_pem_x509_certificate((out / "web.crt").read_bytes())
     assert leaf2.serial_number != leaf.serial_number
     assert key_matches(load_key((out / "web.key").read_text()), leaf2)

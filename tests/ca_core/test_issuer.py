@@ -12,7 +12,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ca_core.errors import BadKey, CAError
-from ca_core.issuer import compute_not_after, issue_leaf, issue_self_signed
+from ca_core.issuer import compute_not_after, issue_leaf, issue_self_signed, leaf_validity
 from ca_core.keys import PrivateKey
 from pki_types.model import (
     ExtendedKeyUsage,
@@ -122,6 +122,33 @@ def test_not_after_is_clamped_to_the_issuer() -> None:
     assert compute_not_after(request, inter.certificate) == expected
     assert compute_not_after(request, None) == request.not_before + timedelta(days=90)
     assert issue_leaf(request, inter).not_valid_after_utc == expected
+
+
+def test_validity_counts_from_validity_start_when_not_before_is_backdated() -> None:
+    """notAfter = issuance + TTL; the backdated notBefore adds to the lifetime."""
+    _, inter = default_hierarchy()
+    issued_at = leaf_request().not_before.replace(microsecond=0)
+    request = leaf_request(
+        not_before=issued_at - timedelta(minutes=1),
+        validity_start=issued_at,
+        validity=timedelta(minutes=3),
+    )
+    window = leaf_validity(request, inter.certificate)
+    assert (window.not_after, window.cut) == (issued_at + timedelta(minutes=3), False)
+    cert = issue_leaf(request, inter)
+    assert cert.not_valid_before_utc == issued_at - timedelta(minutes=1)
+    assert cert.not_valid_after_utc == issued_at + timedelta(minutes=3)
+
+
+def test_leaf_validity_says_when_it_was_cut_to_the_issuer() -> None:
+    root = make_root()
+    inter = make_intermediate(root, validity=timedelta(days=30))
+    request = leaf_request(validity=timedelta(days=90))
+    window = leaf_validity(request, inter.certificate)
+    assert window.cut
+    assert window.not_after == inter.certificate.not_valid_after_utc
+    assert window.requested_not_after == request.not_before + timedelta(days=90)
+    assert not leaf_validity(request, None).cut  # self-signed: never cut
 
 
 def test_an_issuer_expiring_before_not_before_is_refused() -> None:

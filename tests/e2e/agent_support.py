@@ -168,7 +168,14 @@ def check_pair(
 
 
 def serial_of(path: str) -> str:
-    return format(x509.load_pem_x509_certificate(Path(path).read_bytes()).serial_number, "x")
+    """The certificate's serial as `openssl x509 -noout -serial` prints it, which is how
+    the agent's events and status and the server show it."""
+    shown = subprocess.run(
+        ["openssl", "x509", "-noout", "-serial", "-in", path],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    assert shown.startswith("serial="), shown
+    return shown.removeprefix("serial=")
 
 
 def issued_serials(process: AgentProcess, name: str) -> list[str]:
@@ -211,7 +218,9 @@ def server_env(data_dir: Path, dns: DNSServer) -> Iterator[Env]:
         "--allow-private-validation",
     ]  # fmt: skip
     with running_server(data_dir, *flags) as server:
-        identity = kms_json("identity", "create", "--name", "agent", "--data-dir", str(data_dir))
+        identity = kms_json(
+            "identity", "create", "--name", "agent", "--all-profiles", "--data-dir", str(data_dir)
+        )
         admin = kms_json(
             "identity", "create", "--name", "ops", "--role", "admin", "--data-dir", str(data_dir)
         )

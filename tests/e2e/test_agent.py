@@ -1,9 +1,10 @@
 """`kms cert-manager agent`: a real agent process against a real `kms serve` process.
 
-Certificates live seconds: the server backdates notBefore by a minute and counts the TTL
-from there, so `ttl: 90s` leaves 30 s after issuance and `renew-before: 22s` makes the
-agent renew about 8 s after each issuance. Every pair the agent leaves on disk is checked
-with cryptography: the key signs for the certificate, the chain leads to the server's root.
+Certificates live seconds: the TTL counts from issuance and the server backdates notBefore
+by a minute on top, so `ttl: 30s` leaves 30 s after issuance (a 90 s lifetime) and
+`renew-before: 22s` makes the agent renew about 8 s after each issuance. Every pair the
+agent leaves on disk is checked with cryptography: the key signs for the certificate, the
+chain leads to the server's root.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
+from agent.files import serial_text
 from testkit.dns_server import DNSServer
 from testkit.kms_process import free_port, kms, kms_json
 from tests.e2e.agent_support import (
@@ -75,7 +77,7 @@ def test_api_managed_and_api_csr_issue_renew_and_run_the_hook_once_each(
         "common-name": "managed.agent.test",
         "alt-names": ["managed.agent.test"],
         "key-algorithm": "EC_P384",
-        "ttl": "90s",
+        "ttl": "30s",
         "renew-before": "22s",
         "revoke-superseded": True,
         "metadata": {"owner": "agent-test"},
@@ -89,7 +91,7 @@ def test_api_managed_and_api_csr_issue_renew_and_run_the_hook_once_each(
         "key-algorithm": "RSA_2048",
         "common-name": "csr.agent.test",
         "alt-names": ["csr.agent.test"],
-        "ttl": "90s",
+        "ttl": "30s",
         "renew-before": "22s",
         "file-output": csr_files,
         "post-renewal": hook,
@@ -183,7 +185,7 @@ def test_api_managed_installs_the_renewal_the_server_made(env: Env, tmp_path: Pa
         second = run_bad(config, env)
         assert f"is in use by another agent (pid {process.process.pid})" in second.stderr
     leaf = check_pair(env, files, ["auto.agent.test"])
-    assert format(leaf.serial_number, "x") == renewed["serialNumber"]
+    assert serial_text(leaf.serial_number) == renewed["serialNumber"]
 
 
 def test_kill_9_during_renewals_leaves_a_consistent_pair(env: Env, tmp_path: Path) -> None:
@@ -199,7 +201,7 @@ def test_kill_9_during_renewals_leaves_a_consistent_pair(env: Env, tmp_path: Pat
         "key-algorithm": "RSA_4096",
         "common-name": "busy.agent.test",
         "alt-names": ["busy.agent.test"],
-        "ttl": "70s",
+        "ttl": "10s",
         "renew-before": "9s",
         "file-output": files,
     }
@@ -214,10 +216,11 @@ def test_kill_9_during_renewals_leaves_a_consistent_pair(env: Env, tmp_path: Pat
         finally:
             process.process.send_signal(signal.SIGKILL)
             process.process.wait()
-        # 70 s certificates backdated a minute: the one a killed agent left (it may have died
-        # before its renewal finished) can be expired by now; the pair must be consistent
+        # 10 s certificates (70 s lifetimes with the backdated minute): the one a killed
+        # agent left (it may have died before its renewal finished) can be expired by now;
+        # the pair must be consistent
         leaf = check_pair(env, files, ["busy.agent.test"], now=False)
-        serials.add(format(leaf.serial_number, "x"))
+        serials.add(serial_text(leaf.serial_number))
         serials.update(issued_serials(process, "busy"))
     # a last run finds the leftovers of the killed ones and carries on renewing (twice, so
     # that the count below does not hang on how many renewals a loaded machine fitted in
@@ -226,7 +229,7 @@ def test_kill_9_during_renewals_leaves_a_consistent_pair(env: Env, tmp_path: Pat
         process.wait_for(lambda: len(issued_serials(process, "busy")) >= 2, "two renewals")
         serials.update(issued_serials(process, "busy"))
     leaf = check_pair(env, files, ["busy.agent.test"])
-    serials.add(format(leaf.serial_number, "x"))
+    serials.add(serial_text(leaf.serial_number))
     assert len(serials) >= 3  # the agent kept renewing across the kills
     root = tmp_path / "state" / "certs" / "busy"
     assert not [p for p in root.iterdir() if p.name.startswith(".staging-")]
@@ -306,7 +309,7 @@ def test_acme_with_eab_and_http01_issues_and_renews(env: Env, tmp_path: Path) ->
     cas = kms_json("ca", "list", *cli)
     ca_id = next(ca["id"] for ca in cas if ca["type"] == "intermediate")
     kms_json("profile", "create", "--slug", "agent-acme", "--policy", "default", "--ca", ca_id,
-             "--ttl", "90s", "--eab-required", *cli)  # fmt: skip
+             "--ttl", "30s", "--eab-required", *cli)  # fmt: skip
     eab = kms_json("eab", "create", "--profile", "agent-acme", *cli)  # single use
     out = tmp_path / "out"
     out.mkdir()

@@ -39,7 +39,7 @@ def cli(server: RunningServer, *args: str) -> Any:
 
 def credential(server: RunningServer, directory: Path, ttl: str) -> tuple[str, Path, Path]:
     """A new identity with a client certificate issued to it: (id, cert path, key path)."""
-    identity = cli(server, "identity", "create", "--name", "cert-agent")
+    identity = cli(server, "identity", "create", "--name", "cert-agent", "--profile", "default")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "agent.machine.test")])
     csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())

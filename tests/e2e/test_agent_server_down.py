@@ -33,13 +33,15 @@ def test_server_down_in_the_renew_window_keeps_the_old_files_then_renews(
         "profile": "default",
         "common-name": "web.agent.test",
         "alt-names": ["web.agent.test"],
-        "ttl": "90s",
+        "ttl": "30s",  # from issuance; a 90 s lifetime with the backdated minute
         "renew-before": "22s",
         "file-output": files,
         "post-renewal": {"command": f'echo "$KMS_AGENT_SERIAL" >> {hook_log}'},
     }
     with running_server(data_dir, port=port) as server:
-        identity = kms_json("identity", "create", "--name", "agent", "--data-dir", str(data_dir))
+        identity = kms_json(
+            "identity", "create", "--name", "agent", "--all-profiles", "--data-dir", str(data_dir)
+        )
         env = Env(server, 0, identity["clientId"], identity["clientSecret"])
         config = write_config(tmp_path / "agent.yaml", env, [cert])
         process = AgentProcess(config, env)

@@ -81,7 +81,11 @@ def test_bad_port_for_serve_exits_2(tmp_path: Path) -> None:
 
 def test_init_is_idempotent(data_dir: Path) -> None:
     again = kms_json("init", "--data-dir", str(data_dir))
-    assert again == {"created": [], "defaultProfile": "default"}
+    assert again == {
+        "created": [],
+        "defaultProfile": "default",
+        "open": ["any name", "no EAB", "no max TTL"],  # README "Open and secure defaults"
+    }
 
 
 def test_create_root_and_intermediate_with_rsa_and_sha512(data_dir: Path, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from acme_server.services.bootstrap import initialise
 from acme_server.services.context import Services
 from acme_server.settings import Settings
+from ca_core.serials import serial_to_hex
 from store import ORDER_METADATA_KEY
 from testkit.acme_client import AcmeClient, b64
 from testkit.dns_server import DNSServer
@@ -162,7 +163,7 @@ def test_finalize_killed_at_every_step_ends_valid_or_invalid_once(
                     chain = client.get(final["certificate"])
                     assert chain.status_code == 200, chain.text
                     leaf = x509.load_pem_x509_certificates(chain.content)[0]
-                    assert f"{leaf.serial_number:x}" == active[0]
+                    assert serial_to_hex(leaf.serial_number) == active[0]
                 else:
                     assert final["error"]["type"] == "urn:ietf:params:acme:error:serverInternal"
                     assert "interrupted" in final["error"]["detail"]

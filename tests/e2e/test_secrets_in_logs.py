@@ -129,7 +129,9 @@ def test_secrets_never_appear_in_the_logs_of_a_full_run(
     refusals: list[bytes] = []  # bodies of refused requests: error messages must not leak
 
     with running_server(data_dir, "--plain-http", env=env) as server:
-        made = kms("identity", "create", "--name", "logs", "--json", *common, env=env)
+        made = kms(
+            "identity", "create", "--name", "logs", "--role", "admin", "--json", *common, env=env
+        )
         cli_logs.append(made.stderr)
         identity: dict[str, Any] = json.loads(made.stdout)
         found["client secret"] = [identity["clientSecret"].encode()]

@@ -24,9 +24,10 @@ from testkit.postgres import fresh_postgres_database
 from tests.support.webhook_receiver import Receiver, receiver
 
 CERTIFICATES = 4
-# 150 s: notBefore is backdated a minute, so each expires 90 s after issuance and enters
-# its window (a third of its lifetime, 50 s) 40 s after issuance.
-TTL = "150s"
+# 90 s from issuance, and notBefore backdated a minute on top: a 150 s lifetime, so each
+# expires 90 s after issuance and enters its window (a third of its lifetime, 50 s) 40 s
+# after issuance.
+TTL = "90s"
 WAIT_S = 120.0
 
 

@@ -32,7 +32,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def http(world: World) -> Iterator[httpx.Client]:
-    with bearer_client(world.server) as client:
+    with bearer_client(world.server, role="admin") as client:
         yield client
 
 

@@ -155,7 +155,7 @@ def wire_world(
             "certificate_id": (_last_segment(order["certificate"]),),
             "cert_id": (renewal_info_id(cert),),
         }
-        identity, secret = create_identity(server)
+        identity, secret = create_identity(server, role="admin")  # every route, every object
         token = login(server, identity.client_id, secret)
         rest_ids = _rest_ids(server, token)
         rest_ids["identity_id"] = (identity.id.encode(),)

@@ -1,6 +1,6 @@
 """REST test fixtures: `api`, the real app on loopback (one per backend per module), and
-`bearer_client(server)`, an httpx.Client logged in as a new machine identity (a member,
-or `bearer_client(server, role="admin")`).
+`bearer_client(server)`, an httpx.Client logged in as a new machine identity (an issuer
+of every profile, or `bearer_client(server, role="admin")`).
 
     def test_something(api: AcmeServer) -> None:
         with bearer_client(api) as http:          # base_url set, Bearer header set
@@ -18,7 +18,9 @@ import httpx
 import pytest
 
 from acme_server.services.context import Services
+from acme_server.services.identities import grants
 from acme_server.services.identities import tokens as identities
+from acme_server.services.roles import ISSUER
 from store import IdentityRecord
 from testkit.in_process_server import AcmeServer, acme_server
 from testkit.postgres import BACKENDS, fresh_postgres_database
@@ -55,13 +57,23 @@ def with_services(server: AcmeServer, work: Callable[[Services], Awaitable[T]]) 
 
 
 def create_identity(
-    server: AcmeServer, name: str | None = None, *, role: str = identities.MEMBER
+    server: AcmeServer,
+    name: str | None = None,
+    *,
+    role: str = ISSUER,
+    profiles: tuple[str, ...] | None = None,
 ) -> tuple[IdentityRecord, str]:
-    """A new machine identity through the service layer: (record, client secret)."""
+    """A new machine identity through the service layer: (record, client secret).
+    `profiles`: the slugs an issuer or reader is granted (None: every profile)."""
     label = name or f"test-{uuid.uuid4().hex[:8]}"
-    return with_services(
-        server, lambda s: identities.create_identity(s, label, role=role, actor="test")
-    )
+
+    async def create(services: Services) -> tuple[IdentityRecord, str]:
+        ids = None if profiles is None else await grants.profile_ids(services, list(profiles))
+        return await identities.create_identity(
+            services, label, role=role, profile_grants=ids, actor="test"
+        )
+
+    return with_services(server, create)
 
 
 def login(server: AcmeServer, client_id: str, client_secret: str) -> str:
@@ -75,9 +87,11 @@ def login(server: AcmeServer, client_id: str, client_secret: str) -> str:
     return token
 
 
-def bearer_client(server: AcmeServer, *, role: str = identities.MEMBER) -> httpx.Client:
+def bearer_client(
+    server: AcmeServer, *, role: str = ISSUER, profiles: tuple[str, ...] | None = None
+) -> httpx.Client:
     """An httpx.Client (base_url = the server) with the Bearer token of a new identity."""
-    record, secret = create_identity(server, role=role)
+    record, secret = create_identity(server, role=role, profiles=profiles)
     token = login(server, record.client_id, secret)
     return httpx.Client(
         base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}

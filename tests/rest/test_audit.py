@@ -23,7 +23,7 @@ AUDIT_PATH = "/api/v1/audit-logs"
 
 @pytest.fixture(scope="module")
 def http(api: AcmeServer) -> Iterator[httpx.Client]:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:  # audit.read
         yield client
 
 
@@ -136,7 +136,8 @@ def test_identity_lifecycle_is_audited_without_secrets(api: AcmeServer, http: ht
     assert entries[2]["details"] == {
         "name": record.name,
         "clientId": record.client_id,
-        "role": "member",
+        "role": "issuer",
+        "profileGrants": None,
     }
     assert secret not in response.text
     assert token not in response.text
@@ -167,11 +168,21 @@ def _kms(api: AcmeServer, *args: str) -> Any:
 
 def test_cli_identity_create_list_disable(api: AcmeServer, http: httpx.Client) -> None:
     name = f"cli-{uuid.uuid4().hex[:8]}"
-    created = _kms(api, "identity", "create", "--name", name, "--json")
+    created = _kms(api, "identity", "create", "--name", name, "--role", "auditor", "--json")
     assert created.exit_code == 0, created.output
     made = json.loads(created.output)
-    assert set(made) == {"id", "name", "clientId", "role", "clientSecret"}
-    assert (made["name"], made["role"]) == (name, "member")
+    assert set(made) == {
+        "id",
+        "name",
+        "clientId",
+        "role",
+        "allProfiles",
+        "profiles",
+        "disabled",
+        "createdAt",
+        "clientSecret",
+    }
+    assert (made["name"], made["role"]) == (name, "auditor")
 
     token = login(api, made["clientId"], made["clientSecret"])
     assert http.get(AUDIT_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -185,7 +196,9 @@ def test_cli_identity_create_list_disable(api: AcmeServer, http: httpx.Client) -
             "name": name,
             "clientId": made["clientId"],
             "disabled": False,
-            "role": "member",
+            "role": "auditor",
+            "allProfiles": False,
+            "profiles": [],
             "createdAt": mine[0]["createdAt"],
         }
     ]
@@ -214,7 +227,7 @@ def test_cli_identity_create_list_disable(api: AcmeServer, http: httpx.Client) -
 
 
 def test_cli_create_refuses_an_empty_name(api: AcmeServer) -> None:
-    result = _kms(api, "identity", "create", "--name", "  ")
+    result = _kms(api, "identity", "create", "--name", "  ", "--all-profiles")
     assert result.exit_code == 2
     assert "name" in result.output
 
@@ -225,18 +238,62 @@ def test_cli_identity_roles(api: AcmeServer, http: httpx.Client) -> None:
     made = json.loads(created.output)
     assert made["role"] == "admin"
 
-    narrowed = _kms(api, "identity", "set-role", made["clientId"], "member")
+    narrowed = _kms(api, "identity", "set-role", made["clientId"], "reader")
     assert narrowed.exit_code == 0, narrowed.output
-    again = _kms(api, "identity", "set-role", made["id"], "member")
-    assert again.exit_code == 2 and "already has the role member" in again.output
+    assert "reader (every profile)" in narrowed.output
+    again = _kms(api, "identity", "set-role", made["id"], "reader")
+    assert again.exit_code == 2 and "already has the role reader" in again.output
     unknown_role = _kms(api, "identity", "set-role", made["id"], "root")
     assert unknown_role.exit_code == 2 and "root" in unknown_role.output
+    # Narrowed to one profile: revoke every profile, then grant the one it keeps.
+    partly = _kms(api, "identity", "revoke", made["id"], "--profile", "eab")
+    assert partly.exit_code == 2 and "revoke every profile" in partly.output
+    assert _kms(api, "identity", "revoke", made["id"], "--all-profiles").exit_code == 0
+    granted = _kms(api, "identity", "grant", made["id"], "--profile", "eab")
+    assert granted.exit_code == 0 and "reaches eab" in granted.output
+    unknown_profile = _kms(api, "identity", "grant", made["id"], "--profile", "nope")
+    assert unknown_profile.exit_code == 2 and "nope" in unknown_profile.output
     listed = json.loads(_kms(api, "identity", "list", "--json").output)
-    assert [i["role"] for i in listed if i["id"] == made["id"]] == ["member"]
+    shown = [(i["role"], i["allProfiles"], i["profiles"]) for i in listed if i["id"] == made["id"]]
+    assert shown == [("reader", False, ["eab"])]
 
+    eab = with_services(api, lambda s: s.store.get_profile_by_slug("eab"))
     entries = listing(http, targetType="identity", targetId=made["id"])["auditLogs"]
     assert [(e["action"], e["details"].get("to")) for e in entries] == [
-        ("identity.role.update", "member"),
+        ("identity.access.update", {"role": "reader", "profileGrants": [eab.id]}),
+        ("identity.access.update", {"role": "reader", "profileGrants": []}),
+        ("identity.access.update", {"role": "reader", "profileGrants": None}),
         ("identity.create", None),
     ]
-    assert entries[1]["details"]["role"] == "admin"
+    assert entries[3]["details"]["role"] == "admin"
+
+
+def test_cli_identity_create_needs_grants_for_an_issuer(api: AcmeServer) -> None:
+    neither = _kms(api, "identity", "create", "--name", "web")
+    assert neither.exit_code == 2
+    assert "--profile SLUG (repeatable) or --all-profiles" in neither.output
+    both = _kms(api, "identity", "create", "--name", "web", "--profile", "eab", "--all-profiles")
+    assert both.exit_code == 2
+    admin_with = _kms(
+        api, "identity", "create", "--name", "a", "--role", "admin", "--profile", "eab"
+    )
+    assert admin_with.exit_code == 2 and "takes no --profile" in admin_with.output
+    made = _kms(
+        api,
+        "identity",
+        "create",
+        "--name",
+        "web",
+        "--profile",
+        "eab",
+        "--profile",
+        "default",
+        "--json",
+    )
+    assert made.exit_code == 0, made.output
+    shown = json.loads(made.output)
+    assert (shown["role"], shown["allProfiles"], shown["profiles"]) == (
+        "issuer",
+        False,
+        ["default", "eab"],
+    )

@@ -20,7 +20,7 @@ from store.columns import utc_now
 from testkit.in_process_server import AcmeServer, acme_server
 from tests.rest.conftest import LOGIN_PATH, bearer_client, create_identity, login, with_services
 
-AUDIT_PATH = "/api/v1/audit-logs"
+AUDIT_PATH = "/api/v1/cert-manager/certificates"  # any route a Bearer token opens
 REVOKE_PATH = "/api/v1/auth/token/revoke"
 BAD_CREDENTIALS = {
     "statusCode": 401,

@@ -36,7 +36,7 @@ RULES: dict[str, Any] = {"sans": {"dns_name": {"allowed": ["*.renew.test"]}}}
 
 @pytest.fixture(scope="module")
 def http(api: AcmeServer) -> Iterator[httpx.Client]:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 

@@ -23,6 +23,7 @@ from acme_server.services.certificates.enrollment import EnrollRequest, enroll
 from acme_server.services.identities import tokens as identities
 from acme_server.settings import SettingsError, load_settings
 from agent.cert_auth import sign_proof
+from ca_core.serials import serial_to_hex
 from pki_types.model import RevocationReason
 from testkit.in_process_server import AcmeServer
 from testkit.postgres import BACKENDS
@@ -82,9 +83,7 @@ def test_login_with_a_bound_certificate(server: AcmeServer) -> None:
     [credential] = shown.json()["identity"]["certificates"]
     assert credential["credentialState"] == "ok"
     assert credential["status"] == "active"
-    assert credential["serialNumber"] == format(chain[0].serial_number, "x").zfill(
-        len(credential["serialNumber"])
-    )
+    assert credential["serialNumber"] == serial_to_hex(chain[0].serial_number)
 
 
 def test_the_compact_serialization_is_accepted(server: AcmeServer) -> None:

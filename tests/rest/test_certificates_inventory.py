@@ -30,7 +30,7 @@ LATEST = "/api/v1/cert-manager/certificate-profiles/{}/certificates/latest"
 
 @pytest.fixture(scope="module")
 def http(api: AcmeServer) -> Iterator[httpx.Client]:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ca_core.serials import serial_to_hex
 from policy import messages
 from testkit.in_process_server import AcmeServer
 from tests.rest.conftest import bearer_client
@@ -62,7 +63,7 @@ def test_managed_issuance_with_every_key_algorithm(api: AcmeServer, http: httpx.
         chain[0].verify_directly_issued_by(chain[1])
         issuing = x509.load_pem_x509_certificate(issued["issuingCaCertificate"].encode())
         assert issuing == chain[0]
-        assert issued["serialNumber"] == f"{cert.serial_number:x}"
+        assert issued["serialNumber"] == serial_to_hex(cert.serial_number)  # openssl's form
         assert body["certificateRequestId"]
 
 
@@ -104,7 +105,8 @@ def test_managed_attributes_reach_the_certificate(http: httpx.Client) -> None:
     assert ku.digital_signature and ku.key_agreement and not ku.key_encipherment
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
-    assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=10)
+    # the ttl counts from issuance; notBefore is backdated a minute on top
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=10, minutes=1)
 
 
 def test_alt_names_as_a_comma_separated_string(http: httpx.Client) -> None:
@@ -152,7 +154,7 @@ def test_csr_from_openssl(http: httpx.Client, tmp_path: Path, key: str, sans: st
     assert cert.public_key() == csr.public_key()
     assert {a.oid: a.value for a in cert.subject} == {a.oid: a.value for a in csr.subject}
     assert len(cert.subject) == 6
-    assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=30)
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=30, minutes=1)
     cert.verify_directly_issued_by(chain_of(body)[0])
     if sans is None:
         with pytest.raises(x509.ExtensionNotFound):

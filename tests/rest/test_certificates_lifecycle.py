@@ -27,7 +27,7 @@ from tests.rest.test_certificates_support import (
 
 @pytest.fixture(scope="module")
 def http(api: AcmeServer) -> Iterator[httpx.Client]:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 

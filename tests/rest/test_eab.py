@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ POLICIES = "/api/v1/cert-manager/certificate-policies"
 
 @pytest.fixture
 def http(api: AcmeServer) -> Iterator[httpx.Client]:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 
@@ -182,3 +183,20 @@ def test_writes_are_audited_without_the_key(http: httpx.Client) -> None:
     entries = response.json()["auditLogs"]
     assert sorted(e["action"] for e in entries) == ["eab.create", "eab.revoke"]
     assert credential["hmacKey"] not in response.text
+
+
+def test_the_new_credential_names_the_directory_on_the_servers_own_port(
+    api: AcmeServer, http: httpx.Client
+) -> None:
+    """`directory` (the name `kms eab create --json` prints too) is the profile's ACME
+    directory on the port this server answers at, never null or another port's."""
+    profile = eab_profile(http)
+    credential = make_credential(http, profile["id"])
+    port = urlsplit(api.base_url).port
+    assert port is not None and port != 8443
+    expected = f"{api.base_url}/acme/{profile['slug']}/directory"
+    assert urlsplit(credential["directory"]).port == port
+    assert credential["directory"] == credential["directoryUrl"] == expected
+    assert credential["hmacAlg"] == credential["hmacAlgorithm"] == "HS256"
+    with httpx.Client(timeout=30) as acme_http:
+        assert acme_http.get(credential["directory"]).status_code == 200

@@ -26,7 +26,7 @@ from tests.rest.test_certificates_support import CERTS, issue
 
 @pytest.fixture(scope="module")
 def http(api: AcmeServer) -> Any:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from acme_server.app import create_app
-from acme_server.services.identities import tokens as identities
+from acme_server.services.roles import ROLES
 from testkit.in_process_server import AcmeServer
 
 OPENAPI = "/api/openapi.json"
@@ -74,7 +74,9 @@ def test_operations_have_summaries_parameters_and_unique_ids(document: dict[str,
         for operation in item.values():
             ids.append(operation["operationId"])
             assert operation["summary"]
-            assert {p["name"] for p in operation.get("parameters", [])} == names
+            declared = operation.get("parameters", [])
+            assert {p["name"] for p in declared if p["in"] == "path"} == names
+            assert all(p["required"] for p in declared if p["in"] == "path")
             assert "401" in operation["responses"] or operation["security"] == []
     assert len(ids) == len(set(ids))
     create = document["paths"]["/api/v1/cert-manager/certificate-policies"]["post"]
@@ -142,15 +144,19 @@ def test_every_secured_operation_answers_401_without_a_token(
                 assert response.status_code == 401, (method, path, response.text)
 
 
-def test_identity_scopes_are_described(document: dict[str, Any]) -> None:
-    """Roles, the 403 of binding to another identity, and 404 for what a caller may not
-    reach (acme_server/services/access.py)."""
+def test_permissions_and_roles_are_described(document: dict[str, Any]) -> None:
+    """Each protected operation names its permission (x-permission) and may answer 403;
+    objects of profiles not granted answer 404 (acme_server/services/access.py)."""
     role = document["components"]["schemas"]["Identity"]["properties"]["role"]
-    assert role["enum"] == list(identities.ROLES)
+    assert role["enum"] == list(ROLES)
     paths = document["paths"]
-    bind = paths["/api/v1/identities/{identity_id}/certificates"]["post"]["responses"]
-    assert "identity.certificate.bind" in bind["403"]["description"]
+    bind = paths["/api/v1/identities/{identity_id}/certificates"]["post"]
+    assert bind["x-permission"] == "identity.certificate.bind"
+    assert "identity.certificate.bind" in bind["responses"]["403"]["description"]
     export = paths["/api/v1/cert-manager/certificates/{certificate_id}/export"]["post"]
+    assert export["x-permission"] == "certificate.export"
     assert "may not reach" in export["responses"]["404"]["description"]
-    assert "403" not in export["responses"]
-    assert "member identity" in document["info"]["description"]
+    login = paths["/api/v1/auth/universal-auth/login"]["post"]
+    assert login["security"] == [] and "x-permission" not in login
+    assert "403" not in login["responses"]
+    assert "reader" in document["info"]["description"]

@@ -18,7 +18,7 @@ PROFILES = "/api/v1/cert-manager/certificate-profiles"
 
 @pytest.fixture
 def http(api: AcmeServer) -> Iterator[httpx.Client]:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 

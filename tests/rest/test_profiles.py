@@ -21,7 +21,7 @@ CAS = "/api/v1/cert-manager/ca/internal"
 
 @pytest.fixture
 def http(api: AcmeServer) -> Iterator[httpx.Client]:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 
@@ -86,7 +86,7 @@ def test_crud_round_trip_and_the_stored_form(api: AcmeServer, http: httpx.Client
                 "challengeTypes": ["http-01", "dns-01"],
                 "caaCheck": False,
             },
-            "api": {"enabled": False},
+            "api": {"enabled": False, "allowKeyExport": False},
         },
         "defaults": {
             "ttl": "30d",
@@ -120,7 +120,7 @@ def test_crud_round_trip_and_the_stored_form(api: AcmeServer, http: httpx.Client
             "challenge_types": ["http-01", "dns-01"],
             "caa_check": False,
         },
-        "api": {"enabled": False},
+        "api": {"enabled": False, "allow_key_export": False},
     }
     assert record.defaults == {
         "ttl": "30d",

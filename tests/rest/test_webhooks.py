@@ -25,7 +25,7 @@ from tests.support.webhook_receiver import Receiver, receiver
 
 @pytest.fixture(scope="module")
 def http(api: AcmeServer) -> Any:
-    with bearer_client(api) as client:
+    with bearer_client(api, role="admin") as client:
         yield client
 
 

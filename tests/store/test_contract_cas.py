@@ -22,7 +22,7 @@ async def test_create_ca_round_trips_every_field(store: Store) -> None:
     assert fetched.kind == "root" and fetched.parent_id is None
     assert fetched.status == "active"
     assert fetched.encrypted_key == b"\x00\x01sealed-key\xff"
-    assert fetched.serial_hex == "1a2b3c"
+    assert fetched.serial_hex == "1A2B3C"  # stored "1a2b3c", shown as openssl prints it
     assert fetched.crl_number == 0
     assert fetched.not_before == NOW - timedelta(days=1)
     assert fetched.created_at.tzinfo is UTC

@@ -14,6 +14,7 @@ from store.db import Sql
 from tests.store.factories import NOW, issue, make_ca, make_profile, reserve
 
 INSERT_LEASE = Sql("INSERT INTO leases (name, holder, expires_at) VALUES (:name, :holder, :at)")
+SERIAL_COLUMN = Sql("SELECT serial_hex FROM certificates WHERE id = :id")
 
 
 async def test_reserve_stores_a_pending_row_before_signing(store: Store) -> None:
@@ -34,7 +35,7 @@ async def test_reserve_stores_a_pending_row_before_signing(store: Store) -> None
 
     assert cert == await store.get_certificate(cert.id)
     assert cert.status is CertificateStatus.PENDING
-    assert cert.serial_hex == "abcde"
+    assert cert.serial_hex == "0ABCDE"  # stored "abcde", shown as openssl prints it
     assert cert.request_method is RequestMethod.ACME
     assert cert.certificate_pem == "" and cert.fingerprint_sha256 == ""
     assert cert.encrypted_private_key is None
@@ -123,6 +124,19 @@ async def test_get_by_serial_accepts_any_spelling(store: Store) -> None:
         await store.get_certificate_by_serial("not hex")
 
 
+async def test_serials_are_shown_as_openssl_prints_them_and_stored_as_before(store: Store) -> None:
+    """The column keeps the lookup key it always held (lower case, no leading zeros), so
+    databases written before need no migration; records show openssl's form."""
+    cert = await reserve(store, serial_hex="0E85DF")
+
+    assert cert.serial_hex == "0E85DF"
+    async with store.database.read() as tx:
+        assert await tx.value(SERIAL_COLUMN, {"id": cert.id}) == "e85df"
+    for spelling in ("0E85DF", "0e85df", "e85df", "E85DF", "0e:85:df", "00:0E:85:DF"):
+        found = await store.get_certificate_by_serial(spelling)
+        assert (found.id, found.serial_hex) == (cert.id, "0E85DF")
+
+
 async def test_missing_certificate_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         await store.get_certificate(str(uuid.uuid4()))
@@ -196,8 +210,8 @@ async def test_list_revoked_gives_the_cas_unexpired_revocations(store: Store) ->
     rows = await store.list_revoked(ca.id)
 
     assert [(row.serial_hex, row.reason) for row in rows] == [
-        ("2", RevocationReason.SUPERSEDED),
-        ("1", RevocationReason.SUPERSEDED),
+        ("02", RevocationReason.SUPERSEDED),
+        ("01", RevocationReason.SUPERSEDED),
     ]
     assert rows[0].revoked_at == now - timedelta(minutes=20)
     assert len(await store.list_revoked(ca.id, now=now - timedelta(days=2))) == 3

@@ -38,6 +38,7 @@ async def test_bind_find_and_list(store: Store) -> None:
     assert await store.find_identity_certificate("unknown") is None
     assert await store.list_identity_certificates(identity.id) == [binding]
     assert await store.get_identity_certificate(binding.id) == binding
+    assert binding.serial_hex == cert.serial_hex  # openssl's form, as the certificate shows it
 
 
 async def test_a_certificate_binds_once_and_the_identity_must_exist(store: Store) -> None:

@@ -55,8 +55,8 @@ async def test_owners_are_stored_and_filtered(database: dict[str, Any]) -> None:
         assert await store.count_certificates(owner_identity_id=mine) == 1
         assert await store.count_certificates() == 3
         assert (await store.get_identity(mine)).role == "member"
-        assert await store.set_identity_role(mine, "admin") is True
-        assert await store.set_identity_role(mine, "admin") is False
+        changed = await store.set_identity_access(mine, role="admin", profile_grants=None)
+        assert (changed.role, changed.profile_grants) == ("admin", None)
         assert (await store.get_identity(mine)).role == "admin"
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from store import open_store
 from store.columns import require_utc
 from store.engine import check_schema_name, parse_url
-from store.values import check_metadata, check_slug, normalise_serial
+from store.values import check_metadata, check_slug, normalise_serial, shown_serial
 
 
 @given(st.integers(min_value=0, max_value=2**160 - 1))
@@ -29,6 +29,26 @@ def test_serial_spellings_normalise_to_one_form(serial: int) -> None:
 def test_bad_serials_are_refused(serial: str) -> None:
     with pytest.raises(ValueError, match="serial"):
         normalise_serial(serial)
+    with pytest.raises(ValueError, match="serial"):
+        shown_serial(serial)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("e85df", "0E85DF"), ("e85dff", "E85DFF"), ("1", "01"), ("80", "80"), ("0", "00")],
+)
+def test_stored_serials_are_shown_as_openssl_prints_them(stored: str, shown: str) -> None:
+    """The column keeps the lookup key (lower case, no leading zeros; databases written
+    before this form was shown hold the same); records show openssl's form."""
+    assert shown_serial(stored) == shown
+    assert normalise_serial(shown) == stored
+
+
+@given(st.integers(min_value=0, max_value=2**160 - 1))
+def test_shown_serial_is_even_length_upper_case(serial: int) -> None:
+    shown = shown_serial(f"{serial:x}")
+    assert len(shown) % 2 == 0 and shown == shown.upper()
+    assert int(shown, 16) == serial and len(shown) == max(2, 2 * ((serial.bit_length() + 7) // 8))
 
 
 @pytest.mark.parametrize("slug", ["a", "web", "web-servers", "k8s_ingress", "x" * 64])

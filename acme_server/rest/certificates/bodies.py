@@ -1,7 +1,7 @@
 """Reading certificate requests off the wire: the issuance body (declared once, as
-ISSUE_REQUEST, for acme_server/rest/body.py to parse and document), metadata objects and
-the `metadata[key]=value` query filter, and typed query parameters. Every refusal is a 400
-that names the member at fault; nothing here touches the store.
+ISSUE_REQUEST, for acme_server/rest/body.py to parse and document) and metadata objects.
+Every refusal is a 400 that names the member at fault; nothing here touches the store.
+(Query parameters are declared next to their handlers: acme_server/rest/query.py.)
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from enum import Enum
 from typing import Any
-
-from starlette.requests import Request
 
 from acme_server.rest.body import Field, body, names_of, parse
 from acme_server.rest.common import ApiError
@@ -201,34 +199,3 @@ def enroll_request(data: dict[str, Any]) -> EnrollRequest:
         ttl=attributes.get("ttl") or None,
         metadata=dict(values.get("metadata", {})),
     )
-
-
-def metadata_query(request: Request) -> dict[str, str]:
-    """`?metadata[team]=web&metadata[env]=prod` -> {"team": "web", "env": "prod"}."""
-    found: dict[str, str] = {}
-    for name, value in request.query_params.multi_items():
-        if not (name.startswith("metadata[") and name.endswith("]")):
-            continue
-        key = name[len("metadata[") : -1]
-        if not key:
-            raise ApiError(400, "metadata filters are written metadata[key]=value")
-        if key in found and found[key] != value:
-            raise ApiError(400, f"metadata[{key}] is given twice with different values")
-        found[key] = value
-    return found
-
-
-def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ApiError(400, f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
-
-
-def query_choice(request: Request, name: str, choices: dict[str, str], default: str) -> str:
-    raw = request.query_params.get(name) or default
-    if raw not in choices:
-        raise ApiError(400, f"{name} must be one of {', '.join(choices)}")
-    return choices[raw]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.rest.auth import require_principal
 from acme_server.rest.certificates.render import crl_json
 from acme_server.rest.common import services_of
-from acme_server.services.cas.create import find_ca
+from acme_server.rest.guard import ApiRoute, principal_of
+from acme_server.services import access
 from acme_server.services.cas.crls import current_crl
+from acme_server.services.roles import Permission
 
 PREFIX = "/api/v1/cert-manager"
 
@@ -21,9 +22,8 @@ async def list_crls(request: Request) -> Response:
     `caId`: the CA's id or name. Response 200: [{"id", "crl" (PEM), "crlNumber",
     "thisUpdate", "nextUpdate"}]; a CA with no CRL yet gets its first one made.
     """
-    await require_principal(request)
     services = services_of(request)
-    ca = await find_ca(services, request.path_params["ca_id"])
+    ca = await access.ca(services, principal_of(request), request.path_params["ca_id"])
     crls = await services.store.list_crls(ca.id)
     if not crls:
         crls = [await current_crl(services, ca.id)]
@@ -31,4 +31,6 @@ async def list_crls(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route(f"{PREFIX}/ca/internal/{{ca_id}}/crls", list_crls, methods=["GET"])]
+    return [
+        ApiRoute(f"{PREFIX}/ca/internal/{{ca_id}}/crls", list_crls, ["GET"], Permission.CA_READ)
+    ]

@@ -1,6 +1,6 @@
 """REST: the certificate inventory (list, details, metadata, auto-renew, delete) and the
-certificate requests behind it (read-only). A member identity sees only what it owns, an admin all
-(acme_server/services/access.py)."""
+certificate requests behind it (read-only). An issuer or reader reaches those of the
+profiles it is granted, an admin all (acme_server/services/access.py)."""
 
 from __future__ import annotations
 
@@ -8,38 +8,75 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.rest.auth import require_principal
 from acme_server.rest.body import parse
-from acme_server.rest.certificates.bodies import (
-    AUTO_RENEW_REQUEST,
-    metadata_query,
-    metadata_request,
-    query_choice,
-    query_int,
-)
+from acme_server.rest.certificates.bodies import AUTO_RENEW_REQUEST, metadata_request
 from acme_server.rest.certificates.render import (
     certificate_details,
     certificate_summary,
     request_json,
 )
-from acme_server.rest.common import ApiError, read_json, services_of
+from acme_server.rest.common import read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
+from acme_server.rest.query import Param, declares, parse_query, query
 from acme_server.services import access, audit
-from acme_server.services.access import Action
 from acme_server.services.certificates import auto_renewal, inventory
 from acme_server.services.certificates.inventory import CertificateQuery
 from acme_server.services.context import Services
 from acme_server.services.errors import NotFoundError
 from acme_server.services.profiles.lookup import find_profile
+from acme_server.services.roles import Permission
 from pki_types.model import CertificateStatus
 
 PREFIX = "/api/v1/cert-manager"
 SORT_BY = {"createdAt": "created_at", "notAfter": "not_after", "commonName": "common_name"}
 SORT_ORDER = {"desc": "desc", "asc": "asc"}
-STATUSES = {s.value: s.value for s in CertificateStatus}
 DEFAULT_LIMIT = 25
 MAX_EXPIRES_WITHIN_DAYS = 36500
+MAX_OFFSET = 10**9
+_LIMIT = Param(
+    "limit",
+    "integer",
+    "Page size",
+    minimum=1,
+    maximum=inventory.LIST_LIMIT_MAX,
+    default=DEFAULT_LIMIT,
+)
+_OFFSET = Param(
+    "offset", "integer", "Rows skipped before the page", minimum=0, maximum=MAX_OFFSET, default=0
+)
+_PROFILE = Param("profileId", description="The profile's id or slug")
+_METADATA = Param(
+    "metadata",
+    "map",
+    "metadata[key]=value, repeatable: every pair given must match the metadata",
+)
+CERTIFICATE_LIST_QUERY = query(
+    _OFFSET,
+    _LIMIT,
+    Param("sortBy", description="Sort key", enum=tuple(SORT_BY), default="createdAt"),
+    Param("sortOrder", description="Sort direction", enum=tuple(SORT_ORDER), default="desc"),
+    Param("status", description="Only this status", enum=tuple(s.value for s in CertificateStatus)),
+    _PROFILE,
+    Param("caId", description="Only certificates issued by this CA (id)"),
+    Param("search", description="Case-insensitive part of the common or friendly name"),
+    Param(
+        "expiresWithinDays",
+        "integer",
+        "Only certificates whose notAfter is between now and now + N days",
+        minimum=0,
+        maximum=MAX_EXPIRES_WITHIN_DAYS,
+    ),
+    _METADATA,
+)
+REQUEST_LIST_QUERY = query(
+    _OFFSET,
+    _LIMIT,
+    _PROFILE,
+    Param("status", description="Only this status", enum=inventory.REQUEST_STATUSES),
+    _METADATA,
+)
 
 
 async def _profile_id(services: Services, ref: str | None) -> str | None:
@@ -53,40 +90,34 @@ async def _profile_id(services: Services, ref: str | None) -> str | None:
         return ref
 
 
+@declares(CERTIFICATE_LIST_QUERY)
 async def list_certificates(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificates -- the inventory, one page at a time.
 
-    Query: `offset` (default 0), `limit` (1-100, default 25), `sortBy` (createdAt |
-    notAfter | commonName, default createdAt), `sortOrder` (asc | desc, default desc),
-    `status` (active | revoked | expired | pending), `profileId` (id or slug), `caId`,
-    `search` (case-insensitive part of the common or friendly name), `expiresWithinDays`
-    (notAfter between now and now + N days), `metadata[key]=value` (repeatable; every
-    pair must match). Response 200: {"certificates": [summary...], "totalCount"}; a member
-    identity's list holds only its own certificates.
+    Paged by offset and limit, ordered by sortBy and sortOrder; the filters (status,
+    profileId, caId, search, expiresWithinDays, metadata[key]=value) must all match.
+    Response 200: {"certificates": [summary...], "totalCount"}; an issuer's or reader's list
+    holds only the certificates of the profiles it is granted.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
-    within = request.query_params.get("expiresWithinDays")
-    status = request.query_params.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ApiError(400, f"status must be one of {', '.join(STATUSES)}")
-    query = CertificateQuery(
+    given = parse_query(CERTIFICATE_LIST_QUERY, request)
+    within, status = given["expiresWithinDays"], given["status"]
+    wanted = CertificateQuery(
         status=CertificateStatus(status) if status else None,
-        profile_id=await _profile_id(services, request.query_params.get("profileId")),
-        ca_id=request.query_params.get("caId") or None,
-        search=request.query_params.get("search") or None,
-        expires_within=None
-        if not within
-        else timedelta(days=query_int(request, "expiresWithinDays", 0, 0, MAX_EXPIRES_WITHIN_DAYS)),
-        metadata=metadata_query(request),
-        owner_identity_id=access.owner_filter(principal, Action.CERTIFICATE_LIST),
-        limit=query_int(request, "limit", DEFAULT_LIMIT, 1, inventory.LIST_LIMIT_MAX),
-        offset=query_int(request, "offset", 0, 0, 10**9),
-        order_by=query_choice(request, "sortBy", SORT_BY, "createdAt"),
-        descending=query_choice(request, "sortOrder", SORT_ORDER, "desc") == "desc",
+        profile_id=await _profile_id(services, given["profileId"]),
+        ca_id=given["caId"],
+        search=given["search"],
+        expires_within=None if within is None else timedelta(days=within),
+        metadata=given["metadata"],
+        profile_ids=access.profile_filter(principal),
+        limit=given["limit"],
+        offset=given["offset"],
+        order_by=SORT_BY[given["sortBy"]],
+        descending=SORT_ORDER[given["sortOrder"]] == "desc",
     )
     now = datetime.now(UTC)
-    rows, total = await inventory.list_certificates(services, query, now)
+    rows, total = await inventory.list_certificates(services, wanted, now)
     return JSONResponse(
         {"certificates": [certificate_summary(row, now) for row in rows], "totalCount": total}
     )
@@ -104,10 +135,10 @@ async def get_certificate(request: Request) -> Response:
     basicConstraints {isCA, pathLength}, keyUsages, extendedKeyUsages, signatureAlgorithm,
     hashAlgorithm, fingerprints {sha256, sha1} and certificate (PEM). Never the key.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     ref = request.path_params["certificate_id"]
-    cert = await access.certificate(services, principal, Action.CERTIFICATE_READ, ref)
+    cert = await access.certificate(services, principal, Permission.CERTIFICATE_READ, ref)
     now = datetime.now(UTC)
     return JSONResponse(certificate_details(await inventory.describe(services, cert, now), now))
 
@@ -120,11 +151,11 @@ async def update_metadata(request: Request) -> Response:
     certificate request's metadata is not changed (it is read-only). Response 200:
     {"certificateId", "metadata"}.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     metadata = metadata_request(await read_json(request))
     ref = request.path_params["certificate_id"]
-    cert = await access.certificate(services, principal, Action.CERTIFICATE_EDIT, ref)
+    cert = await access.certificate(services, principal, Permission.CERTIFICATE_EDIT, ref)
     updated = await inventory.set_metadata(services, cert, metadata)
     await audit.record(
         services,
@@ -147,11 +178,11 @@ async def update_auto_renew(request: Request) -> Response:
     for a CSR- or ACME-issued certificate, whose key the server does not hold. Response
     200: {"certificateId", "autoRenew"}.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     wanted: bool = parse(AUTO_RENEW_REQUEST, await read_json(request))["autoRenew"]
     ref = request.path_params["certificate_id"]
-    cert = await access.certificate(services, principal, Action.CERTIFICATE_EDIT, ref)
+    cert = await access.certificate(services, principal, Permission.CERTIFICATE_EDIT, ref)
     await auto_renewal.set_auto_renew(services, cert, wanted)
     await audit.record(
         services,
@@ -173,10 +204,10 @@ async def delete_certificate(request: Request) -> Response:
     until it expires, because its CA's CRL lists it (409), and a pending one must be
     revoked instead (409). Response 200: {"message", "certificateId", "serialNumber"}.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     ref = request.path_params["certificate_id"]
-    cert = await access.certificate(services, principal, Action.CERTIFICATE_DELETE, ref)
+    cert = await access.certificate(services, principal, Permission.CERTIFICATE_DELETE, ref)
     await inventory.delete_certificate(services, cert, datetime.now(UTC))
     await audit.record(
         services,
@@ -195,25 +226,27 @@ async def delete_certificate(request: Request) -> Response:
     )
 
 
+@declares(REQUEST_LIST_QUERY)
 async def list_requests(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificate-requests -- certificate requests, newest first.
 
-    Query: `offset`, `limit` (1-100, default 25), `profileId` (id or slug), `status`
-    (pending | issued | failed), `metadata[key]=value` (repeatable). Response 200:
-    {"certificateRequests": [request...], "totalCount"}; a request is {id, profileId,
-    method, status, csr, attributes, metadata, certificateId, error, createdAt}. A member
-    identity's list holds only its own requests.
+    Paged by offset and limit; the filters (profileId, status, metadata[key]=value) must
+    all match. Response 200: {"certificateRequests": [request...], "totalCount"}; a
+    request is {id, profileId, method, status, csr, attributes, metadata, certificateId,
+    error, createdAt}. An issuer's or reader's list holds only the requests of the
+    profiles it is granted.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
+    given = parse_query(REQUEST_LIST_QUERY, request)
     rows, total = await inventory.list_requests(
         services,
-        profile_id=await _profile_id(services, request.query_params.get("profileId")),
-        status=request.query_params.get("status") or None,
-        metadata=metadata_query(request),
-        limit=query_int(request, "limit", DEFAULT_LIMIT, 1, inventory.LIST_LIMIT_MAX),
-        offset=query_int(request, "offset", 0, 0, 10**9),
-        owner=access.owner_filter(principal, Action.REQUEST_LIST),
+        profile_id=await _profile_id(services, given["profileId"]),
+        status=given["status"],
+        metadata=given["metadata"],
+        limit=given["limit"],
+        offset=given["offset"],
+        profile_ids=access.profile_filter(principal),
     )
     return JSONResponse(
         {"certificateRequests": [request_json(row) for row in rows], "totalCount": total}
@@ -229,9 +262,9 @@ async def get_request(request: Request) -> Response:
     signatureAlgorithm, hashAlgorithm, keyUsages, extendedKeyUsages, ttl), metadata
     (read-only), certificateId, error, createdAt}.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     found = await access.certificate_request(
-        services_of(request), principal, Action.REQUEST_READ, request.path_params["request_id"]
+        services_of(request), principal, Permission.REQUEST_READ, request.path_params["request_id"]
     )
     return JSONResponse(request_json(found))
 
@@ -240,11 +273,16 @@ def routes() -> list[BaseRoute]:
     certs = f"{PREFIX}/certificates"
     one = certs + "/{certificate_id}"
     return [
-        Route(certs, list_certificates, methods=["GET"]),
-        Route(one, get_certificate, methods=["GET"]),
-        Route(one, delete_certificate, methods=["DELETE"]),
-        Route(one + "/metadata", update_metadata, methods=["PATCH"]),
-        Route(one + "/auto-renew", update_auto_renew, methods=["PATCH"]),
-        Route(f"{PREFIX}/certificate-requests", list_requests, methods=["GET"]),
-        Route(f"{PREFIX}/certificate-requests/{{request_id}}", get_request, methods=["GET"]),
+        ApiRoute(certs, list_certificates, ["GET"], Permission.CERTIFICATE_LIST),
+        ApiRoute(one, get_certificate, ["GET"], Permission.CERTIFICATE_READ),
+        ApiRoute(one, delete_certificate, ["DELETE"], Permission.CERTIFICATE_DELETE),
+        ApiRoute(one + "/metadata", update_metadata, ["PATCH"], Permission.CERTIFICATE_EDIT),
+        ApiRoute(one + "/auto-renew", update_auto_renew, ["PATCH"], Permission.CERTIFICATE_EDIT),
+        ApiRoute(f"{PREFIX}/certificate-requests", list_requests, ["GET"], Permission.REQUEST_LIST),
+        ApiRoute(
+            f"{PREFIX}/certificate-requests/{{request_id}}",
+            get_request,
+            ["GET"],
+            Permission.REQUEST_READ,
+        ),
     ]

@@ -2,30 +2,35 @@
 sibling modules of this package (inventory, revoke, export, crls); schemas.py describes
 their bodies for the OpenAPI document.
 
-Every handler authenticates first (Bearer token, 401 otherwise), then reads its input
-(4xx before anything is stored), then asks acme_server/services/access.py whether the
-caller may do it (another identity's certificate is a 404, as a missing one), then calls
-one service; every write is audited. A certificate issued here belongs to the caller.
+Every route's permission is checked before its handler runs (acme_server/rest/guard.py);
+the handler reads its input (4xx before anything is stored), asks
+acme_server/services/access.py whether the caller reaches the profile or certificate (a
+certificate of a profile it is not granted is a 404, as a missing one; issuing from such a
+profile a 403), then calls one service; every write is audited. The managed private key
+is in the answer only when the caller may export it (else privateKeyWithheld says why).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.rest.auth import Principal, require_principal
 from acme_server.rest.certificates.bodies import enroll_request
 from acme_server.rest.certificates.render import issued_json
 from acme_server.rest.common import ApiError, read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.services import access, audit
-from acme_server.services.access import Action
 from acme_server.services.certificates.bundles import issued_bundle
 from acme_server.services.certificates.enrollment import Enrollment, PolicyViolationError, enroll
 from acme_server.services.certificates.renewal import renew_now
 from acme_server.services.context import Services
+from acme_server.services.identities.tokens import Principal
+from acme_server.services.profiles.lookup import find_profile
+from acme_server.services.roles import Permission
 
 PREFIX = "/api/v1/cert-manager"
 NO_STORE = {"Cache-Control": "no-store"}  # answers that may carry a private key
@@ -65,24 +70,36 @@ async def issue_certificate(request: Request) -> Response:
     `keyUsages`, `extendedKeyUsages` (e.g. "digital_signature", "server_auth"), `ttl`
     ("365d"; with a CSR, attributes may hold only ttl, signatureAlgorithm and usages).
     Unset attributes take the profile's defaults. Optional `metadata`: {string: string}.
-    The certificate belongs to the calling identity (who alone, with admins, sees it).
+    The caller must be granted the profile (403 naming certificate.issue otherwise).
 
     Response 200: {"certificate": {"certificate", "certificateChain",
     "issuingCaCertificate", "privateKey" (managed keys only), "serialNumber",
-    "certificateId"}, "certificateRequestId"}. 400 with `details` listing every policy
-    violation; 404 for an unknown profile.
+    "certificateId"}, "certificateRequestId", "notAfterCut", "warnings"}. The ttl counts from
+    issuance (notBefore is backdated a minute on top); a notAfter past the issuing CA's own
+    is cut to it, and then `notAfterCut` says so ({"reason": "issuing_ca_not_after",
+    "notAfter", "requestedNotAfter"}; null otherwise) and `warnings` holds one line about
+    it. 400 with `details` listing every policy violation; 404 for an unknown profile.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     wanted = enroll_request(await read_json(request))
-    access.require(principal, Action.CERTIFICATE_ISSUE)
-    wanted = replace(wanted, owner_identity_id=principal.identity_id)
+    profile = await find_profile(services, wanted.profile_ref)
+    access.require_profile(principal, Permission.CERTIFICATE_ISSUE, profile)
+    wanted = replace(wanted, profile_ref=profile.id, owner_identity_id=principal.identity_id)
     try:
         enrollment = await enroll(services, wanted, channel="api")
     except PolicyViolationError as exc:
         raise ApiError(400, str(exc), details=list(exc.violations)) from None
     await audit_issued(services, principal, "certificate.issue", enrollment)
-    return JSONResponse(issued_json(enrollment, issued_bundle(enrollment.issued)), headers=NO_STORE)
+    return JSONResponse(await _answer(services, principal, enrollment), headers=NO_STORE)
+
+
+async def _answer(
+    services: Services, principal: Principal, enrollment: Enrollment
+) -> dict[str, Any]:
+    issued = enrollment.issued
+    withheld = await access.key_refusal(services, principal, issued.record)
+    return issued_json(enrollment, issued_bundle(issued, key_withheld=withheld))
 
 
 async def renew_certificate(request: Request) -> Response:
@@ -92,19 +109,18 @@ async def renew_certificate(request: Request) -> Response:
     key, linked both ways (renewedFromId / renewedById), carrying the metadata; the
     profile's current policy applies. Response 200: as issuance, plus `renewedFromId`.
     400 "cannot renew: the server does not hold this certificate's private key" for CSR
-    and ACME certificates; 409 when it was already renewed or was never signed. The
-    renewal belongs to the renewed certificate's owner.
+    and ACME certificates; 409 when it was already renewed or was never signed.
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     ref = request.path_params["certificate_id"]
-    cert = await access.certificate(services, principal, Action.CERTIFICATE_RENEW, ref)
+    cert = await access.certificate(services, principal, Permission.CERTIFICATE_RENEW, ref)
     try:
         enrollment = await renew_now(services, cert, channel="api")
     except PolicyViolationError as exc:
         raise ApiError(400, str(exc), details=list(exc.violations)) from None
     await audit_issued(services, principal, "certificate.renew", enrollment)
-    body = issued_json(enrollment, issued_bundle(enrollment.issued))
+    body = await _answer(services, principal, enrollment)
     body["renewedFromId"] = cert.id
     return JSONResponse(body, headers=NO_STORE)
 
@@ -112,6 +128,11 @@ async def renew_certificate(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     certs = f"{PREFIX}/certificates"
     return [
-        Route(certs, issue_certificate, methods=["POST"]),
-        Route(certs + "/{certificate_id}/renew", renew_certificate, methods=["POST"]),
+        ApiRoute(certs, issue_certificate, ["POST"], Permission.CERTIFICATE_ISSUE),
+        ApiRoute(
+            certs + "/{certificate_id}/renew",
+            renew_certificate,
+            ["POST"],
+            Permission.CERTIFICATE_RENEW,
+        ),
     ]

@@ -1,5 +1,6 @@
 """Certificates, requests, bundles and CRLs as the REST API shows them (camelCase JSON,
-UTC ISO 8601 times ending in "Z", serial numbers as lowercase hex)."""
+UTC ISO 8601 times ending in "Z", serial numbers as `openssl x509 -serial` prints them:
+upper-case hex of even length, no colons)."""
 
 from __future__ import annotations
 
@@ -101,8 +102,9 @@ def certificate_details(details: CertificateDetails, now: datetime) -> dict[str,
 
 
 def bundle_json(bundle: Bundle) -> dict[str, Any]:
-    """The bundle endpoints' body; privateKey is null when the server holds no key."""
-    return {
+    """The bundle endpoints' body; privateKey is null when the server holds no key, or
+    when the caller may not have it (then privateKeyWithheld says why)."""
+    body = {
         "certificateId": bundle.certificate_id,
         "serialNumber": bundle.serial_hex,
         "certificate": bundle.certificate,
@@ -110,10 +112,14 @@ def bundle_json(bundle: Bundle) -> dict[str, Any]:
         "issuingCaCertificate": bundle.issuing_ca,
         "privateKey": bundle.private_key,
     }
+    if bundle.key_withheld is not None:
+        body["privateKeyWithheld"] = bundle.key_withheld
+    return body
 
 
 def issued_json(enrollment: Enrollment, bundle: Bundle) -> dict[str, Any]:
-    """The issuance (and renewal) answer; privateKey only for a managed key."""
+    """The issuance (and renewal) answer; privateKey only for a managed key; `notAfterCut`
+    (null when notAfter is as asked) and `warnings` say when notAfter was cut short."""
     certificate: dict[str, Any] = {
         "certificate": bundle.certificate,
         "certificateChain": bundle.chain,
@@ -123,7 +129,22 @@ def issued_json(enrollment: Enrollment, bundle: Bundle) -> dict[str, Any]:
     }
     if bundle.private_key is not None:
         certificate["privateKey"] = bundle.private_key
-    return {"certificate": certificate, "certificateRequestId": enrollment.request.id}
+    if bundle.key_withheld is not None:
+        certificate["privateKeyWithheld"] = bundle.key_withheld
+    issued = enrollment.issued
+    cut = issued.not_after_cut
+    return {
+        "certificate": certificate,
+        "certificateRequestId": enrollment.request.id,
+        "notAfterCut": None
+        if cut is None
+        else {
+            "reason": cut.reason,
+            "notAfter": iso(cut.not_after),
+            "requestedNotAfter": iso(cut.requested_not_after),
+        },
+        "warnings": list(issued.warnings),
+    }
 
 
 def request_json(request: CertificateRequestRecord) -> dict[str, Any]:

@@ -1,19 +1,20 @@
 """REST: revoking a certificate (POST .../certificates/{certificateId}/revoke). The issuing
-CA's CRL is regenerated at once (acme_server/services/certificates/revocation.py); a member
-identity revokes only what it owns (acme_server/services/access.py)."""
+CA's CRL is regenerated at once (acme_server/services/certificates/revocation.py); an
+issuer revokes only certificates of the profiles it is granted
+(acme_server/services/access.py)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from acme_server.rest.auth import require_principal
 from acme_server.rest.body import Field, body, parse
 from acme_server.rest.common import iso, read_json, services_of
+from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.services import access, audit
-from acme_server.services.access import Action
 from acme_server.services.certificates.revocation import revoke
+from acme_server.services.roles import Permission
 from pki_types.model import RevocationReason
 
 PREFIX = "/api/v1/cert-manager"
@@ -40,11 +41,11 @@ async def revoke_certificate(request: Request) -> Response:
     "serialNumber", "revokedAt", "revocationReason", "certificateId"}; 409 when already
     revoked (or expired).
     """
-    principal = await require_principal(request)
+    principal = principal_of(request)
     services = services_of(request)
     reason = RevocationReason(parse(REVOKE_REQUEST, await read_json(request))["revocationReason"])
     ref = request.path_params["certificate_id"]
-    cert = await access.certificate(services, principal, Action.CERTIFICATE_REVOKE, ref)
+    cert = await access.certificate(services, principal, Permission.CERTIFICATE_REVOKE, ref)
     revoked = await revoke(services, cert, reason)
     await audit.record(
         services,
@@ -67,9 +68,10 @@ async def revoke_certificate(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route(
+        ApiRoute(
             f"{PREFIX}/certificates/{{certificate_id}}/revoke",
             revoke_certificate,
-            methods=["POST"],
+            ["POST"],
+            Permission.CERTIFICATE_REVOKE,
         )
     ]

@@ -95,6 +95,11 @@ _BUNDLE_PROPS: dict[str, Any] = {
     "certificateChain": {"type": "string", "description": "PEM, issuer first"},
     "issuingCaCertificate": _S,
     "privateKey": {"type": ["string", "null"], "description": "PKCS#8 PEM, managed keys only"},
+    "privateKeyWithheld": {
+        "type": "string",
+        "description": "why a key the server holds is not given: the caller lacks "
+        "certificate.export, the certificate is internal, or its profile forbids key export",
+    },
 }
 _ISSUED = _obj(
     {
@@ -104,8 +109,26 @@ _ISSUED = _obj(
         ),
         "certificateRequestId": _S,
         "renewedFromId": {"type": "string", "description": "renewals only"},
+        "notAfterCut": {
+            **_obj(
+                {
+                    "reason": {"type": "string", "enum": ["issuing_ca_not_after"]},
+                    "notAfter": {**_TIME, "description": "what the certificate got"},
+                    "requestedNotAfter": {**_TIME, "description": "issuance time + ttl"},
+                },
+                ("reason", "notAfter", "requestedNotAfter"),
+            ),
+            "type": ["object", "null"],
+            "description": "null when notAfter is as asked; otherwise why it is earlier "
+            "(a certificate never outlives its issuing CA)",
+        },
+        "warnings": {
+            **_arr(_S),
+            "description": "one line each, e.g. that notAfter was cut to the issuing CA's "
+            "notAfter; empty when the certificate is as asked",
+        },
     },
-    ("certificate", "certificateRequestId"),
+    ("certificate", "certificateRequestId", "notAfterCut", "warnings"),
 )
 _REQUEST = _obj(
     {

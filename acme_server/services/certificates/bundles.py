@@ -19,7 +19,9 @@ from store import CertificateRecord
 @dataclass(frozen=True, slots=True)
 class Bundle:
     """PEM texts. `chain`: the issuers above the leaf, nearest first ("" when self-signed);
-    `issuing_ca`: the certificate that signed the leaf (the leaf itself when self-signed)."""
+    `issuing_ca`: the certificate that signed the leaf (the leaf itself when self-signed).
+    `key_withheld`: why the private key the server holds is not in the bundle (the
+    caller may not have it: services/access.py); None when it is, or there is none."""
 
     certificate_id: str
     serial_hex: str
@@ -27,13 +29,15 @@ class Bundle:
     chain: str
     issuing_ca: str
     private_key: str | None
+    key_withheld: str | None = None
 
 
 def _key_pem(key: PrivateKey | None) -> str | None:
     return None if key is None else private_key_to_pem(key).decode("ascii")
 
 
-def issued_bundle(issued: IssuedCertificate) -> Bundle:
+def issued_bundle(issued: IssuedCertificate, *, key_withheld: str | None = None) -> Bundle:
+    """The bundle of a certificate just issued; without its key when `key_withheld`."""
     leaf = certificates_pem([issued.certificate])
     return Bundle(
         certificate_id=issued.record.id,
@@ -41,11 +45,15 @@ def issued_bundle(issued: IssuedCertificate) -> Bundle:
         certificate=leaf,
         chain=certificates_pem(issued.chain),
         issuing_ca=certificates_pem(issued.chain[:1]) if issued.chain else leaf,
-        private_key=_key_pem(issued.private_key),
+        private_key=None if key_withheld else _key_pem(issued.private_key),
+        key_withheld=key_withheld if issued.private_key is not None else None,
     )
 
 
-def bundle_of(services: Services, record: CertificateRecord, *, include_key: bool = True) -> Bundle:
+def bundle_of(
+    services: Services, record: CertificateRecord, *, key_withheld: str | None = None
+) -> Bundle:
+    """The bundle of a stored certificate; without its key when `key_withheld`."""
     if not record.certificate_pem:
         raise ConflictError(f"certificate {record.id} was never signed (status {record.status})")
     chain = x509.load_pem_x509_certificates(record.chain_pem.encode()) if record.chain_pem else []
@@ -55,7 +63,8 @@ def bundle_of(services: Services, record: CertificateRecord, *, include_key: boo
         certificate=record.certificate_pem,
         chain=record.chain_pem,
         issuing_ca=certificates_pem(chain[:1]) if chain else record.certificate_pem,
-        private_key=_key_pem(private_key_of(services, record)) if include_key else None,
+        private_key=None if key_withheld else _key_pem(private_key_of(services, record)),
+        key_withheld=key_withheld if record.encrypted_private_key is not None else None,
     )
 
 

@@ -84,6 +84,7 @@ class EnrollRequest:
     key_usages / extended_key_usages: None = the profile's defaults.
     owner_identity_id: the machine identity the certificate will belong to (the REST
     caller, the identity a client certificate is bound to); None for the CLI.
+    internal: the server's own certificate (a renewal of one): its key never leaves it.
     """
 
     profile_ref: str | None
@@ -103,6 +104,7 @@ class EnrollRequest:
     metadata: Mapping[str, str] = field(default_factory=dict)
     renewed_from_id: str | None = None
     owner_identity_id: str | None = None
+    internal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +332,7 @@ async def enroll(
         prepared.spec,
         certificate_request_id=stored.id,
         owner_identity_id=request.owner_identity_id,
+        internal=request.internal,
     )
     try:
         issued = await issue(services, profile, spec)

@@ -6,7 +6,8 @@ from cryptography import x509
 
 from acme_server.services.certificates.issuance import certificate_key_aad
 from acme_server.services.context import Services
-from acme_server.services.errors import InvalidRequestError, NotFoundError
+from acme_server.services.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from acme_server.services.profiles.settings import EnrollmentConfig
 from ca_core.errors import CAError
 from ca_core.export import pem_bundle, to_pkcs12
 from ca_core.kek import decrypt_private_key
@@ -31,6 +32,39 @@ async def find_certificate(services: Services, ref: str) -> CertificateRecord:
         return await services.store.get_certificate_by_serial(serial)
     except (CAError, ValueError, NotFound):
         raise no_certificate(ref) from None
+
+
+async def key_withheld(services: Services, record: CertificateRecord) -> str | None:
+    """Why the server keeps this certificate's private key to itself whoever asks (None:
+    it may be exported, or the server holds no key): the certificate is internal (the
+    server's own TLS certificate), or its profile says enrollment.api.allowKeyExport
+    false."""
+    if record.encrypted_private_key is None:
+        return None
+    if record.internal:
+        return (
+            f"certificate {record.id} is internal (the server's own): "
+            "its private key never leaves the server"
+        )
+    if record.profile_id is not None:
+        try:
+            profile = await services.store.get_profile(record.profile_id)
+        except NotFound:
+            return None
+        if not EnrollmentConfig.of(profile).allow_key_export:
+            return (
+                f"the profile {profile.slug!r} does not allow exporting private keys "
+                "(enrollment.api.allowKeyExport is false)"
+            )
+    return None
+
+
+async def require_exportable(services: Services, record: CertificateRecord) -> None:
+    """ForbiddenError unless the certificate's private key may leave the server (the
+    CLI's check; REST adds the caller's permission: services/access.py)."""
+    reason = await key_withheld(services, record)
+    if reason is not None:
+        raise ForbiddenError(reason, permission="certificate.export")
 
 
 def _loaded(record: CertificateRecord) -> tuple[x509.Certificate, list[x509.Certificate]]:

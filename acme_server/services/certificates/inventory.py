@@ -50,7 +50,8 @@ _SIGNATURES: dict[x509.ObjectIdentifier, SignatureAlgorithm] = {
 @dataclass(frozen=True, slots=True)
 class CertificateQuery:
     """Every given filter must hold. `expires_within`: notAfter between now and now + it;
-    `owner_identity_id`: only the certificates of this identity (access.owner_filter)."""
+    `profile_ids`: only the certificates of these profiles (the caller's reach:
+    access.profile_filter; None: every profile)."""
 
     status: CertificateStatus | None = None
     profile_id: str | None = None
@@ -58,7 +59,7 @@ class CertificateQuery:
     search: str | None = None
     expires_within: timedelta | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
-    owner_identity_id: str | None = None
+    profile_ids: tuple[str, ...] | None = None
     limit: int = 25
     offset: int = 0
     order_by: str = "created_at"
@@ -117,7 +118,7 @@ async def list_certificates(
         "expires_after": now if within is not None else None,
         "expires_before": now + within if within is not None else None,
         "metadata": checked_metadata(query.metadata) or None,
-        "owner_identity_id": query.owner_identity_id,
+        "profile_ids": query.profile_ids,
     }
     rows = await services.store.list_certificates(
         **filters,
@@ -224,13 +225,12 @@ async def delete_certificate(services: Services, record: CertificateRecord, now:
 
 
 async def latest_active(
-    services: Services, profile: ProfileRecord, now: datetime, *, owner: str | None = None
+    services: Services, profile: ProfileRecord, now: datetime
 ) -> CertificateRecord:
-    """The profile's newest active, unrevoked, unexpired certificate (of the identity
-    `owner`, when given); NotFoundError if none."""
+    """The profile's newest active, unrevoked, unexpired certificate; NotFoundError if
+    none."""
     rows = await services.store.list_certificates(
         profile_id=profile.id,
-        owner_identity_id=owner,
         status=CertificateStatus.ACTIVE,
         expires_after=now + timedelta(seconds=1),
         order_by="created_at",
@@ -262,10 +262,10 @@ async def list_requests(
     metadata: Mapping[str, str],
     limit: int,
     offset: int,
-    owner: str | None = None,
+    profile_ids: tuple[str, ...] | None = None,
 ) -> tuple[list[CertificateRequestRecord], int]:
     """One page (newest first) and the total count of requests matching every filter
-    (`owner`: only the requests of this identity)."""
+    (`profile_ids`: only the requests of these profiles; None: every profile)."""
     if not 1 <= limit <= LIST_LIMIT_MAX or offset < 0:
         raise InvalidRequestError(f"limit must be 1-{LIST_LIMIT_MAX} and offset at least 0")
     if status is not None and status not in REQUEST_STATUSES:
@@ -275,11 +275,11 @@ async def list_requests(
         profile_id=profile_id,
         status=status,
         metadata=wanted,
-        owner_identity_id=owner,
+        profile_ids=profile_ids,
         limit=limit,
         offset=offset,
     )
     total = await services.store.count_certificate_requests(
-        profile_id=profile_id, status=status, metadata=wanted, owner_identity_id=owner
+        profile_id=profile_id, status=status, metadata=wanted, profile_ids=profile_ids
     )
     return rows, total

@@ -7,6 +7,12 @@
 3. The signed certificate (and a managed key, encrypted under the KEK) is stored with a
    conditional pending -> active transition.
 4. `CertificateIssued` is published (services/events.py).
+
+Validity: the TTL counts from the issuance time, so notAfter = issuance + TTL, while
+notBefore is backdated by BACKDATE (a minute) on top, for relying parties whose clocks run a
+little slow. An explicit notBefore (an ACME order's) is used as is and the TTL counts from
+it; an explicit notAfter (an ACME order's) is used as is. notAfter never passes the issuing
+CA's own notAfter: a longer request is cut to it, and the result says so (`not_after_cut`).
 """
 
 from __future__ import annotations
@@ -25,11 +31,18 @@ from ca_core.csr import CsrFacts
 from ca_core.export import certificates_pem
 from ca_core.fingerprints import sha256_fingerprint
 from ca_core.hierarchy import CAMaterial
-from ca_core.issuer import LeafRequest, compute_not_after, issue_leaf, issue_self_signed
+from ca_core.issuer import (
+    LeafRequest,
+    compute_not_after,
+    issue_leaf,
+    issue_self_signed,
+    leaf_validity,
+)
 from ca_core.kek import encrypt_private_key
 from ca_core.keys import PrivateKey, PublicKey, agenerate_private_key, key_algorithm_of
 from ca_core.names import subject_to_name
 from ca_core.serials import new_serial, serial_to_hex
+from ca_core.ttl import format_ttl
 from pki_types.model import (
     CertificateStatus,
     ExtendedKeyUsage,
@@ -43,7 +56,8 @@ from pki_types.model import (
 )
 from store import AlreadyRenewed, CertificateRecord, Conflict, ProfileRecord
 
-# Leaves start a minute early so that clients with a slightly slow clock accept them.
+# Leaves start a minute early so that clients with a slightly slow clock accept them; the
+# TTL still counts from the issuance time (the backdate is extra).
 BACKDATE = timedelta(minutes=1)
 _SERIAL_ATTEMPTS = 3
 
@@ -61,13 +75,15 @@ class IssueSpec:
     request_method: RequestMethod
     key_algorithm: KeyAlgorithm | None = None
     public_key: PublicKey | None = None
-    not_before: datetime | None = None  # default: now, backdated a minute
+    not_before: datetime | None = None  # default: issuance time, backdated a minute
+    not_after: datetime | None = None  # default: issuance time (or not_before) + validity
     metadata: dict[str, str] = field(default_factory=dict)
     friendly_name: str = ""
     auto_renew: bool = False
     renewed_from_id: str | None = None
     certificate_request_id: str | None = None
     owner_identity_id: str | None = None  # the machine identity it belongs to, if any
+    internal: bool = False  # the server's own (request method system is always)
 
 
 def csr_spec(
@@ -82,6 +98,7 @@ def csr_spec(
     extended_key_usages: frozenset[ExtendedKeyUsage] | None = None,
     hash_algorithm: HashAlgorithm | None = None,
     not_before: datetime | None = None,
+    not_after: datetime | None = None,
     metadata: dict[str, str] | None = None,
     renewed_from_id: str | None = None,
 ) -> IssueSpec:
@@ -101,9 +118,36 @@ def csr_spec(
         request_method=request_method,
         public_key=facts.public_key,
         not_before=not_before,
+        not_after=not_after,
         metadata=dict(metadata or {}),
         renewed_from_id=renewed_from_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NotAfterCut:
+    """notAfter came out earlier than asked: cut to the issuing CA's own notAfter (a leaf
+    never outlives its issuer). Issuance goes ahead; the answer carries this warning."""
+
+    not_after: datetime  # the issuing CA's notAfter, which the certificate got
+    requested_not_after: datetime
+    requested_ttl: timedelta
+    reason: str = "issuing_ca_not_after"
+
+    def message(self) -> str:
+        return (
+            f"notAfter was cut to the issuing CA's notAfter {_iso(self.not_after)}: "
+            f"the requested ttl {_ttl_text(self.requested_ttl)} reaches past it "
+            f"(to {_iso(self.requested_not_after)})"
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ttl_text(ttl: timedelta) -> str:
+    return format_ttl(ttl) if ttl >= timedelta(seconds=1) else str(ttl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +156,12 @@ class IssuedCertificate:
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]  # issuers above the leaf, nearest first
     private_key: PrivateKey | None  # managed keys only
+    not_after_cut: NotAfterCut | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the caller should know about the certificate it got (empty: as asked)."""
+        return () if self.not_after_cut is None else (self.not_after_cut.message(),)
 
 
 def certificate_key_aad(certificate_id: str) -> bytes:
@@ -158,6 +208,8 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
     key_algorithm = key_algorithm_of(public_key)
 
     now = datetime.now(UTC)
+    start = spec.not_before or now  # the TTL counts from issuance (or the asked notBefore)
+    validity = spec.validity if spec.not_after is None else spec.not_after - start
     for attempt in range(_SERIAL_ATTEMPTS):
         request = LeafRequest(
             subject=subject,
@@ -165,10 +217,11 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
             public_key=public_key,
             key_usages=spec.key_usages,
             extended_key_usages=spec.extended_key_usages,
-            validity=spec.validity,
+            validity=validity,
             hash_alg=spec.hash_algorithm,
             serial=new_serial(),
             not_before=spec.not_before or now - BACKDATE,
+            validity_start=start,
             crl_urls=crl_urls,
             aia_issuer_urls=aia_urls,
             policy_oids=leaf_certificate_policies(
@@ -187,6 +240,16 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
         except Conflict:
             if attempt == _SERIAL_ATTEMPTS - 1:
                 raise
+    window = leaf_validity(request, issuer.certificate if issuer else None)
+    cut = (
+        NotAfterCut(
+            not_after=window.not_after,
+            requested_not_after=window.requested_not_after,
+            requested_ttl=validity,
+        )
+        if window.cut
+        else None
+    )
     if issuer is not None:
         certificate = issue_leaf(request, issuer)
         chain = (issuer.certificate, *issuer.chain)
@@ -232,7 +295,11 @@ async def issue(services: Services, profile: ProfileRecord, spec: IssueSpec) -> 
         )
     )
     return IssuedCertificate(
-        record=record, certificate=certificate, chain=chain, private_key=private_key
+        record=record,
+        certificate=certificate,
+        chain=chain,
+        private_key=private_key,
+        not_after_cut=cut,
     )
 
 
@@ -264,4 +331,5 @@ async def _reserve(
         renewed_from_id=spec.renewed_from_id,
         certificate_request_id=spec.certificate_request_id,
         owner_identity_id=spec.owner_identity_id,
+        internal=spec.internal or spec.request_method == RequestMethod.SYSTEM,
     )

@@ -14,11 +14,13 @@ The successor's `CertificateIssued` is followed by `CertificateRenewed` (service
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from cryptography import x509
 
 from acme_server.services.certificates.enrollment import Channel, Enrollment, EnrollRequest, enroll
+from acme_server.services.certificates.issuance import BACKDATE
 from acme_server.services.context import Services
 from acme_server.services.errors import AlreadyRenewedError, ConflictError, InvalidRequestError
 from acme_server.services.events import CertificateRenewed
@@ -100,13 +102,20 @@ def _from_certificate(cert: CertificateRecord) -> EnrollRequest:
         country=subject.country,
         state=subject.state,
         locality=subject.locality,
-        ttl=format_ttl(cert.not_after - cert.not_before),
+        ttl=format_ttl(_ttl_of(cert)),
         key_algorithm=cert.key_algorithm,
         key_usages=key_usages,
         extended_key_usages=ekus,
         metadata=cert.metadata,
         renewed_from_id=cert.id,
     )
+
+
+def _ttl_of(cert: CertificateRecord) -> timedelta:
+    """The TTL a certificate was issued with: its lifetime less the backdated minute in
+    front of the issuance time (issuance.BACKDATE), so that renewals keep the TTL."""
+    lifetime = cert.not_after - cert.not_before
+    return lifetime - BACKDATE if lifetime > BACKDATE else lifetime
 
 
 async def renewal_request(services: Services, cert: CertificateRecord) -> EnrollRequest:
@@ -140,7 +149,9 @@ async def renew_now(
     if cert.profile_id is None:
         raise ConflictError(f"cannot renew certificate {cert.id}: its profile was deleted")
     request = replace(
-        await renewal_request(services, cert), owner_identity_id=cert.owner_identity_id
+        await renewal_request(services, cert),
+        owner_identity_id=cert.owner_identity_id,
+        internal=cert.internal,
     )
     enrollment = await enroll(services, request, channel=channel)
     services.events.publish(

@@ -152,11 +152,12 @@ async def bind_certificate(
     pem: str,
     *,
     actor: str = audit.ACTOR_CLI,
-    owner: str | None = None,
+    profile_ids: tuple[str, ...] | None = None,
 ) -> IdentityCertificateRecord:
     """Bind a certificate this server issued (active, with clientAuth) to an identity; it
-    belongs to the identity from then on. With `owner` (access.owner_filter), only a
-    certificate that identity owns: any other is answered as one this server never issued."""
+    belongs to the identity from then on. With `profile_ids` (access.profile_filter), only
+    a certificate of those profiles: any other is answered as one this server never
+    issued."""
     identity = await identities.find_identity(services, identity_ref)
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
@@ -171,7 +172,7 @@ async def bind_certificate(
     if (
         record is None
         or record.fingerprint_sha256 != sha256_fingerprint(certificate)
-        or (owner is not None and record.owner_identity_id != owner)
+        or (profile_ids is not None and record.profile_id not in profile_ids)
     ):
         raise NotFoundError("the certificate was not issued by this server")
     if record.status != "active":

@@ -22,6 +22,7 @@ from datetime import timedelta
 from acme_server.services import audit
 from acme_server.services.context import Services
 from acme_server.services.errors import InvalidRequestError, NotFoundError, ServiceError
+from acme_server.services.roles import ADMIN, GRANTED_ROLES, ISSUER, ROLES
 from store import IdentityRecord, NotFound
 from store.columns import utc_now
 
@@ -32,11 +33,6 @@ SECRET_BYTES = 32
 SECRET_MAX = 1024  # longer secrets are refused before the (slow) hash
 CLIENT_ID_MAX = 255  # schema: machine_identities.client_id
 NAME_MAX = 255  # schema: machine_identities.name
-# Roles (what each may do: acme_server/services/access.py). New identities are members;
-# identities made before roles were migrated to admin (store migration 0005).
-ADMIN = "admin"
-MEMBER = "member"
-ROLES = (ADMIN, MEMBER)
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
@@ -54,12 +50,14 @@ class InvalidCredentials(ServiceError):
 
 @dataclass(frozen=True)
 class Principal:
-    """The machine identity a REST request acts as."""
+    """The machine identity a REST request acts as: its role (services/roles.py) and the
+    profile ids it is granted (None: every profile)."""
 
     identity_id: str
     name: str
     client_id: str
     role: str
+    profile_grants: tuple[str, ...] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -135,24 +133,39 @@ def access_token_lifetime(services: Services) -> timedelta:
     return services.settings.access_token_lifetime
 
 
-def _checked_role(role: str) -> str:
+def checked_access(
+    role: str, profile_grants: tuple[str, ...] | None
+) -> tuple[str, tuple[str, ...] | None]:
+    """The role and grants to store: an issuer or reader keeps its grants (None: every
+    profile); an admin or auditor reaches no profile by grant (stored as None)."""
     if role not in ROLES:
         raise InvalidRequestError(f"role must be one of {', '.join(ROLES)}")
-    return role
+    return role, (profile_grants if role in GRANTED_ROLES else None)
 
 
 async def create_identity(
-    services: Services, name: str, *, role: str = MEMBER, actor: str = audit.ACTOR_CLI
+    services: Services,
+    name: str,
+    *,
+    role: str = ISSUER,
+    profile_grants: tuple[str, ...] | None = None,
+    actor: str = audit.ACTOR_CLI,
 ) -> tuple[IdentityRecord, str]:
-    """A new identity and its client secret. The secret is returned here only, once."""
+    """A new identity and its client secret. The secret is returned here only, once.
+    `profile_grants`: the profile ids an issuer or reader reaches (None: every profile;
+    services/identities/grants.py resolves slugs)."""
     name = name.strip()
     if not name or len(name) > NAME_MAX:
         raise InvalidRequestError(f"an identity name must be 1-{NAME_MAX} characters")
-    role = _checked_role(role)
+    role, profile_grants = checked_access(role, profile_grants)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     secret_hash = await asyncio.to_thread(hash_secret_sync, secret)
     record = await services.store.create_identity(
-        name=name, client_id=str(uuid.uuid4()), secret_hash=secret_hash, role=role
+        name=name,
+        client_id=str(uuid.uuid4()),
+        secret_hash=secret_hash,
+        role=role,
+        profile_grants=profile_grants,
     )
     await audit.record(
         services,
@@ -160,29 +173,14 @@ async def create_identity(
         action="identity.create",
         target_type="identity",
         target_id=record.id,
-        details={"name": record.name, "clientId": record.client_id, "role": record.role},
+        details={
+            "name": record.name,
+            "clientId": record.client_id,
+            "role": record.role,
+            "profileGrants": None if profile_grants is None else list(profile_grants),
+        },
     )
     return record, secret
-
-
-async def set_role(
-    services: Services, ref: str, role: str, *, actor: str = audit.ACTOR_CLI
-) -> bool:
-    """Give the identity (by id or client id) another role, from its next request on (its
-    live tokens too); False if it already had it."""
-    role = _checked_role(role)
-    identity = await find_identity(services, ref)
-    changed = await services.store.set_identity_role(identity.id, role)
-    if changed:
-        await audit.record(
-            services,
-            actor=actor,
-            action="identity.role.update",
-            target_type="identity",
-            target_id=identity.id,
-            details={"name": identity.name, "from": identity.role, "to": role},
-        )
-    return changed
 
 
 async def list_identities(services: Services) -> list[IdentityRecord]:
@@ -257,6 +255,7 @@ async def authenticate(services: Services, token: str) -> Principal | None:
         name=identity.name,
         client_id=identity.client_id,
         role=identity.role,
+        profile_grants=identity.profile_grants,
     )
 
 

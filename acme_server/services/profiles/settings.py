@@ -42,6 +42,7 @@ class EnrollmentConfig:
     api_enabled: bool = True
     challenge_types: tuple[str, ...] = CHALLENGE_TYPES  # allowed, in CHALLENGE_TYPES order
     caa_check: bool = True  # RFC 8659 CAA before issuing; off for purely internal names
+    allow_key_export: bool = True  # managed private keys may be exported (REST and CLI)
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.challenge_types if t not in CHALLENGE_TYPES]
@@ -81,6 +82,7 @@ class EnrollmentConfig:
             api_enabled=bool(api.get("enabled", True)),
             challenge_types=_stored_types(acme.get("challenge_types")),
             caa_check=bool(acme.get("caa_check", True)),
+            allow_key_export=bool(api.get("allow_key_export", True)),
         )
 
     def to_store(self) -> dict[str, Any]:
@@ -92,7 +94,7 @@ class EnrollmentConfig:
                 "challenge_types": list(self.challenge_types),
                 "caa_check": self.caa_check,
             },
-            "api": {"enabled": self.api_enabled},
+            "api": {"enabled": self.api_enabled, "allow_key_export": self.allow_key_export},
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -104,7 +106,7 @@ class EnrollmentConfig:
                 "challengeTypes": list(self.challenge_types),
                 "caaCheck": self.caa_check,
             },
-            "api": {"enabled": self.api_enabled},
+            "api": {"enabled": self.api_enabled, "allowKeyExport": self.allow_key_export},
         }
 
 
