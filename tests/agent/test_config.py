@@ -223,14 +223,26 @@ def test_renew_before_by_period_and_by_share_of_lifetime() -> None:
     assert str(RenewBefore.parse("12h")) == "12h" and str(RenewBefore.parse("33%")) == "33%"
 
 
-def test_the_readme_example_is_a_valid_configuration() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## Agent", 1)[1]
-    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+def _first_yaml_block(document: str, after: str) -> str:
+    text = (Path(__file__).parents[2] / document).read_text()
+    section = text.split(after, 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_agent_page_example_is_a_valid_configuration() -> None:
+    example = _first_yaml_block("docs/agent.md", "# Agent\n")
     env = {"KMS_AGENT_SECRET": "s", "WEB_P12_PASSWORD": "p", "KMS_AGENT_EAB_HMAC": "h"}
     config = parse_config(yaml.safe_load(example), Path("/etc/kms-agent/agent.yaml"), env=env)
     assert [c.enrollment for c in config.certificates] == ["api-csr", "acme"]
     assert config.state_dir == Path("/var/lib/kms-agent")
+
+
+def test_the_readme_example_is_a_valid_configuration() -> None:
+    example = _first_yaml_block("README.md", "\n## Agent\n")
+    env = {"KMS_AGENT_CLIENT_ID": "i", "KMS_AGENT_CLIENT_SECRET": "s"}
+    config = parse_config(yaml.safe_load(example), Path("/work/kms/agent.yaml"), env=env)
+    assert [c.enrollment for c in config.certificates] == ["api-csr"]
+    assert config.state_dir == Path("/work/kms/.kms-agent")  # beside the file
 
 
 def client_certificate_files(tmp_path: Path) -> tuple[Path, Path]:
