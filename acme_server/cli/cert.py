@@ -40,10 +40,13 @@ from acme_server.services.certificates.export import (
     export_pem,
     export_pkcs12,
     find_certificate,
+    key_withheld,
     require_exportable,
 )
 from acme_server.services.certificates.revocation import revoke
 from acme_server.services.context import Services
+from acme_server.services.profiles.lookup import find_profile
+from acme_server.services.profiles.settings import EnrollmentConfig
 from pki_types.model import CertificateStatus, RevocationReason
 
 
@@ -199,11 +202,20 @@ def issue_command(
     )
 
     async def action(services: Services) -> None:
+        if key_out is not None:  # refused before anything is issued
+            profile = await find_profile(services, profile_ref)
+            if not EnrollmentConfig.of(profile).allow_key_export:
+                raise CLIError(
+                    f"--key-out: the profile {profile.slug!r} does not allow exporting "
+                    "private keys (enrollment.api.allowKeyExport is false)"
+                )
         issued = (await enroll(services, request)).issued
         await audit_cli(services, "certificate.issue", issued.record)
         echo_warnings(issued.warnings)
         to_stdout = out is None and not as_json
-        write_outputs(files, issued_bundle(issued), certificate_to_stdout=to_stdout)
+        withheld = await key_withheld(services, issued.record)
+        bundle = issued_bundle(issued, key_withheld=withheld)
+        write_outputs(files, bundle, certificate_to_stdout=to_stdout)
         if as_json:
             emit_json({**certificate_json(issued.record), "warnings": list(issued.warnings)})
             return

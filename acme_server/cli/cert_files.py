@@ -111,6 +111,8 @@ def write_outputs(files: OutputFiles, bundle: Bundle, *, certificate_to_stdout: 
     if files.fullchain_out is not None:
         full = bundle.certificate + bundle.chain
         _write(files.fullchain_out, full, "certificate and chain", private=False)
+    if files.key_out is not None and bundle.key_withheld is not None:
+        raise CLIError(f"--key-out: {bundle.key_withheld}")
     if files.key_out is not None and bundle.private_key is None:
         raise CLIError("--key-out: the server holds no private key for this certificate")
     if files.key_out is not None and files.key_out != STDOUT:

@@ -21,7 +21,7 @@ from acme_server.cli.common import Action, CLIError, emit_json, kms_command
 from acme_server.services import audit
 from acme_server.services.certificates import auto_renewal, inventory
 from acme_server.services.certificates.bundles import issued_bundle
-from acme_server.services.certificates.export import find_certificate
+from acme_server.services.certificates.export import find_certificate, key_withheld
 from acme_server.services.certificates.renewal import renew_now
 from acme_server.services.context import Services
 from pki_types.model import RevocationReason
@@ -106,13 +106,18 @@ async def renew_command(
     files = OutputFiles(out, chain_out, fullchain_out, key_out)
     check_outputs(files, csr=False, as_json=as_json)
     old = await find_certificate(services, ref)
+    withheld_before = await key_withheld(services, old) if key_out is not None else None
+    if withheld_before is not None:  # the renewal's key would be kept the same way
+        raise CLIError(f"--key-out: {withheld_before}")
     enrollment = await renew_now(services, old)
     issued = enrollment.issued
     new = issued.record
     await audit_cli(services, "certificate.renew", new, renewedFromId=old.id)
     echo_warnings(issued.warnings)
     if files.named() or key_out is not None:
-        write_outputs(files, issued_bundle(issued), certificate_to_stdout=False)
+        withheld = await key_withheld(services, new)
+        bundle = issued_bundle(issued, key_withheld=withheld)
+        write_outputs(files, bundle, certificate_to_stdout=False)
     if as_json:
         emit_json({**certificate_json(new), "warnings": list(issued.warnings)})
         return

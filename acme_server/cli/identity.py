@@ -5,7 +5,8 @@ Roles (acme_server/services/roles.py): admin (everything), issuer (issue, renew,
 export and edit the certificates of its granted profiles), reader (read those; never a
 private key), auditor (the audit log). An issuer or reader is granted some profiles
 (`--profile`, repeatable) or every profile (`--all-profiles`). Identities made before
-roles existed are admins; members of an earlier version became issuers of every profile.
+roles existed are admins; members of an earlier version became issuers of the profiles they
+had certificates of.
 Narrow one with `kms identity set-role ID reader`, `kms identity revoke ID --all-profiles`
 and `kms identity grant ID --profile web`."""
 

@@ -44,7 +44,7 @@ from acme_server.settings import Settings
     multiple=True,
     metavar="PATTERN",
     help="With --secure: a DNS name pattern certificates may name, e.g. '*.corp.example' "
-    '(repeatable; policy pattern syntax, docs/policies.md).',
+    "(repeatable; policy pattern syntax, docs/policies.md).",
 )
 @click.option(
     "--max-ttl",

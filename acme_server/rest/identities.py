@@ -22,7 +22,6 @@ from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.services import access
 from acme_server.services.identities import client_certs as certs
 from acme_server.services.identities import grants
-from acme_server.services.profiles.lookup import find_profile
 from acme_server.services.roles import Permission
 
 
@@ -47,8 +46,8 @@ async def add_certificate(request: Request) -> Response:
     certificate this server issued is bound. Either way it logs in through
     POST /api/v1/auth/cert-auth/login from then on, as that identity: so only the identity
     itself or an admin may do this (403 otherwise); issuing needs the profile granted
-    (403), and binding reaches only certificates of granted profiles. The certificate
-    belongs to the identity from then on."""
+    (404 as an unknown profile otherwise), and binding reaches only certificates of
+    granted profiles. The certificate belongs to the identity from then on."""
     principal = principal_of(request)
     body = await read_json(request)
     services = services_of(request)
@@ -71,10 +70,9 @@ async def add_certificate(request: Request) -> Response:
         chain = None
     else:
         assert csr is not None and profile is not None
-        found = await find_profile(services, profile)
-        access.require_profile(principal, Permission.CERTIFICATE_ISSUE, found)
+        found = await access.profile(services, principal, profile)
         issued = await certs.issue_certificate(
-            services, identity.id, profile, csr, ttl=ttl, actor=principal.actor
+            services, identity.id, found.id, csr, ttl=ttl, actor=principal.actor, channel="api"
         )
         binding, chain = issued.binding, (issued.certificate_pem, issued.chain_pem)
     answer = render_credential(binding, certs.standing(services, binding.not_after))

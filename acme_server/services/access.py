@@ -5,7 +5,7 @@ made once per REST request, before its handler runs, from the route table
 (acme_server/rest/guard.py). What this module adds is the reach of a permission:
 
     cert = await access.certificate(services, principal, Permission.CERTIFICATE_EXPORT, ref)
-    access.require_profile(principal, Permission.CERTIFICATE_ISSUE, profile)   # 403
+    profile = await access.profile(services, principal, ref)                  # 404
     scope = await access.scope(services, principal)    # None: reaches everything
     identity = await access.identity(services, principal, Permission.IDENTITY_BIND, ref)
     access.require_key_export(services, principal, cert)                      # 403
@@ -14,8 +14,8 @@ An issuer or reader reaches the certificates, certificate requests, profiles, po
 CAs of the profiles it is granted (all of them when its grants are None); an admin every
 one. A certificate, request, profile, policy, CA or identity the caller may not reach is
 answered exactly as one that does not exist (the same NotFoundError), so ids and serials
-cannot be probed. Issuing from a profile the caller is not granted is a ForbiddenError
-naming the permission and the profile (the caller named the profile itself).
+cannot be probed; issuing from a profile the caller is not granted answers as a missing
+profile too. Internal certificates (the server's own) are changed by admins only.
 
 An identity reads itself; reading or binding another needs identity.manage (admins).
 Binding a client certificate to an identity is allowed to that identity itself and to
@@ -75,13 +75,6 @@ def reaches_profile(principal: Principal, profile_id: str | None) -> bool:
     if principal.is_admin or grants is None:
         return True
     return profile_id is not None and profile_id in grants
-
-
-def require_profile(principal: Principal, permission: Permission, profile: ProfileRecord) -> None:
-    """For an action the caller aims at a profile it named (issuing from it)."""
-    require(principal, permission)
-    if not reaches_profile(principal, profile.id):
-        raise forbidden(permission, f"on the profile {profile.slug!r} (not granted)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +145,9 @@ async def visible(
     return {"profile": reach.profile_ids, "policy": reach.policy_ids, "ca": reach.ca_ids}[kind]
 
 
+_READS = frozenset({Permission.CERTIFICATE_READ, Permission.CERTIFICATE_LIST})
+
+
 def profile_filter(principal: Principal) -> tuple[str, ...] | None:
     """For certificate and request listings: None when every profile's are visible,
     else the only profile ids whose are."""
@@ -169,6 +165,8 @@ async def certificate(
     found = await find_certificate(services, ref)
     if not reaches_profile(principal, found.profile_id):
         raise no_certificate(ref)
+    if found.internal and not principal.is_admin and permission not in _READS:
+        raise no_certificate(ref)  # the server's own: only admins change it
     return found
 
 

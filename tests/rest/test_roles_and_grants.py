@@ -1,9 +1,10 @@
 """Roles and per-profile grants over real HTTP (issue 15): an issuer or reader reaches the
 certificates of the profiles it is granted (another profile's answer exactly as missing
-ones, 404), issuing from a profile not granted is a 403 naming it, a reader never gets a
-private key, nobody gets the key of an internal certificate (the server's own TLS
-certificate) or of a profile with allowKeyExport false, binding a client certificate to
-another identity is a 403, and every key export is audited with its identity."""
+ones, 404, issuing from one too), a reader never gets a private key, nobody gets the key
+of an internal certificate (the server's own TLS certificate, which only admins change),
+of a login credential or of a profile with allowKeyExport false, binding a client
+certificate to another identity is a 403, and every key export is audited with its
+identity."""
 
 from __future__ import annotations
 
@@ -188,9 +189,12 @@ def test_a_certificate_of_another_profile_answers_as_a_missing_one(
     assert (details.json()["status"], details.json()["metadata"]) == ("active", {})
 
 
-def test_issuing_from_a_profile_not_granted_is_a_403_naming_it(web: Caller) -> None:
-    refused = web.http.post(CERTS, json={"profileId": "eab", "attributes": {"commonName": _name()}})
-    _assert_forbidden(refused, "certificate.issue", "'eab'", "not granted")
+def test_issuing_from_a_profile_not_granted_answers_as_an_unknown_profile(web: Caller) -> None:
+    for ref in ("eab", "no-such-profile"):
+        wanted = {"profileId": ref, "attributes": {"commonName": _name()}}
+        refused = web.http.post(CERTS, json=wanted)
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["message"] == f"no certificate profile with slug or id {ref!r}"
     # And deleting is an admin's, whatever the profile.
     mine = _issued(web)
     _assert_forbidden(web.http.delete(f"{CERTS}/{mine['id']}"), "certificate.delete", "issuer")
@@ -298,6 +302,18 @@ def test_the_servers_own_tls_certificate_is_never_exported(
     cli_export = _kms(server, "cert", "export", serial, "--format", "pem")
     assert cli_export.exit_code == 2
     assert "internal" in cli_export.output and "PRIVATE KEY" not in cli_export.output
+    cli_renew = _kms(server, "cert", "renew", serial, "--key-out", "-")
+    assert cli_renew.exit_code == 2 and "internal" in cli_renew.output
+    assert admin.http.get(one).json()["renewedById"] is None  # refused before renewing
+    # An issuer of its profile reads it but does not change it; only admins do.
+    with caller(server, profiles=("default",)) as issuer:
+        assert issuer.http.get(one).status_code == 200
+        for response in (
+            issuer.http.post(one + "/revoke", json={"revocationReason": "SUPERSEDED"}),
+            issuer.http.post(one + "/renew"),
+            issuer.http.patch(one + "/metadata", json={"metadata": {"x": "y"}}),
+        ):
+            _assert_missing(response, details.json()["id"])
     # A renewal of it is internal too: its new key stays on the server as well.
     renewed = admin.http.post(one + "/renew")
     assert renewed.status_code == 200, renewed.text
@@ -318,7 +334,9 @@ def test_binding_a_certificate_to_another_identity_is_refused(
         _assert_forbidden(_bind_csr(other, target, "eab"), "identity.certificate.bind", target)
     assert other.http.get(f"{IDENTITIES}/{web.identity.id}").status_code == 404
     # Nor to itself from a profile it is not granted, nor a certificate of such a profile.
-    _assert_forbidden(_bind_csr(other, other.identity.id), "certificate.issue", "'default'")
+    unknown = _bind_csr(other, other.identity.id)
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["message"] == "no certificate profile with slug or id 'default'"
     web_own = issue(web.http, commonName=_name(), extendedKeyUsages=["client_auth"])
     stolen = other.http.post(
         f"{IDENTITIES}/{other.identity.id}/certificates",
@@ -340,6 +358,24 @@ def test_binding_a_certificate_to_another_identity_is_refused(
     )
     assert logged_in.status_code == 200, logged_in.text
     assert _bind_csr(admin, web.identity.id).status_code == 201
+    # A login credential's key never leaves, even when the server made it: bound, a managed
+    # client certificate is no longer exportable by anyone (its key would log in as it).
+    managed = issue(
+        other.http, profile="eab", commonName=_name(), extendedKeyUsages=["client_auth"]
+    )
+    bound = other.http.post(
+        f"{IDENTITIES}/{other.identity.id}/certificates",
+        json={"certificate": managed["certificate"]["certificate"]},
+    )
+    assert bound.status_code == 201, bound.text
+    credential = f"{CERTS}/{managed['certificate']['certificateId']}"
+    for who in (other, admin):
+        _assert_forbidden(
+            who.http.post(credential + "/export", json={"format": "pem"}),
+            "certificate.export",
+            "login credential",
+        )
+        assert who.http.get(credential + "/bundle").json()["privateKey"] is None
     shown = admin.http.get(f"{IDENTITIES}/{web.identity.id}").json()["identity"]
     assert (shown["role"], shown["allProfiles"], shown["profiles"]) == (
         "issuer",
@@ -387,7 +423,7 @@ def test_identities_are_managed_over_rest_by_admins_only(
     with _client(server, login(server, made["clientId"], made["clientSecret"])) as ci:
         wanted = {"commonName": _name()}
         assert (
-            ci.post(CERTS, json={"profileId": "default", "attributes": wanted}).status_code == 403
+            ci.post(CERTS, json={"profileId": "default", "attributes": wanted}).status_code == 404
         )
         grown = admin.http.post(f"{IDENTITIES}/{made['id']}/grants", json={"profiles": ["default"]})
         assert grown.json()["identity"]["profiles"] == ["default", "eab"]

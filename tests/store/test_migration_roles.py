@@ -1,6 +1,7 @@
 """Migration 0006: roles with per-profile grants and internal certificates, on both
 backends: members of 0005 become issuers of every profile, the server's own certificates
-(request method system) become internal, and a downgrade gives 0005's roles back."""
+(request method system) and their renewals become internal, and a downgrade gives 0005's
+roles back."""
 
 from __future__ import annotations
 
@@ -60,11 +61,17 @@ async def test_members_become_issuers_and_system_certificates_internal(
 ) -> None:
     async with await open_store(**database) as store:
         profile = await make_profile(store)
+        other = await make_profile(store)
         issuer = await _identity(store, "issuer")
+        idle = await _identity(store, "issuer")
         reader = await _identity(store, "reader", (profile.id,))
         admin = await _identity(store, "admin")
         auditor = await _identity(store, "auditor")
+        await issue(store, profile_id=profile.id, owner_identity_id=issuer)
+        await issue(store, profile_id=other.id, owner_identity_id=issuer)
         server_tls = await issue(store, profile_id=profile.id, request_method="system")
+        renewed = await issue(store, profile_id=profile.id, renewed_from_id=server_tls.id)
+        await store.link_renewal(server_tls.id, renewed.id)
         from_api = await issue(store, profile_id=profile.id, request_method="api_managed")
         assert server_tls.internal is False  # the store writes what it is told
 
@@ -73,16 +80,26 @@ async def test_members_become_issuers_and_system_certificates_internal(
             roles: dict[str, str] = await conn.run_sync(
                 lambda c: dict(c.exec_driver_sql("SELECT id, role FROM machine_identities").all())
             )
-        assert roles == {issuer: "member", reader: "member", admin: "admin", auditor: "member"}
+        assert roles == {
+            issuer: "member",
+            idle: "member",
+            reader: "member",
+            admin: "admin",
+            auditor: "member",
+        }
 
         await store.migrate()
         assert await schema_diff(store) == []
-        after = {i.id: (i.role, i.profile_grants) for i in await store.list_identities()}
+        after = {
+            i.id: (i.role, i.profile_grants, i.disabled) for i in await store.list_identities()
+        }
         assert after == {
-            issuer: ("issuer", None),
-            reader: ("issuer", None),
-            admin: ("admin", None),
-            auditor: ("issuer", None),
+            issuer: ("issuer", tuple(sorted((profile.id, other.id))), False),
+            idle: ("issuer", (), False),
+            reader: ("issuer", (), True),
+            admin: ("admin", None, False),
+            auditor: ("issuer", (), True),
         }
         assert (await store.get_certificate(server_tls.id)).internal is True
+        assert (await store.get_certificate(renewed.id)).internal is True
         assert (await store.get_certificate(from_api.id)).internal is False

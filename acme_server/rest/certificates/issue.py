@@ -6,7 +6,7 @@ Every route's permission is checked before its handler runs (acme_server/rest/gu
 the handler reads its input (4xx before anything is stored), asks
 acme_server/services/access.py whether the caller reaches the profile or certificate (a
 certificate of a profile it is not granted is a 404, as a missing one; issuing from such a
-profile a 403), then calls one service; every write is audited. The managed private key
+profile a 404 too), then calls one service; every write is audited. The managed private key
 is in the answer only when the caller may export it (else privateKeyWithheld says why).
 """
 
@@ -29,7 +29,6 @@ from acme_server.services.certificates.enrollment import Enrollment, PolicyViola
 from acme_server.services.certificates.renewal import renew_now
 from acme_server.services.context import Services
 from acme_server.services.identities.tokens import Principal
-from acme_server.services.profiles.lookup import find_profile
 from acme_server.services.roles import Permission
 
 PREFIX = "/api/v1/cert-manager"
@@ -70,7 +69,7 @@ async def issue_certificate(request: Request) -> Response:
     `keyUsages`, `extendedKeyUsages` (e.g. "digital_signature", "server_auth"), `ttl`
     ("365d"; with a CSR, attributes may hold only ttl, signatureAlgorithm and usages).
     Unset attributes take the profile's defaults. Optional `metadata`: {string: string}.
-    The caller must be granted the profile (403 naming certificate.issue otherwise).
+    The caller must be granted the profile (404 as an unknown profile otherwise).
 
     Response 200: {"certificate": {"certificate", "certificateChain",
     "issuingCaCertificate", "privateKey" (managed keys only), "serialNumber",
@@ -83,8 +82,7 @@ async def issue_certificate(request: Request) -> Response:
     principal = principal_of(request)
     services = services_of(request)
     wanted = enroll_request(await read_json(request))
-    profile = await find_profile(services, wanted.profile_ref)
-    access.require_profile(principal, Permission.CERTIFICATE_ISSUE, profile)
+    profile = await access.profile(services, principal, wanted.profile_ref)
     wanted = replace(wanted, profile_ref=profile.id, owner_identity_id=principal.identity_id)
     try:
         enrollment = await enroll(services, wanted, channel="api")

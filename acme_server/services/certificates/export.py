@@ -37,8 +37,9 @@ async def find_certificate(services: Services, ref: str) -> CertificateRecord:
 async def key_withheld(services: Services, record: CertificateRecord) -> str | None:
     """Why the server keeps this certificate's private key to itself whoever asks (None:
     it may be exported, or the server holds no key): the certificate is internal (the
-    server's own TLS certificate), or its profile says enrollment.api.allowKeyExport
-    false."""
+    server's own TLS certificate); it is a machine identity's login credential (its key
+    would log in as that identity); its profile says enrollment.api.allowKeyExport false,
+    or is gone (what it said is not known: the key stays)."""
     if record.encrypted_private_key is None:
         return None
     if record.internal:
@@ -46,16 +47,20 @@ async def key_withheld(services: Services, record: CertificateRecord) -> str | N
             f"certificate {record.id} is internal (the server's own): "
             "its private key never leaves the server"
         )
-    if record.profile_id is not None:
-        try:
-            profile = await services.store.get_profile(record.profile_id)
-        except NotFound:
-            return None
-        if not EnrollmentConfig.of(profile).allow_key_export:
-            return (
-                f"the profile {profile.slug!r} does not allow exporting private keys "
-                "(enrollment.api.allowKeyExport is false)"
-            )
+    if await services.store.find_identity_certificate(record.fingerprint_sha256) is not None:
+        return (
+            f"certificate {record.id} is a machine identity's login credential: "
+            "its private key never leaves the server"
+        )
+    try:
+        profile = await services.store.get_profile(record.profile_id or "")
+    except NotFound:
+        return f"certificate {record.id} has lost its profile: its private key stays here"
+    if not EnrollmentConfig.of(profile).allow_key_export:
+        return (
+            f"the profile {profile.slug!r} does not allow exporting private keys "
+            "(enrollment.api.allowKeyExport is false)"
+        )
     return None
 
 

@@ -38,7 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from acme_server.services import audit
-from acme_server.services.certificates.enrollment import EnrollRequest, enroll
+from acme_server.services.certificates.enrollment import Channel, EnrollRequest, enroll
 from acme_server.services.certificates.revocation import revoke as revoke_certificate
 from acme_server.services.context import Services
 from acme_server.services.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -188,9 +188,10 @@ async def issue_certificate(
     *,
     ttl: str | None = None,
     actor: str = audit.ACTOR_CLI,
+    channel: Channel = "cli",
 ) -> Rotated:
     """Issue a clientAuth certificate for the CSR from the profile and bind it (it belongs
-    to the identity, whoever asked)."""
+    to the identity, whoever asked); `channel` "api" needs the profile's REST enrollment."""
     identity = await identities.find_identity(services, identity_ref)
     enrolled = await enroll(
         services,
@@ -201,6 +202,7 @@ async def issue_certificate(
             extended_key_usages=(ExtendedKeyUsage.CLIENT_AUTH.value,),
             owner_identity_id=identity.id,
         ),
+        channel=channel,
     )
     issued = enrolled.issued
     binding = await _bind(services, identity, issued.record, issued.certificate, actor)
