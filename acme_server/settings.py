@@ -91,6 +91,9 @@ class Settings:
     key_blocklist_file: Path | None = None
     # REST API
     access_token_ttl: str = "1h"  # noqa: S105 (a lifetime: a Bearer token from the login)
+    # Web console: a session ends after this long unused, and this long after sign-in.
+    console_session_idle: str = "30m"
+    console_session_max: str = "12h"
     # Server-driven renewal: how often the scheduler looks, the first retry's delay after a
     # failure (doubling up to a cap), and where lifecycle events are POSTed (empty: nowhere).
     renewal_interval: str = "5m"
@@ -149,6 +152,14 @@ class Settings:
     @property
     def access_token_lifetime(self) -> timedelta:
         return parse_ttl(self.access_token_ttl)
+
+    @property
+    def console_idle_period(self) -> timedelta:
+        return parse_ttl(self.console_session_idle)
+
+    @property
+    def console_max_period(self) -> timedelta:
+        return parse_ttl(self.console_session_max)
 
     @property
     def renewal_interval_period(self) -> timedelta:
@@ -272,6 +283,8 @@ def _validate(settings: Settings) -> None:
         "order_lifetime",
         "authorization_lifetime",
         "access_token_ttl",
+        "console_session_idle",
+        "console_session_max",
         "renewal_interval",
         "renewal_retry_delay",
         "identity_cert_warning_period",

@@ -326,3 +326,34 @@ class AuditRecord:
     target_type: str
     target_id: str | None
     details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A human user of the web console; `password_hash` is argon2id (PHC string). Roles
+    and grants as IdentityRecord has them."""
+
+    id: str
+    name: str
+    password_hash: str
+    role: str
+    profile_grants: tuple[str, ...] | None
+    disabled: bool
+    must_change_password: bool
+    failed_logins: int
+    locked_until: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A console sign-in; only the SHA-256 of its cookie is kept."""
+
+    id: str
+    user_id: str
+    token_hash: str
+    csrf_token: str
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    created_at: datetime

@@ -18,6 +18,7 @@ from store.interface import Backend
 from store.migrate import current_revision, upgrade_to_head
 from store.queries.acme_accounts import AccountQueries
 from store.queries.acme_authorizations import AuthorizationQueries
+from store.queries.acme_browse import AcmeBrowseQueries
 from store.queries.acme_eab import EABQueries
 from store.queries.acme_nonces import NonceQueries
 from store.queries.acme_orders import OrderQueries
@@ -26,6 +27,7 @@ from store.queries.cas import CAQueries
 from store.queries.certificate_reads import CertificateReadQueries
 from store.queries.certificates import CertificateQueries
 from store.queries.crls import CRLQueries
+from store.queries.dashboard import DashboardQueries
 from store.queries.finalize_recovery import FinalizeRecoveryQueries
 from store.queries.identities import IdentityQueries
 from store.queries.identity_certificates import IdentityCertificateQueries
@@ -33,6 +35,7 @@ from store.queries.policies import PolicyQueries
 from store.queries.profiles import ProfileQueries
 from store.queries.renewals import RenewalQueries
 from store.queries.requests import RequestQueries
+from store.queries.users import UserQueries
 from store.queries.validation_jobs import ValidationJobQueries
 
 _MIGRATION_LOCK = "kms-store-migrate:"
@@ -56,7 +59,10 @@ class Store(
     ValidationJobQueries,
     IdentityQueries,
     IdentityCertificateQueries,
+    UserQueries,
     AuditQueries,
+    DashboardQueries,
+    AcmeBrowseQueries,
 ):
     """Persistence for the CA. Build one with `open_store`; `close()` it when done.
 

@@ -16,6 +16,7 @@ from acme_server.cli.identity_certs import cert_bind_command  # noqa: F401 (regi
 from acme_server.cli.policy import policy_group
 from acme_server.cli.profile import profile_group
 from acme_server.cli.server import db_group, init_command, serve_command
+from acme_server.cli.user import user_group
 from agent.cli import cert_manager_group
 
 
@@ -34,6 +35,7 @@ cli.add_command(eab_group)
 cli.add_command(policy_group)
 cli.add_command(profile_group)
 cli.add_command(identity_group)
+cli.add_command(user_group)
 cli.add_command(cert_manager_group)
 
 

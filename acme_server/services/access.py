@@ -182,7 +182,8 @@ async def certificate_request(
 
 
 def _is_self(principal: Principal, ref: str) -> bool:
-    return ref in (principal.identity_id, principal.client_id)
+    """Whether `ref` names the principal's own machine identity (a console user has none)."""
+    return principal.kind == "identity" and ref in (principal.identity_id, principal.client_id)
 
 
 async def identity(

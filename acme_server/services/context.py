@@ -4,6 +4,7 @@ domain events bus (services/events.py)."""
 from __future__ import annotations
 
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class Services:
     events: EventBus = field(
         default_factory=EventBus
     )  # subscribers: acme_server/jobs/subscribers.py
+    # Refused console sign-ins per client address (monotonic times): services/users/sessions.py
+    sign_in_failures: dict[str, deque[float]] = field(default_factory=dict)
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Services:

@@ -50,14 +50,16 @@ class InvalidCredentials(ServiceError):
 
 @dataclass(frozen=True)
 class Principal:
-    """The machine identity a REST request acts as: its role (services/roles.py) and the
-    profile ids it is granted (None: every profile)."""
+    """Who a request acts as: a machine identity (kind "identity") or a console user
+    (kind "user", whose client_id is empty); its role (services/roles.py) and the profile
+    ids it is granted (None: every profile)."""
 
     identity_id: str
     name: str
     client_id: str
     role: str
     profile_grants: tuple[str, ...] | None = None
+    kind: str = "identity"
 
     @property
     def is_admin(self) -> bool:
@@ -66,7 +68,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """The audit log's name for this caller."""
-        return f"identity:{self.identity_id}"
+        return f"{self.kind}:{self.identity_id}"
 
 
 def _b64(data: bytes) -> str:
