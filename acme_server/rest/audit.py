@@ -1,4 +1,4 @@
-"""GET /api/v1/audit-logs: the audit log, newest first, filtered by target or actor."""
+"""GET /api/v1/audit-logs: the audit log, newest first, filtered by target, actor or action."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ AUDIT_LIST_QUERY = query(
     ),
     Param("targetId", description="Only entries about this object (id)", max_length=FILTER_MAX),
     Param("actor", description="Only entries by this actor", max_length=FILTER_MAX),
+    Param(
+        "action",
+        description="Only entries of this action (certificate.revoke, identity.create, ...)",
+        max_length=audit.ACTION_MAX,
+    ),
 )
 
 
@@ -61,7 +66,8 @@ def render_entry(entry: AuditRecord) -> dict[str, Any]:
 async def list_audit_logs(request: Request) -> Response:
     """GET /api/v1/audit-logs -- the audit log, newest first.
 
-    Paged by offset and limit; the filters (targetType, targetId, actor) must all match.
+    Paged by offset and limit; the filters (targetType, targetId, actor, action) must all
+    match.
     Response 200: {"auditLogs": [{id, at, actor, action, targetType, targetId, details}],
     "totalCount"}.
     """
@@ -71,6 +77,7 @@ async def list_audit_logs(request: Request) -> Response:
         "target_type": given["targetType"],
         "target_id": given["targetId"],
         "actor": given["actor"],
+        "action": given["action"],
     }
     services = services_of(request)
     entries = await audit.list_entries(services, limit=limit, offset=offset, **filters)

@@ -72,11 +72,17 @@ async def list_entries(
     target_type: str | None = None,
     target_id: str | None = None,
     actor: str | None = None,
+    action: str | None = None,
 ) -> list[AuditRecord]:
     """A page of entries, newest first, optionally filtered (exact matches)."""
     _check_page(limit, offset)
     return await services.store.list_audit(
-        limit=limit, offset=offset, target_type=target_type, target_id=target_id, actor=actor
+        limit=limit,
+        offset=offset,
+        target_type=target_type,
+        target_id=target_id,
+        actor=actor,
+        action=action,
     )
 
 
@@ -86,8 +92,9 @@ async def count_entries(
     target_type: str | None = None,
     target_id: str | None = None,
     actor: str | None = None,
+    action: str | None = None,
 ) -> int:
     """How many entries match the filters (for the REST list's totalCount)."""
     return await services.store.count_audit(
-        target_type=target_type, target_id=target_id, actor=actor
+        target_type=target_type, target_id=target_id, actor=actor, action=action
     )

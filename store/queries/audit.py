@@ -36,11 +36,16 @@ def audit_record(row: Row) -> AuditRecord:
 
 
 def _filters(
-    target_type: str | None, target_id: str | None, actor: str | None
+    target_type: str | None, target_id: str | None, actor: str | None, action: str | None
 ) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (empty without filters) and its parameters; the column names come
     from this fixed list, the values are parameters."""
-    given = {"target_type": target_type, "target_id": target_id, "actor": actor}
+    given = {
+        "target_type": target_type,
+        "target_id": target_id,
+        "actor": actor,
+        "action": action,
+    }
     params = {name: value for name, value in given.items() if value is not None}
     if not params:
         return "", {}
@@ -89,13 +94,14 @@ class AuditQueries(StoreBase):
         target_type: str | None = None,
         target_id: str | None = None,
         actor: str | None = None,
+        action: str | None = None,
     ) -> list[AuditRecord]:
         """A page of entries, newest first (ties by id), matching every filter given."""
         if not 1 <= limit <= LIST_LIMIT_MAX:
             raise ValueError(f"limit must be 1-{LIST_LIMIT_MAX}")
         if offset < 0:
             raise ValueError("offset must not be negative")
-        where, params = _filters(target_type, target_id, actor)
+        where, params = _filters(target_type, target_id, actor, action)
         sql = dynamic(
             f"SELECT * FROM audit_log{where} ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset"
         )
@@ -109,8 +115,9 @@ class AuditQueries(StoreBase):
         target_type: str | None = None,
         target_id: str | None = None,
         actor: str | None = None,
+        action: str | None = None,
     ) -> int:
-        where, params = _filters(target_type, target_id, actor)
+        where, params = _filters(target_type, target_id, actor, action)
         async with self._read() as tx:
             return int(
                 await tx.value(dynamic(f"SELECT count(*) FROM audit_log{where}"), params) or 0

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from pki_types.model import CertificateStatus, RevocationReason
+from pki_types.model import CertificateStatus, RequestMethod, RevocationReason
 from store.base import StoreBase
-from store.certificate_filters import CertificateFilters, filter_sql, order_sql
+from store.certificate_filters import CertificateFilters, count_sql, page_sql
 from store.certificate_rows import certificate_record, joined_record, metadata_of
 from store.columns import optional_utc, require_utc, utc_now
 from store.db import Sql, dynamic
@@ -52,6 +52,8 @@ def _filters(
     metadata: Mapping[str, str] | None,
     owner_identity_id: str | None,
     profile_ids: Collection[str] | None,
+    search: str | None,
+    request_method: RequestMethod | str | None,
 ) -> CertificateFilters:
     return CertificateFilters(
         status=status,
@@ -63,6 +65,8 @@ def _filters(
         metadata=metadata,
         owner_identity_id=owner_identity_id,
         profile_ids=profile_ids,
+        search=search,
+        request_method=request_method,
     )
 
 
@@ -109,6 +113,8 @@ class CertificateReadQueries(StoreBase):
         metadata: Mapping[str, str] | None = None,
         owner_identity_id: str | None = None,
         profile_ids: Collection[str] | None = None,
+        search: str | None = None,
+        request_method: RequestMethod | str | None = None,
         limit: int = 50,
         offset: int = 0,
         order_by: str = "created_at",
@@ -128,12 +134,11 @@ class CertificateReadQueries(StoreBase):
             metadata,
             owner_identity_id,
             profile_ids,
+            search,
+            request_method,
         )
-        where, params = filter_sql(filters)
-        sql = dynamic(
-            f"SELECT * FROM certificates{where}{order_sql(order_by, descending)}"
-            " LIMIT :limit OFFSET :offset"
-        )
+        text, params = page_sql(filters, order_by, descending)
+        sql = dynamic(text)
         async with self._read() as tx:
             rows = await tx.all(sql, {**params, "limit": limit, "offset": offset})
             meta = await metadata_of(tx, [row["id"] for row in rows])
@@ -151,6 +156,8 @@ class CertificateReadQueries(StoreBase):
         metadata: Mapping[str, str] | None = None,
         owner_identity_id: str | None = None,
         profile_ids: Collection[str] | None = None,
+        search: str | None = None,
+        request_method: RequestMethod | str | None = None,
     ) -> int:
         """How many certificates list_certificates would page through."""
         filters = _filters(
@@ -163,10 +170,12 @@ class CertificateReadQueries(StoreBase):
             metadata,
             owner_identity_id,
             profile_ids,
+            search,
+            request_method,
         )
-        where, params = filter_sql(filters)
+        text, params = count_sql(filters)
         async with self._read() as tx:
-            count = await tx.value(dynamic(f"SELECT count(*) FROM certificates{where}"), params)
+            count = await tx.value(dynamic(text), params)
         return int(count or 0)
 
     async def list_revoked(self, ca_id: str, *, now: datetime | None = None) -> list[RevokedRow]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pki_types.model import CertificateStatus, RequestMethod, RevocationReason
 from store.base import StoreBase, insert_sql
+from store.certificate_filters import search_text
 from store.certificate_rows import certificate_record, insert_metadata, written_metadata
 from store.columns import require_utc, utc_now
 from store.db import Sql, Tx
@@ -154,6 +155,7 @@ class CertificateQueries(StoreBase):
             "certificate_request_id": certificate_request_id,
             "owner_identity_id": owner_identity_id,
             "internal": internal,
+            "search_text": search_text(common_name, friendly_name, sans),
             "renewal_status": None,
             "renewal_error": None,
             "renewal_attempts": 0,

@@ -59,6 +59,7 @@ def test_the_certificate_list_declares_its_query_parameters(document: dict[str, 
         "search",
         "expiresWithinDays",
         "metadata",
+        "requestMethod",
     }
     assert all(p["required"] is False and p["description"] for p in params.values())
     assert params["limit"]["schema"] == {
@@ -68,6 +69,7 @@ def test_the_certificate_list_declares_its_query_parameters(document: dict[str, 
         "default": 25,
     }
     assert params["offset"]["schema"]["type"] == "integer"
+    assert "api_csr" in params["requestMethod"]["schema"]["enum"]
     assert params["offset"]["schema"]["minimum"] == 0
     assert params["status"]["schema"] == {
         "type": "string",
@@ -93,7 +95,7 @@ def test_the_other_list_routes_declare_theirs(document: dict[str, Any]) -> None:
     assert requests["status"]["schema"]["enum"] == list(inventory.REQUEST_STATUSES)
     assert requests["metadata"]["style"] == "deepObject"
     logs = query_parameters(document, AUDIT)
-    assert set(logs) == {"limit", "offset", "targetType", "targetId", "actor"}
+    assert set(logs) == {"limit", "offset", "targetType", "targetId", "actor", "action"}
     assert logs["limit"]["schema"]["maximum"] == audit.LIST_LIMIT_MAX
     assert logs["actor"]["schema"]["maxLength"] == 255
     bundle = query_parameters(document, CERTS + "/{certificate_id}/bundle")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pki_types.model import CertificateStatus
+from pki_types.model import CertificateStatus, RequestMethod
 from store import CertificateRecord, Store
 from tests.store.factories import NOW, issue, make_ca, make_profile, reserve
 
@@ -122,3 +122,53 @@ async def test_bad_listing_arguments_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         await store.list_certificates(**arguments)
+
+
+async def test_search_matches_names_and_san_values_and_method_filters(store: Store) -> None:
+    web = await reserve(
+        store,
+        common_name="web.example.com",
+        sans=[
+            {"type": "dns_name", "value": "web.example.com"},
+            {"type": "dns_name", "value": "Api.Internal.Test"},
+            {"type": "ip_address", "value": "10.9.8.7"},
+        ],
+    )
+    named = await reserve(store, common_name="db.example.com", friendly_name="Orders DB")
+    acme = await reserve(
+        store,
+        common_name="acme.example.com",
+        request_method="acme",
+        sans=[{"type": "dns_name", "value": "100%_odd.example"}],
+    )
+
+    assert await _ids(store, search="API.internal") == {web.id}  # a SAN value, any case
+    assert await _ids(store, search="10.9.8") == {web.id}
+    assert await _ids(store, search="orders") == {named.id}  # the friendly name
+    assert await _ids(store, search="example.com") == {web.id, named.id, acme.id}
+    assert await _ids(store, search="%_odd") == {acme.id}  # wildcards are literal
+    assert await _ids(store, search="0x_odd") == set()
+    assert await _ids(store, search="dns_name") == set()  # the SAN type is no value
+    assert await _ids(store, search="web.example.com\napi") == set()  # one value at a time
+    assert await _ids(store, request_method="acme") == {acme.id}
+    assert await _ids(store, request_method=RequestMethod.API_MANAGED) == {web.id, named.id}
+    assert await _ids(store, request_method="acme", search="web") == set()
+    with pytest.raises(ValueError, match="request_method"):
+        await store.list_certificates(request_method="fax")
+
+
+async def test_search_finds_certificates_with_many_sans(store: Store) -> None:
+    """A certificate whose names outgrow the search index (certificate_filters'
+    SEARCH_INDEXED_LENGTH) is found through the table, with the other filters."""
+    many = [{"type": "dns_name", "value": f"host-{n:03}.many.example.com"} for n in range(150)]
+    wide = await reserve(store, common_name="many.example.com", sans=many)
+    short = await reserve(store, common_name="host-149.few.example.com")
+
+    assert await _ids(store, search="HOST-149.") == {wide.id, short.id}
+    assert await _ids(store, search="host-149.many") == {wide.id}
+    assert await _ids(store, search="host-149", status="pending") == {wide.id, short.id}
+    by_name = await store.list_certificates(
+        search="host-149", order_by="common_name", descending=False
+    )
+    assert [c.id for c in by_name] == [short.id, wide.id]
+    assert await _ids(store, search="host-149", request_method="acme") == set()

@@ -17,7 +17,8 @@ from acme_server.rest.certificates.render import bundle_json
 from acme_server.rest.common import ApiError, iso, read_json, services_of
 from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.rest.query import Param, declares, parse_query, query
-from acme_server.services import access, audit
+from acme_server.services import access
+from acme_server.services.certificates import audit_trail
 from acme_server.services.certificates.bundles import Bundle, bundle_of, pem_text
 from acme_server.services.certificates.export import export_pkcs12
 from acme_server.services.certificates.inventory import latest_active
@@ -78,20 +79,6 @@ def _wants_pem(request: Request) -> bool:
     return PEM_MEDIA_TYPE in accept or "application/pem-certificate-chain" in accept
 
 
-async def _audit_key_read(
-    services: Services, principal: Principal, action: str, cert: CertificateRecord
-) -> None:
-    """A private key leaving the server is recorded like a write."""
-    await audit.record(
-        services,
-        actor=principal.actor,
-        action=action,
-        target_type="certificate",
-        target_id=cert.id,
-        details={"serialNumber": cert.serial_hex},
-    )
-
-
 def _bundle_response(bundle: Bundle, pem: bool) -> Response:
     if pem:
         return Response(pem_text(bundle), media_type=PEM_MEDIA_TYPE, headers=NO_STORE)
@@ -128,7 +115,7 @@ async def _bundle_answer(
     withheld = await access.key_refusal(services, principal, cert)
     bundle = bundle_of(services, cert, key_withheld=withheld)
     if bundle.private_key is not None:
-        await _audit_key_read(services, principal, "certificate.export", cert)
+        await audit_trail.key_read(services, principal, cert)
     if pem or extra is None:
         return _bundle_response(bundle, pem)
     return JSONResponse(bundle_json(bundle) | extra, headers=NO_STORE)
@@ -158,10 +145,10 @@ async def export_certificate(request: Request) -> Response:
     await access.require_key_export(services, principal, cert)
     if fmt == "pem":
         bundle = bundle_of(services, cert)
-        await _audit_key_read(services, principal, "certificate.export", cert)
+        await audit_trail.key_read(services, principal, cert)
         return Response(pem_text(bundle), media_type=PEM_MEDIA_TYPE, headers=NO_STORE)
     data = export_pkcs12(services, cert, password=password, alias=alias)
-    await _audit_key_read(services, principal, "certificate.export", cert)
+    await audit_trail.key_read(services, principal, cert)
     filename = f"{cert.serial_hex}.p12"
     return Response(
         data,

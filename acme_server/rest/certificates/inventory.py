@@ -20,14 +20,14 @@ from acme_server.rest.certificates.render import (
 from acme_server.rest.common import read_json, services_of
 from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.rest.query import Param, declares, parse_query, query
-from acme_server.services import access, audit
-from acme_server.services.certificates import auto_renewal, inventory
+from acme_server.services import access
+from acme_server.services.certificates import audit_trail, auto_renewal, inventory
 from acme_server.services.certificates.inventory import CertificateQuery
 from acme_server.services.context import Services
 from acme_server.services.errors import NotFoundError
 from acme_server.services.profiles.lookup import find_profile
 from acme_server.services.roles import Permission
-from pki_types.model import CertificateStatus
+from pki_types.model import CertificateStatus, RequestMethod
 
 PREFIX = "/api/v1/cert-manager"
 SORT_BY = {"createdAt": "created_at", "notAfter": "not_after", "commonName": "common_name"}
@@ -60,7 +60,16 @@ CERTIFICATE_LIST_QUERY = query(
     Param("status", description="Only this status", enum=tuple(s.value for s in CertificateStatus)),
     _PROFILE,
     Param("caId", description="Only certificates issued by this CA (id)"),
-    Param("search", description="Case-insensitive part of the common or friendly name"),
+    Param(
+        "search",
+        description="Case-insensitive part of the common name, the friendly name or any "
+        "subject alternative name (DNS name, IP address, email, URI)",
+    ),
+    Param(
+        "requestMethod",
+        description="Only certificates enrolled this way",
+        enum=tuple(m.value for m in RequestMethod),
+    ),
     Param(
         "expiresWithinDays",
         "integer",
@@ -95,19 +104,23 @@ async def list_certificates(request: Request) -> Response:
     """GET /api/v1/cert-manager/certificates -- the inventory, one page at a time.
 
     Paged by offset and limit, ordered by sortBy and sortOrder; the filters (status,
-    profileId, caId, search, expiresWithinDays, metadata[key]=value) must all match.
+    profileId, caId, search, requestMethod, expiresWithinDays, metadata[key]=value) must
+    all match. `search` is a case-insensitive part of the common name, the friendly name
+    or any subject alternative name's value; `requestMethod` is acme, api_managed,
+    api_csr or system.
     Response 200: {"certificates": [summary...], "totalCount"}; an issuer's or reader's list
     holds only the certificates of the profiles it is granted.
     """
     principal = principal_of(request)
     services = services_of(request)
     given = parse_query(CERTIFICATE_LIST_QUERY, request)
-    within, status = given["expiresWithinDays"], given["status"]
+    within, status, method = given["expiresWithinDays"], given["status"], given["requestMethod"]
     wanted = CertificateQuery(
         status=CertificateStatus(status) if status else None,
         profile_id=await _profile_id(services, given["profileId"]),
         ca_id=given["caId"],
         search=given["search"],
+        request_method=RequestMethod(method) if method else None,
         expires_within=None if within is None else timedelta(days=within),
         metadata=given["metadata"],
         profile_ids=access.profile_filter(principal),
@@ -157,14 +170,7 @@ async def update_metadata(request: Request) -> Response:
     ref = request.path_params["certificate_id"]
     cert = await access.certificate(services, principal, Permission.CERTIFICATE_EDIT, ref)
     updated = await inventory.set_metadata(services, cert, metadata)
-    await audit.record(
-        services,
-        actor=principal.actor,
-        action="certificate.metadata.update",
-        target_type="certificate",
-        target_id=cert.id,
-        details={"serialNumber": cert.serial_hex, "keys": sorted(updated.metadata)},
-    )
+    await audit_trail.metadata_updated(services, principal, cert, list(updated.metadata))
     return JSONResponse({"certificateId": updated.id, "metadata": updated.metadata})
 
 
@@ -184,14 +190,7 @@ async def update_auto_renew(request: Request) -> Response:
     ref = request.path_params["certificate_id"]
     cert = await access.certificate(services, principal, Permission.CERTIFICATE_EDIT, ref)
     await auto_renewal.set_auto_renew(services, cert, wanted)
-    await audit.record(
-        services,
-        actor=principal.actor,
-        action="certificate.auto_renew.update",
-        target_type="certificate",
-        target_id=cert.id,
-        details={"serialNumber": cert.serial_hex, "autoRenew": wanted},
-    )
+    await audit_trail.auto_renew_set(services, principal, cert, wanted)
     return JSONResponse({"certificateId": cert.id, "autoRenew": wanted})
 
 
@@ -209,14 +208,7 @@ async def delete_certificate(request: Request) -> Response:
     ref = request.path_params["certificate_id"]
     cert = await access.certificate(services, principal, Permission.CERTIFICATE_DELETE, ref)
     await inventory.delete_certificate(services, cert, datetime.now(UTC))
-    await audit.record(
-        services,
-        actor=principal.actor,
-        action="certificate.delete",
-        target_type="certificate",
-        target_id=cert.id,
-        details={"serialNumber": cert.serial_hex, "commonName": cert.common_name},
-    )
+    await audit_trail.deleted(services, principal, cert)
     return JSONResponse(
         {
             "message": "Successfully deleted certificate",

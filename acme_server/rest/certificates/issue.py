@@ -23,7 +23,8 @@ from acme_server.rest.certificates.bodies import enroll_request
 from acme_server.rest.certificates.render import issued_json
 from acme_server.rest.common import ApiError, read_json, services_of
 from acme_server.rest.guard import ApiRoute, principal_of
-from acme_server.services import access, audit
+from acme_server.services import access
+from acme_server.services.certificates import audit_trail
 from acme_server.services.certificates.bundles import issued_bundle
 from acme_server.services.certificates.enrollment import Enrollment, PolicyViolationError, enroll
 from acme_server.services.certificates.renewal import renew_now
@@ -33,27 +34,6 @@ from acme_server.services.roles import Permission
 
 PREFIX = "/api/v1/cert-manager"
 NO_STORE = {"Cache-Control": "no-store"}  # answers that may carry a private key
-
-
-async def audit_issued(
-    services: Services, principal: Principal, action: str, enrollment: Enrollment
-) -> None:
-    cert = enrollment.issued.record
-    await audit.record(
-        services,
-        actor=principal.actor,
-        action=action,
-        target_type="certificate",
-        target_id=cert.id,
-        details={
-            "serialNumber": cert.serial_hex,
-            "commonName": cert.common_name,
-            "profileId": cert.profile_id,
-            "requestMethod": cert.request_method.value,
-            "certificateRequestId": enrollment.request.id,
-            "renewedFromId": cert.renewed_from_id,
-        },
-    )
 
 
 async def issue_certificate(request: Request) -> Response:
@@ -88,7 +68,7 @@ async def issue_certificate(request: Request) -> Response:
         enrollment = await enroll(services, wanted, channel="api")
     except PolicyViolationError as exc:
         raise ApiError(400, str(exc), details=list(exc.violations)) from None
-    await audit_issued(services, principal, "certificate.issue", enrollment)
+    await audit_trail.issued(services, principal, "certificate.issue", enrollment)
     return JSONResponse(await _answer(services, principal, enrollment), headers=NO_STORE)
 
 
@@ -117,7 +97,7 @@ async def renew_certificate(request: Request) -> Response:
         enrollment = await renew_now(services, cert, channel="api")
     except PolicyViolationError as exc:
         raise ApiError(400, str(exc), details=list(exc.violations)) from None
-    await audit_issued(services, principal, "certificate.renew", enrollment)
+    await audit_trail.issued(services, principal, "certificate.renew", enrollment)
     body = await _answer(services, principal, enrollment)
     body["renewedFromId"] = cert.id
     return JSONResponse(body, headers=NO_STORE)

@@ -12,7 +12,8 @@ from starlette.routing import BaseRoute
 from acme_server.rest.body import Field, body, parse
 from acme_server.rest.common import iso, read_json, services_of
 from acme_server.rest.guard import ApiRoute, principal_of
-from acme_server.services import access, audit
+from acme_server.services import access
+from acme_server.services.certificates import audit_trail
 from acme_server.services.certificates.revocation import revoke
 from acme_server.services.roles import Permission
 from pki_types.model import RevocationReason
@@ -47,14 +48,7 @@ async def revoke_certificate(request: Request) -> Response:
     ref = request.path_params["certificate_id"]
     cert = await access.certificate(services, principal, Permission.CERTIFICATE_REVOKE, ref)
     revoked = await revoke(services, cert, reason)
-    await audit.record(
-        services,
-        actor=principal.actor,
-        action="certificate.revoke",
-        target_type="certificate",
-        target_id=cert.id,
-        details={"serialNumber": cert.serial_hex, "reason": reason.value},
-    )
+    await audit_trail.revoked(services, principal, cert, reason)
     return JSONResponse(
         {
             "message": "Successfully revoked certificate",

@@ -25,7 +25,12 @@ from ca_core.errors import CAError
 from ca_core.extensions import basic_constraints, extended_key_usages_of, key_usages_of
 from ca_core.fingerprints import sha1_fingerprint, sha256_fingerprint
 from ca_core.names import name_to_subject
-from pki_types.model import CertificateStatus, SignatureAlgorithm, SubjectAttributes
+from pki_types.model import (
+    CertificateStatus,
+    RequestMethod,
+    SignatureAlgorithm,
+    SubjectAttributes,
+)
 from store import (
     CARecord,
     CertificateRecord,
@@ -49,14 +54,17 @@ _SIGNATURES: dict[x509.ObjectIdentifier, SignatureAlgorithm] = {
 
 @dataclass(frozen=True, slots=True)
 class CertificateQuery:
-    """Every given filter must hold. `expires_within`: notAfter between now and now + it;
-    `profile_ids`: only the certificates of these profiles (the caller's reach:
-    access.profile_filter; None: every profile)."""
+    """Every given filter must hold. `search`: a case-insensitive part of the common name,
+    the friendly name or any SAN value; `request_method`: how the certificate was enrolled;
+    `expires_within`: notAfter between now and now + it; `profile_ids`: only the
+    certificates of these profiles (the caller's reach: access.profile_filter; None: every
+    profile)."""
 
     status: CertificateStatus | None = None
     profile_id: str | None = None
     ca_id: str | None = None
     search: str | None = None
+    request_method: RequestMethod | None = None
     expires_within: timedelta | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     profile_ids: tuple[str, ...] | None = None
@@ -114,7 +122,8 @@ async def list_certificates(
         "status": query.status,
         "profile_id": query.profile_id,
         "ca_id": query.ca_id,
-        "name_contains": query.search or None,
+        "search": query.search or None,
+        "request_method": query.request_method,
         "expires_after": now if within is not None else None,
         "expires_before": now + within if within is not None else None,
         "metadata": checked_metadata(query.metadata) or None,
