@@ -15,6 +15,8 @@ from starlette.middleware import Middleware
 
 from acme_server.acme.middleware import AcmeHeadersMiddleware
 from acme_server.acme.state import AcmeState
+from acme_server.console.routes import console_routes
+from acme_server.console.security import ConsoleHeadersMiddleware
 from acme_server.errors import EXCEPTION_HANDLERS
 from acme_server.jobs import maintenance
 from acme_server.jobs import subscribers as event_subscribers
@@ -111,8 +113,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
                 await opened.close()
 
     return Starlette(
-        routes=[*acme_routes(), *public_routes(), *rest_routes()],
-        middleware=[Middleware(AcmeHeadersMiddleware)],
+        routes=[*acme_routes(), *public_routes(), *rest_routes(), *console_routes()],
+        middleware=[Middleware(AcmeHeadersMiddleware), Middleware(ConsoleHeadersMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -8,7 +8,6 @@ When it cannot be reached, callers that need it are skipped with the reason, exc
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import secrets
@@ -86,8 +85,8 @@ def fresh_postgres_database() -> Iterator[str]:
     postgres_url() does when no server is reachable)."""
     base = postgres_url()
     name = f"kms_e2e_{secrets.token_hex(6)}"
-    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
+    run_async(lambda: _admin(base, f'CREATE DATABASE "{name}"'))
     try:
         yield fresh_database_url(base, name)
     finally:
-        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(lambda: _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

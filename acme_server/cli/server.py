@@ -228,17 +228,18 @@ def _listen_problem(exc: OSError) -> str:
 
 
 def _prepare_and_serve(settings: Settings, listener: socket.socket) -> None:
-    async def prepare(services: Services) -> tuple[InitReport, ServerTLS | None]:
+    async def prepare(services: Services) -> tuple[InitReport, ServerTLS | None, bool]:
         report = await initialise(services)
+        has_users = bool(await services.store.list_users())
         for ca in await publish_pki_urls(services):
             click.echo(f"CA {ca.name!r} now publishes {ca.crl_distribution_url}", err=True)
         tls = None
         if not settings.plain_http and settings.tls_cert is None:
             tls = await ensure_server_tls(services, report.profile)
-        return report, tls
+        return report, tls, has_users
 
     # Not the Action kms_command awaits: uvicorn starts after this event loop has ended.
-    report, tls = run_with_services(settings, prepare)
+    report, tls, has_users = run_with_services(settings, prepare)
     for line in report.created:
         click.echo(f"Created {line}", err=True)
     record_served(settings)  # for the URLs the other kms commands print (served.py)
@@ -249,6 +250,13 @@ def _prepare_and_serve(settings: Settings, listener: socket.socket) -> None:
     click.echo(f"CRLs and CA certificates: {settings.pki_base_url}/pki/", err=True)
     directory = AcmeUrls(settings.base_url, report.profile.slug).directory
     click.echo(f"ACME directory: {directory}", err=True)
+    click.echo(f"Web console: {settings.base_url}/ui/", err=True)
+    if not has_users:
+        click.echo(
+            "No console user yet: create the first admin with "
+            "`kms user create --name admin --role admin` (it asks for the password)",
+            err=True,
+        )
     if report.open_warning:
         click.echo(report.open_warning, err=True)
     if tls is not None:

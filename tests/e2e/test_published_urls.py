@@ -42,6 +42,8 @@ def test_cli_and_rest_name_the_port_the_server_was_told(tmp_path: Path) -> None:
     directory = f"https://localhost:{port}/acme/default/directory"
     with running_server(data_dir, port=port) as server:  # --port on its command line
         assert f"ACME directory: {directory}" in server.log()
+        assert f"Web console: https://localhost:{port}/ui/" in server.log()
+        assert "kms user create --name admin --role admin" in server.log()  # no user yet
         cli = kms_json("eab", "create", "--data-dir", str(data_dir))  # told no port
         profile = kms_json("profile", "show", "default", "--data-dir", str(data_dir))
         rest = rest_eab_create(server, profile["id"])
