@@ -25,28 +25,14 @@ from acme_server.console.templating import page
 from acme_server.errors import mapping_of
 from acme_server.rest.common import services_of
 from acme_server.services import access
-from acme_server.services.audit import record
-from acme_server.services.cas.create import CASpec, create_intermediate, create_root, find_ca
 from acme_server.services.cas.crls import current_crl
+from acme_server.services.cas.requests import DEFAULT_TTL, SUBJECT_KEYS, CARequest, create_requested
 from acme_server.services.context import Services
-from acme_server.services.errors import InvalidRequestError, NotFoundError, ServiceError
-from acme_server.services.profiles.defaults import parse_enum, parse_validity
+from acme_server.services.errors import ServiceError
 from acme_server.services.roles import Permission
-from ca_core.errors import CAError
-from ca_core.names import subject_to_name
-from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm
 from store import CARecord
 
-NAME_MAX = 255  # schema: certificate_authorities.name (as REST checks it)
-DEFAULT_TTL = {"root": "3650d", "intermediate": "1825d"}  # REST's defaults
-SUBJECT_KEYS = {  # form field -> SubjectAttributes attribute, as REST's body names them
-    "commonName": "common_name",
-    "organization": "organization",
-    "organizationalUnit": "organizational_unit",
-    "country": "country",
-    "state": "state",
-    "locality": "locality",
-}
 FIELDS = ("type", "name", "keyAlgorithm", "hashAlgorithm", "ttl", "parentCaId", "subject")
 
 
@@ -142,49 +128,6 @@ async def _form_page(
     return page(request, "ca_new.html", context, status=status)
 
 
-def _spec(values: dict[str, str], kind: str) -> CASpec:
-    """The CA to make, checked as REST's create checks it (the same messages)."""
-    name = values.get("name", "")
-    if not name or len(name) > NAME_MAX:
-        raise InvalidRequestError(f"name must be 1-{NAME_MAX} characters")
-    key_algorithm = parse_enum(KeyAlgorithm, values.get("keyAlgorithm"), "keyAlgorithm")
-    hash_algorithm = parse_enum(HashAlgorithm, values.get("hashAlgorithm"), "hashAlgorithm")
-    try:
-        validity = parse_validity(values.get("ttl") or DEFAULT_TTL[kind])
-    except InvalidRequestError as exc:
-        raise InvalidRequestError(f"ttl: {exc}") from None
-    attributes = {attr: values.get(key, "") for key, attr in SUBJECT_KEYS.items()}
-    subject = SubjectAttributes(**{**attributes, "common_name": attributes["common_name"] or name})
-    try:
-        subject_to_name(subject)  # cheap checks before the (slow) key generation
-    except CAError as exc:
-        raise InvalidRequestError(f"subject: {exc}") from None
-    return CASpec(
-        name=name,
-        subject=subject,
-        key_algorithm=key_algorithm,
-        hash_algorithm=hash_algorithm,
-        validity=validity,
-    )
-
-
-async def _create(services: Services, values: dict[str, str]) -> CARecord:
-    kind = values.get("type", "")
-    if kind not in DEFAULT_TTL:
-        raise InvalidRequestError("type must be 'root' or 'intermediate'")
-    if kind == "root":
-        return await create_root(services, _spec(values, kind))
-    parent_ref = values.get("parentCaId", "")
-    if not parent_ref:
-        raise InvalidRequestError("parentCaId is required for an intermediate CA")
-    spec = _spec(values, kind)
-    try:
-        parent = await find_ca(services, parent_ref)
-    except NotFoundError as exc:
-        raise InvalidRequestError(f"parentCaId: {exc}") from None
-    return await create_intermediate(services, spec, parent.id)
-
-
 async def new_ca_page(request: Request) -> Response:
     """GET/POST /ui/cas/new -- create a root or an intermediate CA (errors in place)."""
     if request.method == "GET":
@@ -195,20 +138,20 @@ async def new_ca_page(request: Request) -> Response:
     values = {key: text(form, key, 1024) for key in keys}
     if values["type"] == "root":
         values["parentCaId"] = ""
-    services = services_of(request)
+    asked = CARequest(
+        kind=values["type"],
+        name=values["name"],
+        key_algorithm=values["keyAlgorithm"],
+        hash_algorithm=values["hashAlgorithm"],
+        ttl=values["ttl"] or None,
+        subject=values,  # the form names the subject fields as REST's body does
+        parent_ref=values["parentCaId"] or None,
+    )
     try:
-        ca = await _create(services, values)
+        ca = await create_requested(services_of(request), asked, actor=me.principal.actor)
     except ServiceError as exc:
         errors = place_error(str(exc), FIELDS)
         return await _form_page(request, values, errors, mapping_of(exc).rest_status)
-    await record(
-        services,
-        actor=me.principal.actor,
-        action="ca.create",
-        target_type="ca",
-        target_id=ca.id,
-        details={"name": ca.name, "type": ca.kind, "parentCaId": ca.parent_id},
-    )
     return RedirectResponse(f"/ui/cas/{ca.id}?created=1", status_code=303)
 
 

@@ -25,16 +25,7 @@ from acme_server.services.errors import InvalidRequestError, NotFoundError, Serv
 from acme_server.services.profiles.admin import acme_directory_url
 from acme_server.services.profiles.lookup import find_profile
 from acme_server.services.roles import Permission
-from store import EABKeyRecord, ProfileRecord
-
-
-def eab_status(key: EABKeyRecord) -> str:
-    """As REST's list names it: revoked, used (a single-use key bound) or usable."""
-    if key.revoked_at is not None:
-        return "revoked"
-    if key.used_at is not None and not key.reusable:
-        return "used"
-    return "usable"
+from store import ProfileRecord
 
 
 async def _list_page(
@@ -48,7 +39,7 @@ async def _list_page(
     keys = await eab.list_credentials(services, profile)
     context = {
         "profile": profile,
-        "keys": [(k, eab_status(k)) for k in keys],
+        "keys": [(k, eab.status_of(k)) for k in keys],
         "algorithms": sorted(eab.HMAC_ALGS),
         "directory": acme_directory_url(services, profile),
         "errors": errors or {},

@@ -18,32 +18,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from acme_server.render.cas import render_ca
-from acme_server.rest.body import Field, Values, body, names_of, parse
-from acme_server.rest.common import ApiError, read_json, services_of
+from acme_server.rest.body import Field, body, names_of, parse
+from acme_server.rest.common import read_json, services_of
 from acme_server.rest.guard import ApiRoute, principal_of
 from acme_server.services import access
 from acme_server.services.audit import record
 from acme_server.services.cas import admin as ca_admin
-from acme_server.services.cas.create import CASpec, create_intermediate, create_root, find_ca
-from acme_server.services.errors import InvalidRequestError, NotFoundError
-from acme_server.services.profiles.defaults import parse_enum, parse_validity
+from acme_server.services.cas.create import find_ca
+from acme_server.services.cas.requests import DEFAULT_TTL, SUBJECT_KEYS, CARequest, create_requested
 from acme_server.services.roles import Permission
-from ca_core.errors import CAError
-from ca_core.names import subject_to_name
-from pki_types.model import HashAlgorithm, KeyAlgorithm, SubjectAttributes
+from pki_types.model import HashAlgorithm, KeyAlgorithm
 
 BASE = "/api/v1/cert-manager/ca/internal"
-NAME_MAX = 255  # schema: certificate_authorities.name
-ROOT_TTL = "3650d"
-INTERMEDIATE_TTL = "1825d"
-SUBJECT_KEYS = {
-    "commonName": "common_name",
-    "organization": "organization",
-    "organizationalUnit": "organizational_unit",
-    "country": "country",
-    "state": "state",
-    "locality": "locality",
-}
 _TTL = {"pattern": "^[0-9]+[smhdwy]$", "examples": ["90d"]}
 SUBJECT = Field(
     "subject",
@@ -72,7 +58,8 @@ CREATE_REQUEST = body(
     Field(
         "ttl",
         "string",
-        description=f"default {ROOT_TTL} (root), {INTERMEDIATE_TTL} (intermediate)",
+        description=f"default {DEFAULT_TTL['root']} (root), "
+        f"{DEFAULT_TTL['intermediate']} (intermediate)",
         extra=_TTL,
     ),
     Field("parentCaId", "string", description="intermediate only"),
@@ -84,63 +71,20 @@ UPDATE_REQUEST = body(
 )
 
 
-def _subject(given: Values, name: str) -> SubjectAttributes:
-    values = {attr: given.get(key, "").strip() for key, attr in SUBJECT_KEYS.items()}
-    subject = SubjectAttributes(**{**values, "common_name": values["common_name"] or name})
-    try:
-        subject_to_name(subject)  # cheap checks before the (slow) key generation
-    except CAError as exc:
-        raise ApiError(400, f"subject: {exc}") from None
-    return subject
-
-
-def _spec(values: Values, default_ttl: str) -> CASpec:
-    name: str = values["name"].strip()
-    if not name or len(name) > NAME_MAX:
-        raise ApiError(400, f"name must be 1-{NAME_MAX} characters")
-    key_algorithm = parse_enum(KeyAlgorithm, values["keyAlgorithm"], "keyAlgorithm")
-    hash_algorithm = parse_enum(HashAlgorithm, values["hashAlgorithm"], "hashAlgorithm")
-    try:
-        validity = parse_validity(values.get("ttl", default_ttl))
-    except InvalidRequestError as exc:
-        raise ApiError(400, f"ttl: {exc}") from None
-    return CASpec(
-        name=name,
-        subject=_subject(values.get("subject", {}), name),
-        key_algorithm=key_algorithm,
-        hash_algorithm=hash_algorithm,
-        validity=validity,
-    )
-
-
 async def create_ca(request: Request) -> Response:
     """Create a root or an intermediate certificate authority."""
     principal = principal_of(request)
     values = parse(CREATE_REQUEST, await read_json(request))
-    kind: str = values["type"]
-    parent_ref: str | None = values.get("parentCaId")
-    services = services_of(request)
-    if kind == "root":
-        if parent_ref is not None:
-            raise ApiError(400, "parentCaId is only for intermediate CAs")
-        ca = await create_root(services, _spec(values, ROOT_TTL))
-    else:
-        if parent_ref is None:
-            raise ApiError(400, "parentCaId is required for an intermediate CA")
-        spec = _spec(values, INTERMEDIATE_TTL)
-        try:
-            parent = await find_ca(services, parent_ref)
-        except NotFoundError as exc:
-            raise ApiError(400, f"parentCaId: {exc}") from None
-        ca = await create_intermediate(services, spec, parent.id)
-    await record(
-        services,
-        actor=principal.actor,
-        action="ca.create",
-        target_type="ca",
-        target_id=ca.id,
-        details={"name": ca.name, "type": ca.kind, "parentCaId": ca.parent_id},
+    asked = CARequest(
+        kind=values["type"],
+        name=values["name"],
+        key_algorithm=values["keyAlgorithm"],
+        hash_algorithm=values["hashAlgorithm"],
+        ttl=values.get("ttl"),
+        subject=values.get("subject", {}),
+        parent_ref=values.get("parentCaId"),
     )
+    ca = await create_requested(services_of(request), asked, actor=principal.actor)
     return JSONResponse({"ca": render_ca(ca, full=True)}, status_code=201)
 
 

@@ -36,21 +36,13 @@ CREATE_REQUEST = body(
 )
 
 
-def eab_status(key: EABKeyRecord) -> str:
-    if key.revoked_at is not None:
-        return "revoked"
-    if key.used_at is not None and not key.reusable:
-        return "used"
-    return "usable"
-
-
 def render_key(key: EABKeyRecord) -> dict[str, Any]:
     return {
         "kid": key.id,
         "profileId": key.profile_id,
         "hmacAlgorithm": key.hmac_alg,
         "reusable": key.reusable,
-        "status": eab_status(key),
+        "status": eab.status_of(key),
         "createdAt": iso(key.created_at),
         "usedAt": iso(key.used_at),
         "revokedAt": iso(key.revoked_at),

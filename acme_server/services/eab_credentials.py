@@ -49,6 +49,15 @@ async def create_credential(
     return NewEABCredential(record=record, hmac_key_b64=b64url_encode(key), directory=directory)
 
 
+def status_of(key: EABKeyRecord) -> str:
+    """revoked, used (a single-use key already bound) or usable."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.used_at is not None and not key.reusable:
+        return "used"
+    return "usable"
+
+
 async def list_credentials(services: Services, profile: ProfileRecord) -> list[EABKeyRecord]:
     """The profile's credentials: key ids and state, never the HMAC keys."""
     return await services.store.list_eab_keys(profile.id)
